@@ -1,0 +1,15 @@
+"""Subcommands: normalize. Placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _not_yet(args: argparse.Namespace) -> int:
+    print(f"loa {args.command}: not implemented yet", file=sys.stderr)
+    return 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser('normalize', help='normalize').set_defaults(func=_not_yet)

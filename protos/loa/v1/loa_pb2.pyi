@@ -1,0 +1,568 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AudioFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIO_FORMAT_UNSPECIFIED: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_WAV: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_OGG_OPUS: _ClassVar[AudioFormat]
+    AUDIO_FORMAT_PCM_S16LE: _ClassVar[AudioFormat]
+
+class ChunkEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHUNK_ENCODING_UNSPECIFIED: _ClassVar[ChunkEncoding]
+    CHUNK_ENCODING_PCM_S16LE: _ClassVar[ChunkEncoding]
+    CHUNK_ENCODING_OPUS: _ClassVar[ChunkEncoding]
+
+class VoiceFamily(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOICE_FAMILY_UNSPECIFIED: _ClassVar[VoiceFamily]
+    VOICE_FAMILY_PIPER: _ClassVar[VoiceFamily]
+    VOICE_FAMILY_MMS: _ClassVar[VoiceFamily]
+    VOICE_FAMILY_ESPEAK: _ClassVar[VoiceFamily]
+
+class Priority(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRIORITY_UNSPECIFIED: _ClassVar[Priority]
+    PRIORITY_NORMAL: _ClassVar[Priority]
+    PRIORITY_HIGH: _ClassVar[Priority]
+    PRIORITY_EMERGENCY: _ClassVar[Priority]
+
+class BroadcastState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BROADCAST_STATE_UNSPECIFIED: _ClassVar[BroadcastState]
+    BROADCAST_STATE_QUEUED: _ClassVar[BroadcastState]
+    BROADCAST_STATE_SYNTHESIZING: _ClassVar[BroadcastState]
+    BROADCAST_STATE_ON_AIR: _ClassVar[BroadcastState]
+    BROADCAST_STATE_PREEMPTED: _ClassVar[BroadcastState]
+    BROADCAST_STATE_FINISHED: _ClassVar[BroadcastState]
+    BROADCAST_STATE_CANCELLED: _ClassVar[BroadcastState]
+    BROADCAST_STATE_FAILED: _ClassVar[BroadcastState]
+
+class ResumeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESUME_MODE_UNSPECIFIED: _ClassVar[ResumeMode]
+    RESUME_MODE_FROM_SENTENCE: _ClassVar[ResumeMode]
+    RESUME_MODE_REQUEUED: _ClassVar[ResumeMode]
+    RESUME_MODE_NOT_RESUMED: _ClassVar[ResumeMode]
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_QUEUED: _ClassVar[EventType]
+    EVENT_TYPE_SYNTHESIZING: _ClassVar[EventType]
+    EVENT_TYPE_ON_AIR: _ClassVar[EventType]
+    EVENT_TYPE_PROGRESS: _ClassVar[EventType]
+    EVENT_TYPE_PREEMPTED: _ClassVar[EventType]
+    EVENT_TYPE_RESUMED: _ClassVar[EventType]
+    EVENT_TYPE_FINISHED: _ClassVar[EventType]
+    EVENT_TYPE_CANCELLED: _ClassVar[EventType]
+    EVENT_TYPE_FAILED: _ClassVar[EventType]
+AUDIO_FORMAT_UNSPECIFIED: AudioFormat
+AUDIO_FORMAT_WAV: AudioFormat
+AUDIO_FORMAT_OGG_OPUS: AudioFormat
+AUDIO_FORMAT_PCM_S16LE: AudioFormat
+CHUNK_ENCODING_UNSPECIFIED: ChunkEncoding
+CHUNK_ENCODING_PCM_S16LE: ChunkEncoding
+CHUNK_ENCODING_OPUS: ChunkEncoding
+VOICE_FAMILY_UNSPECIFIED: VoiceFamily
+VOICE_FAMILY_PIPER: VoiceFamily
+VOICE_FAMILY_MMS: VoiceFamily
+VOICE_FAMILY_ESPEAK: VoiceFamily
+PRIORITY_UNSPECIFIED: Priority
+PRIORITY_NORMAL: Priority
+PRIORITY_HIGH: Priority
+PRIORITY_EMERGENCY: Priority
+BROADCAST_STATE_UNSPECIFIED: BroadcastState
+BROADCAST_STATE_QUEUED: BroadcastState
+BROADCAST_STATE_SYNTHESIZING: BroadcastState
+BROADCAST_STATE_ON_AIR: BroadcastState
+BROADCAST_STATE_PREEMPTED: BroadcastState
+BROADCAST_STATE_FINISHED: BroadcastState
+BROADCAST_STATE_CANCELLED: BroadcastState
+BROADCAST_STATE_FAILED: BroadcastState
+RESUME_MODE_UNSPECIFIED: ResumeMode
+RESUME_MODE_FROM_SENTENCE: ResumeMode
+RESUME_MODE_REQUEUED: ResumeMode
+RESUME_MODE_NOT_RESUMED: ResumeMode
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_QUEUED: EventType
+EVENT_TYPE_SYNTHESIZING: EventType
+EVENT_TYPE_ON_AIR: EventType
+EVENT_TYPE_PROGRESS: EventType
+EVENT_TYPE_PREEMPTED: EventType
+EVENT_TYPE_RESUMED: EventType
+EVENT_TYPE_FINISHED: EventType
+EVENT_TYPE_CANCELLED: EventType
+EVENT_TYPE_FAILED: EventType
+
+class VoiceSettings(_message.Message):
+    __slots__ = ("voice_id", "speaker", "speed", "noise_scale", "noise_w")
+    VOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
+    NOISE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    NOISE_W_FIELD_NUMBER: _ClassVar[int]
+    voice_id: str
+    speaker: str
+    speed: float
+    noise_scale: float
+    noise_w: float
+    def __init__(self, voice_id: _Optional[str] = ..., speaker: _Optional[str] = ..., speed: _Optional[float] = ..., noise_scale: _Optional[float] = ..., noise_w: _Optional[float] = ...) -> None: ...
+
+class SynthesizeRequest(_message.Message):
+    __slots__ = ("text", "language", "dialect", "voice", "format", "chunk_encoding", "sample_rate_hz", "sentence_pause", "chime")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIALECT_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ENCODING_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
+    CHIME_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    language: str
+    dialect: str
+    voice: VoiceSettings
+    format: AudioFormat
+    chunk_encoding: ChunkEncoding
+    sample_rate_hz: int
+    sentence_pause: _duration_pb2.Duration
+    chime: bool
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., chunk_encoding: _Optional[_Union[ChunkEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ...) -> None: ...
+
+class SynthesizeResponse(_message.Message):
+    __slots__ = ("audio", "format", "sample_rate_hz", "duration", "normalized_text", "warnings", "voice_id", "cached")
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    VOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    audio: bytes
+    format: AudioFormat
+    sample_rate_hz: int
+    duration: _duration_pb2.Duration
+    normalized_text: str
+    warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
+    voice_id: str
+    cached: bool
+    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., sample_rate_hz: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., normalized_text: _Optional[str] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ..., voice_id: _Optional[str] = ..., cached: _Optional[bool] = ...) -> None: ...
+
+class AudioChunk(_message.Message):
+    __slots__ = ("encoding", "pcm", "opus_packets", "sample_rate_hz", "sentence_index", "source_span", "text", "offset", "duration", "last", "warnings")
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    PCM_FIELD_NUMBER: _ClassVar[int]
+    OPUS_PACKETS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    encoding: ChunkEncoding
+    pcm: bytes
+    opus_packets: _containers.RepeatedScalarFieldContainer[bytes]
+    sample_rate_hz: int
+    sentence_index: int
+    source_span: TextSpan
+    text: str
+    offset: _duration_pb2.Duration
+    duration: _duration_pb2.Duration
+    last: bool
+    warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
+    def __init__(self, encoding: _Optional[_Union[ChunkEncoding, str]] = ..., pcm: _Optional[bytes] = ..., opus_packets: _Optional[_Iterable[bytes]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_index: _Optional[int] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., text: _Optional[str] = ..., offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., last: _Optional[bool] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ...) -> None: ...
+
+class TextSpan(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+
+class NormalizeRequest(_message.Message):
+    __slots__ = ("text", "language", "dialect")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIALECT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    language: str
+    dialect: str
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ...) -> None: ...
+
+class NormalizeResponse(_message.Message):
+    __slots__ = ("normalized_text", "sentences", "warnings")
+    NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    normalized_text: str
+    sentences: _containers.RepeatedCompositeFieldContainer[NormalizedSentence]
+    warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
+    def __init__(self, normalized_text: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[NormalizedSentence, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ...) -> None: ...
+
+class NormalizedSentence(_message.Message):
+    __slots__ = ("text", "source_span", "clauses")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
+    CLAUSES_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    source_span: TextSpan
+    clauses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., clauses: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class NormalizeWarning(_message.Message):
+    __slots__ = ("code", "message", "source_span", "source_text", "spoken_as")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    SPOKEN_AS_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    source_span: TextSpan
+    source_text: str
+    spoken_as: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., source_text: _Optional[str] = ..., spoken_as: _Optional[str] = ...) -> None: ...
+
+class ListVoicesRequest(_message.Message):
+    __slots__ = ("language", "installed_only")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    INSTALLED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    installed_only: bool
+    def __init__(self, language: _Optional[str] = ..., installed_only: _Optional[bool] = ...) -> None: ...
+
+class ListVoicesResponse(_message.Message):
+    __slots__ = ("voices",)
+    VOICES_FIELD_NUMBER: _ClassVar[int]
+    voices: _containers.RepeatedCompositeFieldContainer[Voice]
+    def __init__(self, voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ...) -> None: ...
+
+class Voice(_message.Message):
+    __slots__ = ("id", "language", "dialect", "family", "sample_rate_hz", "speakers", "licence", "quality", "installed", "description", "size_bytes")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIALECT_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    SPEAKERS_FIELD_NUMBER: _ClassVar[int]
+    LICENCE_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    INSTALLED_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    language: str
+    dialect: str
+    family: VoiceFamily
+    sample_rate_hz: int
+    speakers: _containers.RepeatedScalarFieldContainer[str]
+    licence: str
+    quality: str
+    installed: bool
+    description: str
+    size_bytes: int
+    def __init__(self, id: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., family: _Optional[_Union[VoiceFamily, str]] = ..., sample_rate_hz: _Optional[int] = ..., speakers: _Optional[_Iterable[str]] = ..., licence: _Optional[str] = ..., quality: _Optional[str] = ..., installed: _Optional[bool] = ..., description: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class Segment(_message.Message):
+    __slots__ = ("language", "dialect", "text", "audio", "voice")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIALECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    dialect: str
+    text: str
+    audio: bytes
+    voice: VoiceSettings
+    def __init__(self, language: _Optional[str] = ..., dialect: _Optional[str] = ..., text: _Optional[str] = ..., audio: _Optional[bytes] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ...) -> None: ...
+
+class CreateBroadcastRequest(_message.Message):
+    __slots__ = ("segments", "group_ids", "priority", "start_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "title", "requested_by", "sentence_pause")
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_GAP_FIELD_NUMBER: _ClassVar[int]
+    CHIME_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
+    segments: _containers.RepeatedCompositeFieldContainer[Segment]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    priority: Priority
+    start_time: _timestamp_pb2.Timestamp
+    repeat_count: int
+    repeat_gap: _duration_pb2.Duration
+    chime: bool
+    idempotency_key: str
+    title: str
+    requested_by: str
+    sentence_pause: _duration_pb2.Duration
+    def __init__(self, segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., title: _Optional[str] = ..., requested_by: _Optional[str] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Broadcast(_message.Message):
+    __slots__ = ("id", "title", "segments", "group_ids", "priority", "state", "create_time", "start_time", "air_time", "end_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "requested_by", "progress", "failure_reason", "interruptions", "sentence_pause")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    AIR_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_GAP_FIELD_NUMBER: _ClassVar[int]
+    CHIME_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    INTERRUPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    title: str
+    segments: _containers.RepeatedCompositeFieldContainer[Segment]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    priority: Priority
+    state: BroadcastState
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    air_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    repeat_count: int
+    repeat_gap: _duration_pb2.Duration
+    chime: bool
+    idempotency_key: str
+    requested_by: str
+    progress: Progress
+    failure_reason: str
+    interruptions: _containers.RepeatedCompositeFieldContainer[Interruption]
+    sentence_pause: _duration_pb2.Duration
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[BroadcastState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., air_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., requested_by: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., failure_reason: _Optional[str] = ..., interruptions: _Optional[_Iterable[_Union[Interruption, _Mapping]]] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("repeat_index", "segment_index", "sentence_index", "sentence_count", "aired", "total")
+    REPEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AIRED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    repeat_index: int
+    segment_index: int
+    sentence_index: int
+    sentence_count: int
+    aired: _duration_pb2.Duration
+    total: _duration_pb2.Duration
+    def __init__(self, repeat_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., sentence_index: _Optional[int] = ..., sentence_count: _Optional[int] = ..., aired: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., total: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Interruption(_message.Message):
+    __slots__ = ("start_time", "end_time", "by_broadcast_id", "by_priority", "reason", "resume_mode", "at")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    BY_BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESUME_MODE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    by_broadcast_id: str
+    by_priority: Priority
+    reason: str
+    resume_mode: ResumeMode
+    at: Progress
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., by_broadcast_id: _Optional[str] = ..., by_priority: _Optional[_Union[Priority, str]] = ..., reason: _Optional[str] = ..., resume_mode: _Optional[_Union[ResumeMode, str]] = ..., at: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
+
+class GetBroadcastRequest(_message.Message):
+    __slots__ = ("broadcast_id",)
+    BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    broadcast_id: str
+    def __init__(self, broadcast_id: _Optional[str] = ...) -> None: ...
+
+class ListBroadcastsRequest(_message.Message):
+    __slots__ = ("states", "group_id", "created_after", "created_before", "page_size", "page_token")
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[BroadcastState]
+    group_id: str
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[BroadcastState, str]]] = ..., group_id: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBroadcastsResponse(_message.Message):
+    __slots__ = ("broadcasts", "next_page_token")
+    BROADCASTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    broadcasts: _containers.RepeatedCompositeFieldContainer[Broadcast]
+    next_page_token: str
+    def __init__(self, broadcasts: _Optional[_Iterable[_Union[Broadcast, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelBroadcastRequest(_message.Message):
+    __slots__ = ("broadcast_id", "reason")
+    BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    broadcast_id: str
+    reason: str
+    def __init__(self, broadcast_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class WatchBroadcastRequest(_message.Message):
+    __slots__ = ("broadcast_id",)
+    BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    broadcast_id: str
+    def __init__(self, broadcast_id: _Optional[str] = ...) -> None: ...
+
+class BroadcastEvent(_message.Message):
+    __slots__ = ("broadcast_id", "type", "time", "state", "progress", "message")
+    BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    broadcast_id: str
+    type: EventType
+    time: _timestamp_pb2.Timestamp
+    state: BroadcastState
+    progress: Progress
+    message: str
+    def __init__(self, broadcast_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[BroadcastState, str]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("id", "name", "multicast_address", "port", "ttl", "interface", "opus_bitrate_bps", "fec", "expected_loss_percent", "playout_delay", "emergency", "create_time", "update_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MULTICAST_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    INTERFACE_FIELD_NUMBER: _ClassVar[int]
+    OPUS_BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    FEC_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_LOSS_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    PLAYOUT_DELAY_FIELD_NUMBER: _ClassVar[int]
+    EMERGENCY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    multicast_address: str
+    port: int
+    ttl: int
+    interface: str
+    opus_bitrate_bps: int
+    fec: bool
+    expected_loss_percent: int
+    playout_delay: _duration_pb2.Duration
+    emergency: bool
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., multicast_address: _Optional[str] = ..., port: _Optional[int] = ..., ttl: _Optional[int] = ..., interface: _Optional[str] = ..., opus_bitrate_bps: _Optional[int] = ..., fec: _Optional[bool] = ..., expected_loss_percent: _Optional[int] = ..., playout_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., emergency: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateGroupRequest(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class GetGroupRequest(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class UpdateGroupRequest(_message.Message):
+    __slots__ = ("group", "update_mask")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteGroupRequest(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class DeleteGroupResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListGroupsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListGroupsResponse(_message.Message):
+    __slots__ = ("groups",)
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[Group]
+    def __init__(self, groups: _Optional[_Iterable[_Union[Group, _Mapping]]] = ...) -> None: ...
+
+class ListSpeakersRequest(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class ListSpeakersResponse(_message.Message):
+    __slots__ = ("speakers",)
+    SPEAKERS_FIELD_NUMBER: _ClassVar[int]
+    speakers: _containers.RepeatedCompositeFieldContainer[Speaker]
+    def __init__(self, speakers: _Optional[_Iterable[_Union[Speaker, _Mapping]]] = ...) -> None: ...
+
+class Speaker(_message.Message):
+    __slots__ = ("cname", "group_id", "address", "last_report_time", "fraction_lost", "packets_lost", "jitter", "round_trip", "playout_offset", "underruns", "playing_priority", "online")
+    CNAME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LAST_REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_LOST_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_LOST_FIELD_NUMBER: _ClassVar[int]
+    JITTER_FIELD_NUMBER: _ClassVar[int]
+    ROUND_TRIP_FIELD_NUMBER: _ClassVar[int]
+    PLAYOUT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    UNDERRUNS_FIELD_NUMBER: _ClassVar[int]
+    PLAYING_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    cname: str
+    group_id: str
+    address: str
+    last_report_time: _timestamp_pb2.Timestamp
+    fraction_lost: float
+    packets_lost: int
+    jitter: _duration_pb2.Duration
+    round_trip: _duration_pb2.Duration
+    playout_offset: _duration_pb2.Duration
+    underruns: int
+    playing_priority: Priority
+    online: bool
+    def __init__(self, cname: _Optional[str] = ..., group_id: _Optional[str] = ..., address: _Optional[str] = ..., last_report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fraction_lost: _Optional[float] = ..., packets_lost: _Optional[int] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., playout_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., underruns: _Optional[int] = ..., playing_priority: _Optional[_Union[Priority, str]] = ..., online: _Optional[bool] = ...) -> None: ...
