@@ -1,0 +1,379 @@
+"""Text → 48 kHz speech, streamed piece by piece, for many requests at once on a few cores.
+
+How the work is cut and ordered (anchors measured on 2 cores, ../shared/notes/peers.md):
+
+* One worker thread per core, each onnxruntime run on one intra-op thread: with two or more requests in
+  flight that beats onnxruntime's default by ~25%. No cross-request batching: on CPU it gained nothing.
+* A request is cut into pieces, one per sentence; a long first sentence is cut at clause boundaries so
+  the first audio comes early. Pieces run in order and at most ``lookahead`` ahead of what the caller
+  has taken, so a cancelled or abandoned request stops costing CPU within a piece.
+* One queue for all requests, ordered: emergency pieces, then the first piece of any request, then later
+  pieces; within that by priority, then by arrival. A new bulletin starts speaking while long ones run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.tts import audio as audio_ops
+from engine.tts.cache import SpeechCache, cache_key
+from engine.tts.voices.base import SynthesisOptions, Voice
+from engine.tts.voices.onnx import default_intra_op_threads, default_workers
+from engine.tts.voices.registry import VoiceRegistry
+
+EMERGENCY = 3
+PRIORITIES = range(4)  # 0 normal .. 3 emergency, as in the API
+FIRST_CLAUSE_SPLIT_CHARS = 60  # a first sentence longer than this is spoken clause by clause
+_CLAUSE_PAUSE_S = 0.12
+_CALIBRATION = {
+    "vi": "Ủy ban nhân dân xã thông báo lịch tiêm chủng mở rộng cho trẻ em trong tháng này, "
+    "đề nghị các gia đình đưa con em đến trạm y tế đúng giờ.",
+    "en": "The commune office announces the vaccination schedule for children this month; "
+    "families are asked to bring their children to the health station on time.",
+    "km": "សូមជម្រាបសួរ នេះជាសេចក្តីជូនដំណឹងពីឃុំ អំពីកាលវិភាគចាក់វ៉ាក់សាំងសម្រាប់កុមារ។",
+    "yue": "各位街坊,今個月嘅兒童疫苗接種時間表已經公佈,請準時帶小朋友去衛生站。",
+}
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    text: str
+    language: str = "vi"
+    dialect: str | None = None
+    voice_id: str | None = None
+    speaker: str | int | None = None
+    speed: float | None = None
+    noise_scale: float | None = None
+    noise_w: float | None = None
+    sentence_pause_s: float = 0.3
+    chime: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.text or not self.text.strip():
+            raise ValueError("text: empty")
+        if not 0.0 <= self.sentence_pause_s <= 10.0:
+            raise ValueError(f"sentence_pause_s must be between 0 and 10 s, got {self.sentence_pause_s}")
+        self.options()  # validates speed and noise
+
+    def options(self) -> SynthesisOptions:
+        return SynthesisOptions(self.speaker, self.speed, self.noise_scale, self.noise_w)
+
+
+@dataclass(frozen=True)
+class SpeechPiece:
+    audio: np.ndarray  # float32 mono, 48 kHz, pause (and chime) included
+    sentence_index: int
+    source_span: Any  # engine.tts.text.Span: where in the request's text this came from
+    text: str  # spoken form
+    warnings: tuple[str, ...]
+    last: bool
+    cached: bool = False
+    sample_rate: int = audio_ops.OUTPUT_RATE
+
+
+@dataclass(frozen=True)
+class Speech:
+    audio: np.ndarray
+    normalized_text: str
+    warnings: tuple[str, ...]
+    voice_id: str
+    cached: bool
+    sample_rate: int = audio_ops.OUTPUT_RATE
+
+
+@dataclass
+class _Plan:
+    text: str
+    sentence_index: int
+    source_span: Any
+    warnings: tuple[str, ...]
+    pause_s: float
+    first: bool
+
+
+@dataclass
+class _Job:
+    """One piece to synthesize; ``done`` is set when ``audio`` or ``error`` is ready (or it was dropped)."""
+
+    voice: Voice
+    plan: _Plan
+    options: SynthesisOptions
+    key: str
+    cancelled: threading.Event
+    done: threading.Event = field(default_factory=threading.Event)
+    audio: np.ndarray | None = None
+    unread: Counter[str] = field(default_factory=Counter)
+    error: BaseException | None = None
+    compute_s: float = 0.0
+    cached: bool = False
+
+
+class _Metrics:
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        r = registry if registry is not None else CollectorRegistry()
+        self.rtf = Histogram(
+            "loa_tts_real_time_factor",
+            "Synthesis compute time over audio duration, per piece",
+            ["family"],
+            buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+            registry=r,
+        )
+        self.first_audio = Histogram(
+            "loa_tts_first_audio_seconds",
+            "Time from a request to its first audio piece",
+            ["priority"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=r,
+        )
+        self.cache = Counter("loa_tts_cache_lookups", "Speech cache lookups", ["result"], registry=r)
+        self.audio_seconds = Counter("loa_tts_audio_seconds", "Seconds of speech produced", registry=r)
+
+
+class Synthesizer:
+    def __init__(
+        self,
+        voices: VoiceRegistry,
+        workers: int | None = None,
+        cache: SpeechCache | None = None,
+        registry: Any = None,
+        *,
+        lookahead: int | None = None,
+        target_lufs: float = audio_ops.DEFAULT_TARGET_LUFS,
+    ) -> None:
+        """``workers`` None: one per core. The registry's intra-op threads follow unless set already."""
+        self.voices = voices
+        self.workers = workers if workers and workers > 0 else default_workers()
+        if voices.intra_op_threads is None:
+            voices.intra_op_threads = default_intra_op_threads(self.workers)
+        self.cache = cache
+        self.lookahead = lookahead if lookahead is not None else self.workers
+        self.target_lufs = target_lufs
+        self.metrics = _Metrics(registry)
+        self._queue: list[tuple[tuple[int, int, int], _Job]] = []
+        self._cv = threading.Condition()
+        self._sequence = itertools.count()
+        self._gains: dict[str, float] = {}
+        self._gain_lock = threading.Lock()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"loa-tts-{i}", daemon=True) for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # -- public ---------------------------------------------------------------------------------------
+
+    def stream(
+        self, request: SpeechRequest, priority: int = 0, cancel: threading.Event | None = None
+    ) -> Iterator[SpeechPiece]:
+        """Pieces in order, the first as soon as it is ready. Stops early when ``cancel`` is set."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be 0..3, got {priority}")
+        started = time.perf_counter()
+        voice = self.voices.choose(request.language, request.dialect, request.voice_id)
+        options = request.options()
+        plans = self._plan(request)
+        cancelled = threading.Event()
+        jobs: list[_Job] = []
+        gain = self._gain(voice, request.language)
+
+        def submit(index: int) -> None:
+            plan = plans[index]
+            key = self._key(voice, options, plan.text, gain)
+            job = _Job(voice, plan, options, key, cancelled)
+            jobs.append(job)
+            hit = self.cache.get(key) if self.cache is not None else None
+            if self.cache is not None:
+                self.metrics.cache.labels("hit" if hit is not None else "miss").inc()
+            if hit is not None:
+                job.audio = hit
+                job.cached = True
+                job.done.set()
+                return
+            rank = 0 if priority == EMERGENCY else 1 if plan.first else 2
+            with self._cv:
+                heapq.heappush(self._queue, ((rank, -priority, next(self._sequence)), job))
+                self._cv.notify()
+
+        try:
+            for index in range(min(self.lookahead, len(plans))):
+                submit(index)
+            for index, plan in enumerate(plans):
+                job = jobs[index]
+                while not job.done.wait(0.02):
+                    if cancel is not None and cancel.is_set():
+                        return
+                if cancel is not None and cancel.is_set():
+                    return
+                if job.error is not None:
+                    raise job.error
+                if index + self.lookahead < len(plans):
+                    submit(index + self.lookahead)
+                assert job.audio is not None
+                cached = job.cached
+                if not cached and self.cache is not None:
+                    self.cache.put(job.key, job.audio)
+                audio = job.audio
+                if index == 0 and request.chime:
+                    audio = np.concatenate([audio_ops.chime(target_lufs=self.target_lufs), audio])
+                last = index == len(plans) - 1
+                if not last and plan.pause_s > 0:
+                    audio = np.concatenate([audio, audio_ops.silence(plan.pause_s)])
+                if index == 0:
+                    self.metrics.first_audio.labels(str(priority)).observe(time.perf_counter() - started)
+                warnings = plan.warnings + tuple(_describe_unread(job.unread))
+                yield SpeechPiece(
+                    audio, plan.sentence_index, plan.source_span, plan.text, warnings, last, cached
+                )
+        finally:
+            cancelled.set()
+
+    def synthesize(self, request: SpeechRequest, priority: int = 0) -> Speech:
+        """The whole request as one array (the streamed pieces, joined)."""
+        pieces = list(self.stream(request, priority))
+        voice = self.voices.choose(request.language, request.dialect, request.voice_id)
+        return Speech(
+            audio=np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32),
+            normalized_text=" ".join(_unique_sentences(pieces)),
+            warnings=tuple(w for p in pieces for w in p.warnings),
+            voice_id=voice.info.id,
+            cached=bool(pieces) and all(p.cached for p in pieces),
+        )
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Synthesizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _plan(self, request: SpeechRequest) -> list[_Plan]:
+        sentences = _segment(request.text, request.language, request.dialect)
+        plans: list[_Plan] = []
+        for index, sentence in enumerate(sentences):
+            warnings = tuple(str(getattr(w, "message", w)) for w in sentence.warnings)
+            clauses = [c for c in sentence.clauses if c.text.strip()]
+            if index == 0 and len(sentence.text) > FIRST_CLAUSE_SPLIT_CHARS and len(clauses) > 1:
+                for ci, clause in enumerate(clauses):
+                    last_clause = ci == len(clauses) - 1
+                    pause = request.sentence_pause_s if last_clause else _CLAUSE_PAUSE_S
+                    plans.append(
+                        _Plan(
+                            clause.text,
+                            index,
+                            clause.source_span,
+                            warnings if ci == 0 else (),
+                            pause,
+                            ci == 0,
+                        )
+                    )
+            elif sentence.text.strip():
+                plans.append(
+                    _Plan(
+                        sentence.text,
+                        index,
+                        sentence.source_span,
+                        warnings,
+                        request.sentence_pause_s,
+                        not plans,
+                    )
+                )
+        if not plans:
+            raise ValueError("text: nothing speakable in it")
+        return plans
+
+    def _key(self, voice: Voice, options: SynthesisOptions, text: str, gain: float) -> str:
+        return cache_key(
+            text=text,
+            voice=voice.info.id,
+            speaker=options.speaker,
+            speed=options.speed,
+            noise_scale=options.noise_scale,
+            noise_w=options.noise_w,
+            rate=audio_ops.OUTPUT_RATE,
+            gain=round(gain, 6),
+        )
+
+    def _gain(self, voice: Voice, language: str) -> float:
+        """The voice's fixed gain to the broadcast target, measured once on a calibration text."""
+        with self._gain_lock:
+            gain = self._gains.get(voice.info.id)
+            if gain is None:
+                text = _CALIBRATION.get(voice.info.language, _CALIBRATION.get(language, ""))
+                out = voice.synthesize(text, SynthesisOptions()) if text else None
+                level = (
+                    audio_ops.loudness(out.audio, out.sample_rate)
+                    if out is not None and out.audio.size
+                    else -70.0
+                )
+                gain = audio_ops.gain_for(level, self.target_lufs)
+                self._gains[voice.info.id] = gain
+            return gain
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._closed:
+                    self._cv.wait()
+                if self._closed:
+                    return
+                _, job = heapq.heappop(self._queue)
+            if job.cancelled.is_set():
+                job.done.set()
+                continue
+            try:
+                self._run(job)
+            except BaseException as error:  # handed to the request's thread, which raises it
+                job.error = error
+            finally:
+                job.done.set()
+
+    def _run(self, job: _Job) -> None:
+        start = time.perf_counter()
+        out = job.voice.synthesize(job.plan.text, job.options)
+        samples = audio_ops.resample(out.audio, out.sample_rate)
+        gain = self._gains.get(job.voice.info.id, 1.0)
+        job.audio = audio_ops.apply_gain(samples, gain)
+        job.unread = out.unread
+        job.compute_s = max(time.perf_counter() - start, 1e-9)
+        duration = samples.size / audio_ops.OUTPUT_RATE
+        if duration > 0:
+            self.metrics.rtf.labels(job.voice.info.family).observe(job.compute_s / duration)
+            self.metrics.audio_seconds.inc(duration)
+
+
+def _segment(text: str, language: str, dialect: str | None) -> Sequence[Any]:
+    from engine.tts.text import sentences  # type: ignore[attr-defined,unused-ignore]
+
+    result: Sequence[Any] = sentences(text, lang=language, dialect=dialect)
+    return result
+
+
+def _describe_unread(unread: Counter[str]) -> list[str]:
+    return [f"could not read {char!r} ({count}×)" for char, count in sorted(unread.items())]
+
+
+def _unique_sentences(pieces: Sequence[SpeechPiece]) -> list[str]:
+    seen: dict[int, list[str]] = {}
+    for piece in pieces:
+        seen.setdefault(piece.sentence_index, []).append(piece.text)
+    return [" ".join(parts) for parts in seen.values()]
