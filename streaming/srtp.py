@@ -1,0 +1,624 @@
+"""SRTP and SRTCP for group streams: AEAD_AES_128_GCM (RFC 7714) inside SRTP (RFC 3711).
+
+Every packet a speaker plays must come from someone holding its group's master key: a rogue sender on the
+same multicast group, or one replaying captured packets, is dropped here and counted. Keys rotate: each
+master key carries a 4-byte MKI (RFC 3711 §3.1) that names it in every packet, so packets under the new key
+and late packets under the previous one both decrypt across a rotation, and a key is refused once it has
+expired or is no longer provisioned.
+
+Layout (RFC 7714 §8 and §9; the MKI follows the tag, which is part of the AEAD output):
+
+    SRTP:   RTP header (AAD) | encrypted payload | 16-byte tag | MKI
+    SRTCP:  first 8 octets (AAD) | encrypted rest | 16-byte tag | E-flag + 31-bit index (AAD) | MKI
+
+Session keys come from the master key with the AES-CM PRF of RFC 3711 §4.3 (key derivation rate 0); the
+96-bit master salt is zero-padded on the right to 112 bits, as libsrtp does. The module is pure: bytes in,
+bytes out, time from an injectable clock. It never imports engine/ (a speaker runs it alone).
+
+Nonce safety: AES-GCM must never see the same (key, SSRC, index) twice. A sender picks a random SSRC for
+every stream and never restarts a stream's sequence under the same key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_LEN = 16  # AEAD_AES_128_GCM
+SALT_LEN = 12  # RFC 7714 §12: 96-bit master salt
+TAG_LEN = 16
+MKI_LEN = 4
+RTP_HEADER_LEN = 12
+RTCP_HEADER_LEN = 8
+SRTCP_INDEX_LEN = 4
+REPLAY_WINDOW = 128  # RFC 3711 §3.3.2 asks for at least 64
+E_FLAG = 0x8000_0000
+SRTCP_INDEX_MASK = 0x7FFF_FFFF
+
+# RFC 3711 §4.3.2 labels
+LABEL_RTP_ENCRYPTION = 0x00
+LABEL_RTP_SALT = 0x02
+LABEL_RTCP_ENCRYPTION = 0x03
+LABEL_RTCP_SALT = 0x05
+
+
+class SrtpError(ValueError):
+    """A packet was refused. Receivers count and drop; they never crash on one."""
+
+
+class MalformedPacketError(SrtpError):
+    pass
+
+
+class AuthenticationError(SrtpError):
+    """The tag did not verify: wrong key, tampered packet, or a sender without the group key."""
+
+
+class UnknownKeyError(AuthenticationError):
+    """The packet's MKI names no usable key: never provisioned, revoked, or expired."""
+
+
+class ReplayError(SrtpError):
+    """The packet index was seen before, or lies behind the replay window."""
+
+
+class NoKeyError(SrtpError):
+    """A sender has no key whose not_before has passed (and that has not expired)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Keys
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """One master key of a group. not_before: when senders switch to it; not_after: when receivers stop
+    accepting it (None: until a newer key has been active for the session's rotation grace)."""
+
+    mki: int
+    key: bytes = field(repr=False)
+    salt: bytes = field(repr=False)
+    not_before: float = 0.0
+    not_after: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.mki < 1 << (8 * MKI_LEN):
+            raise ValueError(f"mki: {self.mki} does not fit in {MKI_LEN} bytes")
+        if len(self.key) != KEY_LEN:
+            raise ValueError(f"key: must be {KEY_LEN} bytes, got {len(self.key)}")
+        if len(self.salt) != SALT_LEN:
+            raise ValueError(f"salt: must be {SALT_LEN} bytes, got {len(self.salt)}")
+        if self.not_after is not None and self.not_after <= self.not_before:
+            raise ValueError("not_after: must be later than not_before")
+
+    @classmethod
+    def generate(cls, mki: int, not_before: float = 0.0, not_after: float | None = None) -> MasterKey:
+        return cls(mki, os.urandom(KEY_LEN), os.urandom(SALT_LEN), not_before, not_after)
+
+
+@dataclass(frozen=True)
+class SessionKeys:
+    """The per-direction keys one AES-GCM operation needs (RFC 7714's test vectors give these directly)."""
+
+    key: bytes = field(repr=False)
+    salt: bytes = field(repr=False)
+
+
+def kdf(master_key: bytes, master_salt: bytes, label: int, length: int) -> bytes:
+    """RFC 3711 §4.3.1/§4.3.3 AES-CM PRF with key derivation rate 0 (so r = 0)."""
+    salt = master_salt.ljust(14, b"\0")  # a 96-bit salt is padded on the right
+    x = bytearray(salt)
+    x[7] ^= label  # key_id = label || 48 zero bits, right-aligned against the 112-bit salt
+    iv = bytes(x) + b"\0\0"
+    encryptor = Cipher(algorithms.AES(master_key), modes.CTR(iv)).encryptor()
+    return encryptor.update(b"\0" * length) + encryptor.finalize()
+
+
+def derive_session_keys(master: MasterKey) -> tuple[SessionKeys, SessionKeys]:
+    """(SRTP keys, SRTCP keys) of a master key."""
+    rtp = SessionKeys(
+        kdf(master.key, master.salt, LABEL_RTP_ENCRYPTION, KEY_LEN),
+        kdf(master.key, master.salt, LABEL_RTP_SALT, SALT_LEN),
+    )
+    rtcp = SessionKeys(
+        kdf(master.key, master.salt, LABEL_RTCP_ENCRYPTION, KEY_LEN),
+        kdf(master.key, master.salt, LABEL_RTCP_SALT, SALT_LEN),
+    )
+    return rtp, rtcp
+
+
+# ---------------------------------------------------------------------------------------------------
+# Packet transforms (no state: the caller supplies ROC or index)
+# ---------------------------------------------------------------------------------------------------
+
+
+def rtp_header_length(packet: bytes) -> int:
+    """Length of the RTP header (fixed part, CSRCs, extension) that SRTP leaves in the clear."""
+    if len(packet) < RTP_HEADER_LEN:
+        raise MalformedPacketError(f"rtp: {len(packet)} bytes, shorter than the 12-byte header")
+    if packet[0] >> 6 != 2:
+        raise MalformedPacketError(f"rtp: version {packet[0] >> 6}, expected 2")
+    length = RTP_HEADER_LEN + 4 * (packet[0] & 0x0F)
+    if packet[0] & 0x10:
+        if len(packet) < length + 4:
+            raise MalformedPacketError("rtp: header extension cut short")
+        length += 4 + 4 * struct.unpack_from("!H", packet, length + 2)[0]
+    if len(packet) < length:
+        raise MalformedPacketError("rtp: header longer than the packet")
+    return length
+
+
+def _rtp_iv(salt: bytes, ssrc: int, roc: int, seq: int) -> bytes:
+    fields = struct.pack("!HIIH", 0, ssrc, roc, seq)
+    return bytes(a ^ b for a, b in zip(fields, salt, strict=True))
+
+
+def _rtcp_iv(salt: bytes, ssrc: int, index: int) -> bytes:
+    fields = struct.pack("!HIHI", 0, ssrc, 0, index & SRTCP_INDEX_MASK)
+    return bytes(a ^ b for a, b in zip(fields, salt, strict=True))
+
+
+def seal_rtp(aead: AESGCM, salt: bytes, packet: bytes, roc: int) -> bytes:
+    """RFC 7714 §8: header as AAD, payload encrypted, tag appended (no MKI)."""
+    n = rtp_header_length(packet)
+    seq, _ts, ssrc = struct.unpack_from("!HII", packet, 2)
+    header = packet[:n]
+    return header + aead.encrypt(_rtp_iv(salt, ssrc, roc, seq), packet[n:], header)
+
+
+def open_rtp(aead: AESGCM, salt: bytes, packet: bytes, roc: int) -> bytes:
+    """Inverse of seal_rtp: the plain RTP packet, or AuthenticationError."""
+    n = rtp_header_length(packet)
+    if len(packet) < n + TAG_LEN:
+        raise MalformedPacketError("srtp: too short for the authentication tag")
+    seq, _ts, ssrc = struct.unpack_from("!HII", packet, 2)
+    header = packet[:n]
+    try:
+        return header + aead.decrypt(_rtp_iv(salt, ssrc, roc, seq), packet[n:], header)
+    except InvalidTag:
+        raise AuthenticationError("srtp: authentication tag does not verify") from None
+
+
+def seal_rtcp(aead: AESGCM, salt: bytes, packet: bytes, index: int) -> bytes:
+    """RFC 7714 §9: encrypted SRTCP with the E-flag set; returns header | ciphertext+tag | E+index."""
+    if len(packet) < RTCP_HEADER_LEN:
+        raise MalformedPacketError(f"rtcp: {len(packet)} bytes, shorter than the 8-byte header")
+    ssrc = struct.unpack_from("!I", packet, 4)[0]
+    trailer = struct.pack("!I", E_FLAG | (index & SRTCP_INDEX_MASK))
+    header = packet[:RTCP_HEADER_LEN]
+    body = aead.encrypt(_rtcp_iv(salt, ssrc, index), packet[RTCP_HEADER_LEN:], header + trailer)
+    return header + body + trailer
+
+
+def open_rtcp(aead: AESGCM, salt: bytes, packet: bytes) -> tuple[bytes, int]:
+    """Inverse of seal_rtcp (also accepts E=0, authenticated-only packets): (plain RTCP, SRTCP index)."""
+    if len(packet) < RTCP_HEADER_LEN + TAG_LEN + SRTCP_INDEX_LEN:
+        raise MalformedPacketError("srtcp: too short for header, tag and index")
+    ssrc = struct.unpack_from("!I", packet, 4)[0]
+    trailer = packet[-SRTCP_INDEX_LEN:]
+    word = struct.unpack("!I", trailer)[0]
+    index = word & SRTCP_INDEX_MASK
+    iv = _rtcp_iv(salt, ssrc, index)
+    try:
+        if word & E_FLAG:
+            header = packet[:RTCP_HEADER_LEN]
+            body = aead.decrypt(iv, packet[RTCP_HEADER_LEN:-SRTCP_INDEX_LEN], header + trailer)
+            return header + body, index
+        plain = packet[: -SRTCP_INDEX_LEN - TAG_LEN]
+        aead.decrypt(iv, packet[-SRTCP_INDEX_LEN - TAG_LEN : -SRTCP_INDEX_LEN], plain + trailer)
+        return plain, index
+    except InvalidTag:
+        raise AuthenticationError("srtcp: authentication tag does not verify") from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Replay protection and packet index
+# ---------------------------------------------------------------------------------------------------
+
+
+class ReplayWindow:
+    """RFC 3711 §3.3.2 sliding window over packet indices. check() before authentication, update()
+    only after, so forged packets never move the window."""
+
+    def __init__(self, size: int = REPLAY_WINDOW) -> None:
+        if size < 64:
+            raise ValueError("replay window: at least 64 packets (RFC 3711 §3.3.2)")
+        self.size = size
+        self.highest = -1
+        self._seen = 0  # bit i: highest - i was received
+
+    def check(self, index: int) -> None:
+        if index > self.highest:
+            return
+        delta = self.highest - index
+        if delta >= self.size:
+            raise ReplayError(f"index {index} is behind the replay window (highest {self.highest})")
+        if self._seen >> delta & 1:
+            raise ReplayError(f"index {index} was already received")
+
+    def update(self, index: int) -> None:
+        if index > self.highest:
+            shift = index - self.highest
+            self._seen = ((self._seen << shift) | 1) & ((1 << self.size) - 1)
+            self.highest = index
+        else:
+            self._seen |= 1 << (self.highest - index)
+
+
+def estimate_roc(seq: int, highest_seq: int, roc: int) -> int:
+    """RFC 3711 §3.3.1 / Appendix A: the ROC a sequence number most likely belongs to (may be -1)."""
+    if highest_seq < 0x8000:
+        return roc - 1 if seq - highest_seq > 0x8000 else roc
+    return roc + 1 if highest_seq - 0x8000 > seq else roc
+
+
+@dataclass
+class _RtpStream:
+    roc: int
+    highest_seq: int
+    window: ReplayWindow
+
+    def accept(self, seq: int, roc: int) -> None:
+        index = roc << 16 | seq
+        if index > self.window.highest:
+            self.roc, self.highest_seq = roc, seq
+        self.window.update(index)
+
+
+@dataclass
+class SrtpStats:
+    """Counters a speaker exports: packets passed, and packets dropped by reason."""
+
+    protected: int = 0
+    unprotected: int = 0
+    authentication_failures: int = 0  # includes unknown_key
+    unknown_key: int = 0
+    replayed: int = 0
+    malformed: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.authentication_failures + self.replayed + self.malformed
+
+
+# ---------------------------------------------------------------------------------------------------
+# Session
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Keyed:
+    master: MasterKey
+    rtp: AESGCM
+    rtp_salt: bytes
+    rtcp: AESGCM
+    rtcp_salt: bytes
+
+    @classmethod
+    def of(cls, master: MasterKey) -> _Keyed:
+        rtp, rtcp = derive_session_keys(master)
+        return cls(master, AESGCM(rtp.key), rtp.salt, AESGCM(rtcp.key), rtcp.salt)
+
+
+class SrtpSession:
+    """One group's SRTP state, for a sender or a receiver (aiortc/pylibsrtp style: protect, unprotect,
+    protect_rtcp, unprotect_rtcp). Not thread-safe: use one per sending or receiving task.
+
+    rotation_grace: a key without not_after stays valid this long after a newer key's not_before, for
+    late packets and for clocks that differ between sender and speaker. roc_search: a speaker joining a
+    long stream does not know its rollover counter, so the first packet of an SSRC is tried with ROC
+    0..roc_search-1 (authentication tells which is right; 16 covers 5.8 hours of 20 ms packets).
+    """
+
+    def __init__(
+        self,
+        keys: Iterable[MasterKey],
+        *,
+        clock: Callable[[], float] = time.time,
+        window: int = REPLAY_WINDOW,
+        rotation_grace: float = 60.0,
+        roc_search: int = 16,
+        max_streams: int = 1024,
+    ) -> None:
+        self._clock = clock
+        self._window = window
+        self._grace = rotation_grace
+        self._roc_search = max(1, roc_search)
+        self._max_streams = max_streams
+        self._keys: dict[int, _Keyed] = {}
+        self._tx: dict[int, _RtpStream] = {}
+        self._rx: OrderedDict[int, _RtpStream] = OrderedDict()
+        self._tx_rtcp: dict[int, int] = {}
+        self._rx_rtcp: OrderedDict[int, ReplayWindow] = OrderedDict()
+        self.stats = SrtpStats()
+        self.set_keys(keys)
+        ReplayWindow(window)  # validates the size up front
+
+    def set_keys(self, keys: Iterable[MasterKey]) -> None:
+        """Replaces the key ring (re-provisioning). A key no longer listed is refused from now on; stream
+        state (ROC, replay windows) is kept, so a rotation causes no gap."""
+        new: dict[int, _Keyed] = {}
+        for master in keys:
+            if master.mki in new:
+                raise ValueError(f"keys: MKI {master.mki} appears twice")
+            old = self._keys.get(master.mki)
+            new[master.mki] = old if old is not None and old.master == master else _Keyed.of(master)
+        self._keys = new
+
+    @property
+    def keys(self) -> list[MasterKey]:
+        return [k.master for k in self._keys.values()]
+
+    def _expiry(self, master: MasterKey) -> float | None:
+        if master.not_after is not None:
+            return master.not_after
+        newer = [k.master.not_before for k in self._keys.values() if k.master.not_before > master.not_before]
+        return min(newer) + self._grace if newer else None
+
+    def _usable(self, master: MasterKey, now: float) -> bool:
+        expiry = self._expiry(master)
+        return expiry is None or now < expiry
+
+    def current_key(self) -> MasterKey:
+        """The key a sender uses now: the newest whose not_before has passed."""
+        now = self._clock()
+        ready = [k.master for k in self._keys.values() if k.master.not_before <= now]
+        ready = [m for m in ready if m.not_after is None or now < m.not_after]
+        if not ready:
+            raise NoKeyError("srtp: no key is active yet (every not_before is in the future)")
+        return max(ready, key=lambda m: (m.not_before, m.mki))
+
+    def _receiving_key(self, packet: bytes, trailer: int) -> _Keyed:
+        if len(packet) < MKI_LEN + trailer:
+            raise MalformedPacketError("srtp: too short for the MKI")
+        mki = struct.unpack_from("!I", packet, len(packet) - MKI_LEN)[0]
+        keyed = self._keys.get(mki)
+        if keyed is None:
+            raise UnknownKeyError(f"srtp: MKI {mki} is not a provisioned key (revoked or never issued)")
+        if not self._usable(keyed.master, self._clock()):
+            raise UnknownKeyError(f"srtp: key MKI {mki} has expired")
+        return keyed
+
+    # --- SRTP -----------------------------------------------------------------------------------
+
+    def protect(self, packet: bytes) -> bytes:
+        """Plain RTP in, SRTP out (header | ciphertext | tag | MKI)."""
+        keyed = self._keys[self.current_key().mki]
+        rtp_header_length(packet)
+        seq, _ts, ssrc = struct.unpack_from("!HII", packet, 2)
+        stream = self._tx.get(ssrc)
+        if stream is None:
+            stream = self._tx[ssrc] = _RtpStream(0, seq, ReplayWindow(self._window))
+        roc = max(0, estimate_roc(seq, stream.highest_seq, stream.roc))
+        try:
+            stream.window.check(roc << 16 | seq)
+        except ReplayError:
+            raise SrtpError(
+                f"srtp: SSRC {ssrc} sequence {seq} already sent: it would reuse a nonce"
+            ) from None
+        stream.accept(seq, roc)
+        self.stats.protected += 1
+        return seal_rtp(keyed.rtp, keyed.rtp_salt, packet, roc) + struct.pack("!I", keyed.master.mki)
+
+    def unprotect(self, packet: bytes) -> bytes:
+        """SRTP in, plain RTP out; raises a SrtpError subclass (and counts it) for any packet refused."""
+        try:
+            plain = self._unprotect(packet)
+        except SrtpError as exc:
+            self._count(exc)
+            raise
+        self.stats.unprotected += 1
+        return plain
+
+    def _unprotect(self, packet: bytes) -> bytes:
+        keyed = self._receiving_key(packet, RTP_HEADER_LEN + TAG_LEN)
+        body = packet[:-MKI_LEN]
+        rtp_header_length(body)
+        seq, _ts, ssrc = struct.unpack_from("!HII", body, 2)
+        stream = self._rx.get(ssrc)
+        if stream is None:
+            return self._first_packet(keyed, body, ssrc, seq)
+        roc = estimate_roc(seq, stream.highest_seq, stream.roc)
+        if roc < 0:
+            raise ReplayError(f"srtp: sequence {seq} precedes the start of the stream")
+        stream.window.check(roc << 16 | seq)
+        plain = open_rtp(keyed.rtp, keyed.rtp_salt, body, roc)
+        stream.accept(seq, roc)
+        self._rx.move_to_end(ssrc)
+        return plain
+
+    def _first_packet(self, keyed: _Keyed, body: bytes, ssrc: int, seq: int) -> bytes:
+        for roc in range(self._roc_search):
+            try:
+                plain = open_rtp(keyed.rtp, keyed.rtp_salt, body, roc)
+            except AuthenticationError:
+                continue
+            stream = _RtpStream(roc, seq, ReplayWindow(self._window))
+            stream.accept(seq, roc)
+            self._rx[ssrc] = stream
+            if len(self._rx) > self._max_streams:
+                self._rx.popitem(last=False)
+            return plain
+        raise AuthenticationError("srtp: authentication tag does not verify")
+
+    # --- SRTCP ----------------------------------------------------------------------------------
+
+    def protect_rtcp(self, packet: bytes) -> bytes:
+        """Plain (compound) RTCP in, SRTCP out; the index counts up per SSRC."""
+        keyed = self._keys[self.current_key().mki]
+        if len(packet) < RTCP_HEADER_LEN:
+            raise MalformedPacketError(f"rtcp: {len(packet)} bytes, shorter than the 8-byte header")
+        ssrc = struct.unpack_from("!I", packet, 4)[0]
+        index = self._tx_rtcp.get(ssrc, 0)
+        self._tx_rtcp[ssrc] = (index + 1) & SRTCP_INDEX_MASK
+        self.stats.protected += 1
+        return seal_rtcp(keyed.rtcp, keyed.rtcp_salt, packet, index) + struct.pack("!I", keyed.master.mki)
+
+    def unprotect_rtcp(self, packet: bytes) -> bytes:
+        try:
+            plain = self._unprotect_rtcp(packet)
+        except SrtpError as exc:
+            self._count(exc)
+            raise
+        self.stats.unprotected += 1
+        return plain
+
+    def _unprotect_rtcp(self, packet: bytes) -> bytes:
+        keyed = self._receiving_key(packet, RTCP_HEADER_LEN + TAG_LEN + SRTCP_INDEX_LEN)
+        body = packet[:-MKI_LEN]
+        if len(body) < RTCP_HEADER_LEN + TAG_LEN + SRTCP_INDEX_LEN:
+            raise MalformedPacketError("srtcp: too short for header, tag and index")
+        ssrc = struct.unpack_from("!I", body, 4)[0]
+        index = struct.unpack_from("!I", body, len(body) - SRTCP_INDEX_LEN)[0] & SRTCP_INDEX_MASK
+        window = self._rx_rtcp.get(ssrc)
+        if window is not None:
+            window.check(index)
+        plain, _ = open_rtcp(keyed.rtcp, keyed.rtcp_salt, body)
+        if window is None:
+            window = self._rx_rtcp[ssrc] = ReplayWindow(self._window)
+            if len(self._rx_rtcp) > self._max_streams:
+                self._rx_rtcp.popitem(last=False)
+        window.update(index)
+        return plain
+
+    def _count(self, exc: SrtpError) -> None:
+        if isinstance(exc, AuthenticationError):
+            self.stats.authentication_failures += 1
+            if isinstance(exc, UnknownKeyError):
+                self.stats.unknown_key += 1
+        elif isinstance(exc, ReplayError):
+            self.stats.replayed += 1
+        else:
+            self.stats.malformed += 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Provisioning file
+# ---------------------------------------------------------------------------------------------------
+
+PROVISIONING_VERSION = 1
+
+
+def _time_text(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _time_value(where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is not an RFC 3339 time") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"{where}: {value!r} has no time zone (add Z for UTC)")
+        return parsed.timestamp()
+    raise ValueError(f"{where}: expected an RFC 3339 time or Unix seconds")
+
+
+def _hex_value(where: str, value: Any, length: int) -> bytes:
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) != length:
+        raise ValueError(f"{where}: expected {2 * length} hex digits")
+    return raw
+
+
+def parse_provisioning(text: str) -> dict[str, list[MasterKey]]:
+    """Keys by group id from a provisioning document:
+
+    {"version": 1, "groups": [{"group": "ap-phu-hoa", "keys": [{"mki": 2, "key": "<32 hex>",
+      "salt": "<24 hex>", "not_before": "2026-11-26T08:00:00Z", "not_after": null}]}]}
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"provisioning: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(doc, dict) or doc.get("version") != PROVISIONING_VERSION:
+        raise ValueError(f"version: expected {PROVISIONING_VERSION}")
+    groups = doc.get("groups")
+    if not isinstance(groups, list):
+        raise ValueError("groups: expected a list")
+    result: dict[str, list[MasterKey]] = {}
+    for g, entry in enumerate(groups):
+        where = f"groups[{g}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("group"), str) or not entry["group"]:
+            raise ValueError(f"{where}.group: expected a group id")
+        if entry["group"] in result:
+            raise ValueError(f"{where}.group: {entry['group']!r} appears twice")
+        keys = entry.get("keys")
+        if not isinstance(keys, list) or not keys:
+            raise ValueError(f"{where}.keys: expected a non-empty list")
+        parsed: list[MasterKey] = []
+        for k, item in enumerate(keys):
+            at = f"{where}.keys[{k}]"
+            if not isinstance(item, dict):
+                raise ValueError(f"{at}: expected an object")
+            mki = item.get("mki")
+            if not isinstance(mki, int) or isinstance(mki, bool):
+                raise ValueError(f"{at}.mki: expected an integer")
+            try:
+                parsed.append(
+                    MasterKey(
+                        mki,
+                        _hex_value(f"{at}.key", item.get("key"), KEY_LEN),
+                        _hex_value(f"{at}.salt", item.get("salt"), SALT_LEN),
+                        _time_value(f"{at}.not_before", item.get("not_before", 0)) or 0.0,
+                        _time_value(f"{at}.not_after", item.get("not_after")),
+                    )
+                )
+            except ValueError as exc:
+                message = str(exc)
+                raise ValueError(message if message.startswith(at) else f"{at}.{message}") from None
+        if len({m.mki for m in parsed}) != len(parsed):
+            raise ValueError(f"{where}.keys: an MKI appears twice")
+        result[entry["group"]] = parsed
+    return result
+
+
+def load_provisioning(path: str | Path) -> dict[str, list[MasterKey]]:
+    return parse_provisioning(Path(path).read_text(encoding="utf-8"))
+
+
+def dump_provisioning(groups: Mapping[str, Sequence[MasterKey]]) -> str:
+    """The document parse_provisioning reads. It holds secrets: write it with mode 0600."""
+    doc = {
+        "version": PROVISIONING_VERSION,
+        "groups": [
+            {
+                "group": group,
+                "keys": [
+                    {
+                        "mki": m.mki,
+                        "key": m.key.hex(),
+                        "salt": m.salt.hex(),
+                        "not_before": _time_text(m.not_before),
+                        "not_after": _time_text(m.not_after),
+                    }
+                    for m in keys
+                ],
+            }
+            for group, keys in groups.items()
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
