@@ -1,0 +1,119 @@
+"""The store's SQLite schema and its migrations, in one place.
+
+``PRAGMA user_version`` holds the number of migrations applied. A new schema version appends one entry
+to MIGRATIONS (never edits an old one); :func:`migrate` applies the missing ones in one transaction, so
+a crash half-way leaves the old version intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: groups, broadcasts and their event history.
+    """
+    CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        multicast_address TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        ttl INTEGER NOT NULL,
+        interface TEXT NOT NULL,
+        opus_bitrate_bps INTEGER NOT NULL,
+        fec INTEGER NOT NULL,
+        expected_loss_percent INTEGER NOT NULL,
+        playout_delay_s REAL NOT NULL,
+        emergency INTEGER NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX groups_address ON groups (multicast_address, port);
+    CREATE UNIQUE INDEX groups_one_emergency ON groups (emergency) WHERE emergency = 1;
+
+    CREATE TABLE broadcasts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT UNIQUE,          -- NULL when the request had none
+        request_digest TEXT NOT NULL,         -- tells a retry from a different request with the same key
+        spec TEXT NOT NULL,                   -- JSON; segment audio lives in segment_audio
+        priority INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        create_time REAL NOT NULL,
+        start_time REAL NOT NULL,
+        update_time REAL NOT NULL,
+        air_time REAL,
+        end_time REAL,
+        progress TEXT NOT NULL,
+        interruptions TEXT NOT NULL,
+        failure_reason TEXT NOT NULL,
+        repeats_done INTEGER NOT NULL
+    );
+    CREATE INDEX broadcasts_state ON broadcasts (state);
+    CREATE INDEX broadcasts_create_time ON broadcasts (create_time);
+    CREATE INDEX broadcasts_end_time ON broadcasts (end_time);
+
+    CREATE TABLE broadcast_groups (
+        broadcast_seq INTEGER NOT NULL REFERENCES broadcasts (seq),
+        group_id TEXT NOT NULL,
+        PRIMARY KEY (broadcast_seq, group_id)
+    );
+    CREATE INDEX broadcast_groups_by_group ON broadcast_groups (group_id, broadcast_seq);
+
+    CREATE TABLE segment_audio (
+        broadcast_seq INTEGER NOT NULL REFERENCES broadcasts (seq),
+        segment_index INTEGER NOT NULL,
+        audio BLOB NOT NULL,
+        PRIMARY KEY (broadcast_seq, segment_index)
+    );
+
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        broadcast_id TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        time REAL NOT NULL,
+        state INTEGER NOT NULL,
+        progress TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX events_by_broadcast ON events (broadcast_id, seq);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer Loa; refusing to touch it protects its data."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Brings the schema to SCHEMA_VERSION; returns the version found. The connection is autocommit."""
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNew(f"schema version {found} is newer than this Loa's {SCHEMA_VERSION}")
+    if found == SCHEMA_VERSION:
+        return found
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for script in MIGRATIONS[found:]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a migration into statements (executescript would commit behind our transaction)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line.split("--", 1)[0] + ("\n" if "--" in line else "")
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

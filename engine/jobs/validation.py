@@ -1,0 +1,270 @@
+"""Field-by-field checks of groups and broadcast requests, before anything is stored.
+
+Each failure raises :class:`InvalidField`, whose text is ``"field: message"`` so that the gRPC layer can
+return it as INVALID_ARGUMENT unchanged. Whether a group or voice *exists* is the caller's business
+(NOT_FOUND); here only the shape of the request is judged. The validators return a normalized copy:
+zero ttl / bitrate / playout delay become their defaults, repeat_count 0 becomes 1, addresses are written
+in their canonical form.
+
+Rules, and why:
+
+Groups
+- id: ``[a-z0-9-]{1,63}``, usable in metric labels, file names and DNS labels.
+- name: at most 200 characters, no control characters.
+- multicast_address, IPv4: in 224.0.0.0/4, and not
+  224.0.0.0/24 (local network control: routers, mDNS, IGMP itself),
+  224.0.1.0/24 (internetwork control: NTP, SLP, ...),
+  232.0.0.0/8 (source-specific multicast: receivers must join per source; Loa's speakers join any
+  source, so streams there would be dropped by IGMPv3/SSM routers),
+  239.255.255.250 (SSDP) and 239.255.255.253 (SLP).
+  239.0.0.0/8 (administratively scoped) is what a private deployment should use.
+- multicast_address, IPv6: in ff00::/8 with the T flag set (``ff1x::``, ``ff3x::``: transient; the
+  ``ff0x::`` addresses are permanently assigned by IANA, e.g. ff02::1 all-nodes), not ff3x::/32
+  (source-specific), and scope 2 (link-local) to e (global), except 0/1/f (reserved, interface-local).
+  Link-local scope (``ff12::``) is allowed only with an ``interface``: a link-local group means nothing
+  without the link.
+- port: even (RTP; RTCP uses port + 1), 1024..65534.
+- ttl: 0..255; 0 means 16.
+- interface: empty, an interface name (at most 15 characters, as IFNAMSIZ) or an IP address.
+- opus_bitrate_bps: 0 (32000) or 6000..128000 (libopus's useful range for speech to music).
+- expected_loss_percent: 0..50; playout_delay_s: 0 (0.5 s) or 0.05..10 s.
+
+Broadcasts
+- segments: 1..32; each exactly one of text and audio; language ``[a-z]{2,3}`` with an optional
+  ``-subtag``, or empty; text not blank, at most 100,000 characters, no control characters except
+  newline, carriage return and tab; audio a WAV (RIFF/WAVE) or Ogg file of at most 64 MiB; speed in
+  (0.25, 4]; noise_scale and noise_w in [0, 2]; voice_id and speaker at most 128 characters.
+- group_ids: 1..256 ids of the group id form, no duplicates.
+- start_time: at most 5 s in the past (clock skew between a content system and the server) and at most
+  366 days ahead.
+- repeat_count: 0..100, 0 meaning 1; repeat_gap_s: 0..3600; sentence_pause_s: 0..10.
+- idempotency_key: at most 128 characters; title: at most 200; requested_by: at most 200.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import math
+import re
+
+from engine.jobs.model import (
+    DEFAULT_OPUS_BITRATE_BPS,
+    DEFAULT_PLAYOUT_DELAY_S,
+    DEFAULT_TTL,
+    BroadcastSpec,
+    Group,
+    Priority,
+    Segment,
+)
+
+GROUP_ID_RE = re.compile(r"[a-z0-9-]{1,63}")
+LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
+INTERFACE_NAME_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
+# Control characters other than \t \n \r; also DEL and the C1 block.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+MAX_SEGMENTS = 32
+MAX_TEXT_CHARS = 100_000
+MAX_AUDIO_BYTES = 64 * 1024 * 1024
+MAX_GROUPS = 256
+MAX_REPEATS = 100
+MAX_REPEAT_GAP_S = 3600.0
+MAX_SENTENCE_PAUSE_S = 10.0
+PAST_TOLERANCE_S = 5.0
+MAX_AHEAD_S = 366 * 86400.0
+MAX_KEY_CHARS = 128
+MAX_TITLE_CHARS = 200
+
+_RESERVED_V4 = (
+    (ipaddress.ip_network("224.0.0.0/24"), "224.0.0.0/24 local network control"),
+    (ipaddress.ip_network("224.0.1.0/24"), "224.0.1.0/24 internetwork control"),
+    (ipaddress.ip_network("232.0.0.0/8"), "232.0.0.0/8 source-specific multicast"),
+    (ipaddress.ip_network("239.255.255.250/32"), "SSDP"),
+    (ipaddress.ip_network("239.255.255.253/32"), "SLP"),
+)
+
+
+class InvalidField(ValueError):
+    """A request field is wrong; ``str()`` is ``"field: message"``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _check(ok: bool, field: str, message: str) -> None:
+    if not ok:
+        raise InvalidField(field, message)
+
+
+def _plain_text(value: str, field: str, max_chars: int) -> None:
+    _check(len(value) <= max_chars, field, f"{len(value)} characters, at most {max_chars}")
+    match = CONTROL_RE.search(value)
+    _check(match is None, field, f"control character U+{ord(match.group()) if match else 0:04X}")
+
+
+def _finite(value: float, field: str) -> None:
+    _check(isinstance(value, int | float) and math.isfinite(value), field, f"{value!r} is not a number")
+
+
+def check_group_id(group_id: str, field: str = "group.id") -> None:
+    _check(group_id != "", field, "empty")
+    _check(
+        GROUP_ID_RE.fullmatch(group_id) is not None,
+        field,
+        f"{group_id!r} must be 1..63 of lowercase letters, digits and '-'",
+    )
+
+
+def check_multicast_address(address: str, interface: str = "", field: str = "group.multicast_address") -> str:
+    """Returns the address in canonical form, or raises InvalidField saying what is wrong with it."""
+    _check(address != "", field, "empty")
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        raise InvalidField(field, f"{address!r} is not an IP address") from None
+    _check(ip.is_multicast, field, f"{address} is not a multicast address")
+    if isinstance(ip, ipaddress.IPv4Address):
+        for net, why in _RESERVED_V4:
+            _check(ip not in net, field, f"{ip} is reserved ({why})")
+        return str(ip)
+    flags, scope = ip.packed[1] >> 4, ip.packed[1] & 0x0F
+    _check(
+        flags & 0x1 == 1,
+        field,
+        f"{ip} is reserved (permanently assigned ff0x:: address; use a transient ff1x:: or ff3x:: group)",
+    )
+    _check(
+        not (flags & 0x2 and ip.packed[2:4] == b"\x00\x00"),
+        field,
+        f"{ip} is reserved (ff3x::/32 source-specific multicast)",
+    )
+    _check(scope not in (0x0, 0x1, 0xF), field, f"{ip} is reserved (scope {scope:x} cannot leave the host)")
+    _check(
+        scope != 0x2 or interface != "",
+        field,
+        f"{ip} is link-local: group.interface must name the link",
+    )
+    return str(ip)
+
+
+def validate_group(group: Group) -> Group:
+    """Checks every field of a group; returns it with defaults filled in and the address canonical."""
+    check_group_id(group.id)
+    _plain_text(group.name, "group.name", MAX_TITLE_CHARS)
+    if group.interface:
+        is_name = INTERFACE_NAME_RE.fullmatch(group.interface) is not None
+        try:
+            ipaddress.ip_address(group.interface)
+            is_address = True
+        except ValueError:
+            is_address = False
+        _check(
+            is_name or is_address,
+            "group.interface",
+            f"{group.interface!r} is not an interface name or address",
+        )
+    address = check_multicast_address(group.multicast_address, group.interface)
+    _check(
+        1024 <= group.port <= 65534 and group.port % 2 == 0,
+        "group.port",
+        f"{group.port} must be even and in 1024..65534 (RTCP uses port + 1)",
+    )
+    _check(0 <= group.ttl <= 255, "group.ttl", f"{group.ttl} not in 0..255")
+    bitrate = group.opus_bitrate_bps or DEFAULT_OPUS_BITRATE_BPS
+    _check(6000 <= bitrate <= 128000, "group.opus_bitrate_bps", f"{bitrate} not in 6000..128000")
+    loss = group.expected_loss_percent
+    _check(0 <= loss <= 50, "group.expected_loss_percent", f"{loss} not in 0..50")
+    _finite(group.playout_delay_s, "group.playout_delay_s")
+    delay = group.playout_delay_s or DEFAULT_PLAYOUT_DELAY_S
+    _check(0.05 <= delay <= 10.0, "group.playout_delay_s", f"{delay} s not in 0.05..10 s")
+    return dataclasses.replace(
+        group,
+        multicast_address=address,
+        ttl=group.ttl or DEFAULT_TTL,
+        opus_bitrate_bps=bitrate,
+        playout_delay_s=float(delay),
+    )
+
+
+def _validate_segment(segment: Segment, field: str) -> None:
+    has_text, has_audio = segment.text is not None, segment.audio is not None
+    _check(has_text or has_audio, field, "needs text or audio")
+    _check(not (has_text and has_audio), field, "has both text and audio; give one")
+    if segment.language:
+        _check(
+            LANGUAGE_RE.fullmatch(segment.language) is not None,
+            f"{field}.language",
+            f"{segment.language!r} is not a language code like 'vi' or 'km'",
+        )
+    _plain_text(segment.dialect, f"{field}.dialect", 32)
+    if segment.text is not None:
+        _check(segment.text.strip() != "", f"{field}.text", "empty")
+        _plain_text(segment.text, f"{field}.text", MAX_TEXT_CHARS)
+    if segment.audio is not None:
+        audio = segment.audio
+        _check(len(audio) > 0, f"{field}.audio", "empty")
+        size = len(audio)
+        _check(size <= MAX_AUDIO_BYTES, f"{field}.audio", f"{size} bytes, at most {MAX_AUDIO_BYTES}")
+        is_wav = audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"
+        _check(is_wav or audio[:4] == b"OggS", f"{field}.audio", "not a WAV or Ogg file")
+    _plain_text(segment.voice_id, f"{field}.voice.voice_id", MAX_KEY_CHARS)
+    _plain_text(segment.speaker, f"{field}.voice.speaker", MAX_KEY_CHARS)
+    if segment.speed is not None:
+        _finite(segment.speed, f"{field}.voice.speed")
+        _check(0.25 < segment.speed <= 4.0, f"{field}.voice.speed", f"{segment.speed} not in (0.25, 4]")
+    for name in ("noise_scale", "noise_w"):
+        value = getattr(segment, name)
+        if value is not None:
+            _finite(value, f"{field}.voice.{name}")
+            _check(0.0 <= value <= 2.0, f"{field}.voice.{name}", f"{value} not in [0, 2]")
+
+
+def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
+    """Checks a CreateBroadcast request at time ``now``; returns it normalized (repeat_count >= 1)."""
+    _check(len(spec.segments) > 0, "segments", "empty; give 1..32")
+    _check(len(spec.segments) <= MAX_SEGMENTS, "segments", f"{len(spec.segments)}, at most {MAX_SEGMENTS}")
+    for i, segment in enumerate(spec.segments):
+        _validate_segment(segment, f"segments[{i}]")
+    _check(len(spec.group_ids) > 0, "group_ids", "empty; give 1..256")
+    _check(len(spec.group_ids) <= MAX_GROUPS, "group_ids", f"{len(spec.group_ids)}, at most {MAX_GROUPS}")
+    seen: set[str] = set()
+    for i, group_id in enumerate(spec.group_ids):
+        check_group_id(group_id, f"group_ids[{i}]")
+        _check(group_id not in seen, f"group_ids[{i}]", f"{group_id!r} given twice")
+        seen.add(group_id)
+    _check(spec.priority in tuple(Priority), "priority", f"{spec.priority!r} is not a priority")
+    if spec.start_time is not None:
+        _finite(spec.start_time, "start_time")
+        late = now - spec.start_time
+        _check(late <= PAST_TOLERANCE_S, "start_time", f"{late:.1f} s in the past")
+        _check(
+            spec.start_time - now <= MAX_AHEAD_S,
+            "start_time",
+            f"{(spec.start_time - now) / 86400:.0f} days ahead, at most 366",
+        )
+    repeats = spec.repeat_count or 1
+    _check(1 <= repeats <= MAX_REPEATS, "repeat_count", f"{spec.repeat_count} not in 0..{MAX_REPEATS}")
+    _finite(spec.repeat_gap_s, "repeat_gap")
+    gap = spec.repeat_gap_s
+    _check(0 <= gap <= MAX_REPEAT_GAP_S, "repeat_gap", f"{gap} s not in 0..3600 s")
+    if spec.sentence_pause_s is not None:
+        _finite(spec.sentence_pause_s, "sentence_pause")
+        _check(
+            0 <= spec.sentence_pause_s <= MAX_SENTENCE_PAUSE_S,
+            "sentence_pause",
+            f"{spec.sentence_pause_s} s not in 0..10 s",
+        )
+    _plain_text(spec.idempotency_key, "idempotency_key", MAX_KEY_CHARS)
+    _plain_text(spec.title, "title", MAX_TITLE_CHARS)
+    _plain_text(spec.requested_by, "requested_by", MAX_TITLE_CHARS)
+    return dataclasses.replace(
+        spec,
+        segments=tuple(spec.segments),
+        group_ids=tuple(spec.group_ids),
+        priority=Priority(spec.priority),
+        repeat_count=repeats,
+        repeat_gap_s=float(spec.repeat_gap_s),
+    )
