@@ -1,0 +1,92 @@
+"""Server configuration: a TOML file, then LOA_* environment variables, then built-in defaults.
+
+Embedded defaults run on a fresh machine: SQLite in ./state, the built-in voice, loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Config:
+    listen: str = "127.0.0.1:50051"
+    state_dir: Path = Path("state")
+    voices_dir: Path | None = None  # None: state_dir / "voices"
+    metrics_port: int = 9464  # 0: no /metrics endpoint
+    metrics_address: str = "127.0.0.1"
+    synthesis_workers: int = 0  # 0: one per core
+    intra_op_threads: int = 0  # 0: 1 when workers > 1, else onnxruntime's default
+    cache_mb: int = 256
+    feedback_port: int = 0  # RTCP receiver reports from speakers; 0: any free port
+    cname: str = "loa-server"
+    auth: bool = True  # tokens required; may only be turned off on a loopback listen address
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: mutual TLS, clients need a certificate from this CA
+    groups: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # created at start if missing
+
+    @property
+    def voices_path(self) -> Path:
+        return self.voices_dir if self.voices_dir is not None else self.state_dir / "voices"
+
+
+_ENV = {
+    "listen": "LOA_LISTEN",
+    "state_dir": "LOA_STATE_DIR",
+    "voices_dir": "LOA_VOICES_DIR",
+    "metrics_port": "LOA_METRICS_PORT",
+    "metrics_address": "LOA_METRICS_ADDRESS",
+    "synthesis_workers": "LOA_SYNTHESIS_WORKERS",
+    "intra_op_threads": "LOA_INTRA_OP_THREADS",
+    "cache_mb": "LOA_CACHE_MB",
+    "feedback_port": "LOA_FEEDBACK_PORT",
+    "auth": "LOA_AUTH",
+    "tls_cert": "LOA_TLS_CERT",
+    "tls_key": "LOA_TLS_KEY",
+    "tls_client_ca": "LOA_TLS_CLIENT_CA",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Config)}[name]
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(value)
+            return text in ("1", "true", "yes", "on")
+        if "Path" in str(kind):
+            return Path(value) if value not in (None, "") else None
+        return str(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config {name}: cannot read {value!r} as {kind}") from None
+
+
+def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        known = {f.name for f in fields(Config)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"config {path}: unknown keys {', '.join(unknown)}")
+        for key, value in data.items():
+            values[key] = tuple(value) if key == "groups" else _coerce(key, value)
+    for key, var in _ENV.items():
+        if var in env:
+            values[key] = _coerce(key, env[var])
+    config = replace(Config(), **values)
+    if config.state_dir is None:
+        raise ValueError("config state_dir: must be set")
+    return config
