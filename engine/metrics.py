@@ -38,7 +38,11 @@ class ServerMetrics:
             registry=r,
             rpc_total=Counter("loa_rpc", "gRPC calls handled", ["method", "code"], registry=r),
             rpc_seconds=Histogram(
-                "loa_rpc_duration_seconds", "gRPC call latency", ["method"], buckets=LATENCY_BUCKETS, registry=r
+                "loa_rpc_duration_seconds",
+                "gRPC call latency",
+                ["method"],
+                buckets=LATENCY_BUCKETS,
+                registry=r,
             ),
             queue_depth=Gauge("loa_queue_depth", "Broadcasts waiting to air", ["priority"], registry=r),
             on_air=Gauge("loa_broadcasts_on_air", "Broadcasts on air now", ["priority"], registry=r),
