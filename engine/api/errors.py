@@ -72,7 +72,7 @@ def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
     if isinstance(exc, Exhausted):
         context.set_trailing_metadata((("retry-after-ms", str(int(exc.retry_after_s * 1000))),))
     message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-    context.abort(code, message)  # type: ignore[arg-type]
+    context.abort(code, message)
 
 
 def handles_errors(method: F) -> F:
