@@ -1,0 +1,129 @@
+"""The broadcast log (nhật ký phát) as CSV or JSON, for the provincial source information system.
+
+One entry per broadcast whose life (created .. ended) overlaps [since, until): what was read (title,
+languages, text), where (groups), when (created, scheduled, first sample, end), how long (audio aired
+and wall time), who asked, at what priority, how it ended, and every interruption with how it resumed.
+Times are ISO 8601 UTC with milliseconds; durations are seconds. The JSON form also carries each
+broadcast's state changes (its events without the per-sentence progress ones).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.jobs.model import Broadcast, BroadcastState, EventType, Interruption
+from engine.jobs.store import Store
+
+FORMATS = ("csv", "json")
+CSV_COLUMNS = (
+    "broadcast_id", "title", "requested_by", "priority", "state", "groups", "languages", "create_time",
+    "start_time", "air_time", "end_time", "aired_seconds", "wall_seconds", "airings_done", "airings_asked",
+    "interruption_count", "interruptions", "end_reason", "text",
+)  # fmt: skip
+
+
+def iso(t: float | None) -> str:
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _interruption(cut: Interruption) -> dict[str, Any]:
+    return {
+        "start_time": iso(cut.start_time),
+        "end_time": iso(cut.end_time),
+        "by_broadcast_id": cut.by_broadcast_id,
+        "by_priority": cut.by_priority.name if cut.by_priority else "",
+        "reason": cut.reason,
+        "resume_mode": cut.resume_mode.name if cut.resume_mode else "",
+        "at_airing": cut.at.repeat_index + 1,
+        "at_segment": cut.at.segment_index + 1,
+        "at_sentence": cut.at.sentence_index + 1,
+    }
+
+
+def _describe(cut: dict[str, Any]) -> str:
+    """One interruption in a CSV cell."""
+    who = (
+        f"{cut['by_priority'].lower()} {cut['by_broadcast_id']}" if cut["by_broadcast_id"] else cut["reason"]
+    )
+    how = cut["resume_mode"].lower() or "not ended"
+    return (
+        f"{cut['start_time']}..{cut['end_time']} by {who} at segment {cut['at_segment']} "
+        f"sentence {cut['at_sentence']}: {how}"
+    )
+
+
+def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
+    events = store.events(b.id)
+    end_reason = b.failure_reason
+    if b.state == BroadcastState.CANCELLED:
+        end_reason = next((e.message for e in reversed(events) if e.type == EventType.CANCELLED), "")
+    return {
+        "broadcast_id": b.id,
+        "title": b.spec.title,
+        "requested_by": b.spec.requested_by,
+        "priority": b.priority.name,
+        "state": b.state.name,
+        "groups": list(b.group_ids),
+        "languages": [s.language for s in b.spec.segments],
+        "create_time": iso(b.create_time),
+        "start_time": iso(b.start_time),
+        "air_time": iso(b.air_time),
+        "end_time": iso(b.end_time),
+        "aired_seconds": round(b.progress.aired_s, 3),
+        "wall_seconds": round(b.end_time - b.air_time, 3) if b.air_time and b.end_time else None,
+        "airings_done": b.repeats_done,
+        "airings_asked": b.spec.repeat_count,
+        "interruptions": [_interruption(c) for c in b.interruptions],
+        "end_reason": end_reason,
+        "segments": [
+            {
+                "language": s.language,
+                "voice_id": s.voice_id,
+                "text": s.text,
+                "audio_bytes": len(s.audio) if s.audio is not None else None,
+            }
+            for s in b.spec.segments
+        ],
+        "events": [
+            {"time": iso(e.time), "type": e.type.name, "state": e.state.name, "message": e.message}
+            for e in events
+            if e.type != EventType.PROGRESS
+        ],
+    }
+
+
+def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
+    row = {k: v for k, v in entry.items() if k in CSV_COLUMNS}
+    row["groups"] = ";".join(entry["groups"])
+    row["languages"] = ";".join(entry["languages"])
+    row["interruption_count"] = len(entry["interruptions"])
+    row["interruptions"] = "; ".join(_describe(c) for c in entry["interruptions"])
+    row["wall_seconds"] = "" if entry["wall_seconds"] is None else entry["wall_seconds"]
+    texts = [
+        s["text"] if s["text"] is not None else f"[audio {s['audio_bytes']} bytes]" for s in entry["segments"]
+    ]
+    row["text"] = " | ".join(texts)
+    return row
+
+
+def export_log(store: Store, since: float, until: float | None = None, fmt: str = "csv") -> str:
+    """The log of broadcasts alive in [since, until) (until None: up to now), oldest first."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if until is not None and until <= since:
+        raise ValueError(f"until: {iso(until)} is not after since {iso(since)}")
+    entries = [_entry(store, b) for b in store.broadcasts_between(since, until)]
+    if fmt == "json":
+        doc = {"since": iso(since), "until": iso(until), "broadcasts": entries}
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(_csv_row(e) for e in entries)
+    return out.getvalue()
