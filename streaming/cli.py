@@ -12,5 +12,5 @@ def _not_yet(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser('speaker', help='speaker').set_defaults(func=_not_yet)
-    sub.add_parser('sdp', help='sdp').set_defaults(func=_not_yet)
+    sub.add_parser("speaker", help="speaker").set_defaults(func=_not_yet)
+    sub.add_parser("sdp", help="sdp").set_defaults(func=_not_yet)

@@ -1,0 +1,143 @@
+"""Wall clock ↔ NTP timestamps ↔ RTP media clock, and Loa's time sync for speakers without NTP.
+
+Synchronization rests on one statement: the sample stamped RTP time T plays at ``wall(T) + delay`` on
+every speaker, where ``wall(T)`` comes from the sender's RTCP sender reports (an NTP time and the RTP time
+of the same instant) and ``delay`` is the group's fixed playout delay. A speaker therefore needs the
+sender's wall clock: the system clock when it is NTP/PTP-synced, else :class:`TimeSync`, an NTP-style
+exchange of four timestamps with the sender's feedback port, filtered by the median of recent samples
+(Snapcast's approach: robust to a few delayed replies).
+
+Tests and benchmarks give a speaker a :class:`SimulatedClock` (an offset and a drift from the true
+clock), so the effect of time sync can be measured against the truth.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from streaming.rtp import CLOCK_RATE, ts_diff
+
+NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
+
+
+def ntp_from_wall(seconds: float) -> int:
+    """Unix seconds → 64-bit NTP timestamp (32.32 fixed point since 1900)."""
+    return round((seconds + NTP_EPOCH_OFFSET) * (1 << 32)) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def wall_from_ntp(ntp: int) -> float:
+    return ntp / (1 << 32) - NTP_EPOCH_OFFSET
+
+
+def ntp_middle(ntp: int) -> int:
+    """The middle 32 bits, as RTCP's LSR field carries them (units of 1/65536 s)."""
+    return (ntp >> 16) & 0xFFFF_FFFF
+
+
+class Clock:
+    """The system wall clock. Subclasses distort it for tests; ``true`` undoes the distortion."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def true(self, local: float) -> float:
+        return local
+
+    def sleep_until(self, local: float) -> None:
+        delay = local - self.now()
+        if delay > 0:
+            time.sleep(delay)
+
+
+@dataclass
+class SimulatedClock(Clock):
+    """A clock ``offset`` seconds off the system clock that gains ``drift_ppm`` per million."""
+
+    offset: float = 0.0
+    drift_ppm: float = 0.0
+    reference: float = 0.0  # the true time at which the offset is exactly ``offset``
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            self.reference = time.time()
+
+    def now(self) -> float:
+        return self._local(time.time())
+
+    def _local(self, true: float) -> float:
+        return true + self.offset + (true - self.reference) * self.drift_ppm * 1e-6
+
+    def true(self, local: float) -> float:
+        rate = 1 + self.drift_ppm * 1e-6
+        return (local - self.offset + self.reference * (rate - 1)) / rate
+
+
+@dataclass(frozen=True, slots=True)
+class MediaClock:
+    """The mapping an RTCP sender report gives: RTP time ``rtp`` is wall time ``wall`` (sender's clock)."""
+
+    wall: float
+    rtp: int
+
+    def wall_of(self, extended_ts: int, extended_ref: int | None = None) -> float:
+        """Wall time of an RTP timestamp; pass both as extended values when the stream may wrap."""
+        delta = extended_ts - extended_ref if extended_ref is not None else ts_diff(extended_ts, self.rtp)
+        return self.wall + delta / CLOCK_RATE
+
+    def rtp_at(self, wall: float) -> int:
+        return (self.rtp + round((wall - self.wall) * CLOCK_RATE)) & 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSample:
+    offset: float  # server clock minus local clock
+    rtt: float
+
+
+def sync_sample(t1: float, t2: float, t3: float, t4: float) -> SyncSample:
+    """NTP's four timestamps: t1 request sent (local), t2 received (server), t3 replied (server), t4 back."""
+    return SyncSample(offset=((t2 - t1) + (t3 - t4)) / 2, rtt=(t4 - t1) - (t3 - t2))
+
+
+class OffsetEstimator:
+    """Median of the recent samples' offsets, preferring the half with the shortest round trips.
+
+    A reply delayed on one leg shifts its offset by half the extra delay; those have long round trips,
+    so dropping the slower half before the median removes most of them. The window is short (a few
+    seconds of samples) so that a drifting local clock is followed, not averaged away.
+    """
+
+    def __init__(self, window: int = 9) -> None:
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self._samples: deque[SyncSample] = deque(maxlen=window)
+
+    def add(self, sample: SyncSample) -> None:
+        if sample.rtt < 0:
+            return  # impossible round trip: a clock stepped mid-exchange
+        self._samples.append(sample)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._samples)
+
+    @property
+    def offset(self) -> float:
+        if not self._samples:
+            raise ValueError("no time sync samples yet")
+        best = sorted(self._samples, key=lambda s: s.rtt)[: max(1, (len(self._samples) + 1) // 2)]
+        return statistics.median(s.offset for s in best)
+
+
+class SyncedClock(Clock):
+    """The sender's clock as seen from a speaker: a local clock plus the estimated offset."""
+
+    def __init__(self, local: Clock, estimator: OffsetEstimator) -> None:
+        self.local = local
+        self.estimator = estimator
+
+    def offset(self) -> float:
+        return self.estimator.offset if self.estimator.ready else 0.0

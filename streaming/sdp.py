@@ -1,0 +1,150 @@
+"""Groups and their session descriptions (RFC 4566, Opus RFC 7587, clock signalling RFC 7273).
+
+A group is a multicast address and RTP port with a priority and a fixed playout delay. The same string
+names it on the command line of ``loa speaker --group`` and ``loa sdp``: ``ADDR:PORT[:PRIORITY[:DELAY_MS]]``
+(priority ``normal``/``high``/``emergency`` or 1..3; delay default 500 ms).
+
+The SDP lets any RFC 7587 receiver (ffmpeg, GStreamer) play a group. ``a=mediaclk:sender`` says the RTP
+clock is the sender's and is mapped to wall time by RTCP sender reports (our RTP origins are random),
+``a=ts-refclk`` which wall clock that is. The playout delay and priority, which only Loa speakers use,
+travel as ``a=x-loa-playout-delay`` (milliseconds) and ``a=x-loa-priority``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+
+from streaming.opus import OpusSettings
+from streaming.rtp import PAYLOAD_TYPE
+
+PRIORITY_NAMES = {"normal": 1, "high": 2, "priority": 2, "emergency": 3}
+DEFAULT_DELAY_MS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    address: str
+    port: int
+    priority: int = 1
+    delay_ms: int = DEFAULT_DELAY_MS
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.IPv4Address(self.address)
+        except ValueError as e:
+            raise ValueError(f"group address: {e}") from e
+        if not 1 <= self.port <= 65534:
+            raise ValueError(f"group port {self.port} not in 1..65534 (RTCP uses port + 1)")
+        if self.priority not in (1, 2, 3):
+            raise ValueError(f"group priority {self.priority} not in 1..3")
+        if not 20 <= self.delay_ms <= 10_000:
+            raise ValueError(f"group playout delay {self.delay_ms} ms not in 20..10000")
+
+    @property
+    def delay(self) -> float:
+        return self.delay_ms / 1000
+
+    @classmethod
+    def parse(cls, text: str) -> GroupSpec:
+        parts = text.strip().split(":")
+        if not 2 <= len(parts) <= 4:
+            raise ValueError(f"group {text!r}: expected ADDR:PORT[:PRIORITY[:DELAY_MS]]")
+        try:
+            port = int(parts[1])
+        except ValueError:
+            raise ValueError(f"group {text!r}: port {parts[1]!r} is not a number") from None
+        priority = 1
+        if len(parts) > 2 and parts[2]:
+            name = parts[2].lower()
+            if name in PRIORITY_NAMES:
+                priority = PRIORITY_NAMES[name]
+            elif name.isdigit():
+                priority = int(name)
+            else:
+                raise ValueError(
+                    f"group {text!r}: priority {parts[2]!r} is not normal/high/emergency or 1..3"
+                )
+        delay = DEFAULT_DELAY_MS
+        if len(parts) > 3:
+            try:
+                delay = int(parts[3])
+            except ValueError:
+                raise ValueError(f"group {text!r}: delay {parts[3]!r} is not a whole number of ms") from None
+        return cls(parts[0], port, priority, delay)
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}:{self.priority}:{self.delay_ms}"
+
+
+def build_sdp(
+    group: GroupSpec,
+    codec: OpusSettings | None = None,
+    *,
+    ttl: int = 16,
+    origin: str = "0.0.0.0",
+    name: str = "Loa broadcast",
+    reference_clock: str = "ntp=/traceable/",
+    session_id: int | None = None,
+) -> str:
+    """The SDP of one group's stream. ``reference_clock`` is an RFC 7273 ts-refclk value (``local`` when
+    speakers use Loa's own time sync instead of NTP)."""
+    codec = codec or OpusSettings()
+    if not 0 <= ttl <= 255:
+        raise ValueError(f"ttl {ttl} not in 0..255")
+    if any(c in name for c in "\r\n"):
+        raise ValueError("session name must be one line")
+    ipaddress.IPv4Address(origin)
+    session = session_id if session_id is not None else int(time.time())
+    multicast = ipaddress.IPv4Address(group.address).is_multicast
+    connection = f"IN IP4 {group.address}/{ttl}" if multicast else f"IN IP4 {group.address}"
+    fmtp = [
+        "minptime=20",
+        "stereo=0",
+        "sprop-stereo=0",
+        f"maxaveragebitrate={codec.bitrate}",
+        f"useinbandfec={int(codec.fec)}",
+        f"cbr={int(not codec.vbr)}",
+    ]
+    lines = [
+        "v=0",
+        f"o=- {session} {session} IN IP4 {origin}",
+        f"s={name}",
+        f"c={connection}",
+        "t=0 0",
+        "a=tool:loa",
+        "a=recvonly",
+        f"m=audio {group.port} RTP/AVP {PAYLOAD_TYPE}",
+        f"a=rtpmap:{PAYLOAD_TYPE} opus/48000/2",
+        f"a=fmtp:{PAYLOAD_TYPE} {';'.join(fmtp)}",
+        "a=ptime:20",
+        f"a=rtcp:{group.port + 1}",
+        f"a=ts-refclk:{reference_clock}",
+        "a=mediaclk:sender",
+        f"a=x-loa-playout-delay:{group.delay_ms}",
+        f"a=x-loa-priority:{group.priority}",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def parse_sdp_group(text: str) -> GroupSpec:
+    """The group an SDP made by :func:`build_sdp` describes (c=, m=, and Loa's attributes)."""
+    address = port = None
+    priority, delay = 1, DEFAULT_DELAY_MS
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("c=IN IP4 "):
+            address = line[len("c=IN IP4 ") :].split("/")[0]
+        elif line.startswith("m=audio "):
+            fields = line.split()
+            if len(fields) < 4 or not fields[1].isdigit():
+                raise ValueError(f"bad media line {line!r}")
+            port = int(fields[1])
+        elif line.startswith("a=x-loa-playout-delay:"):
+            delay = int(line.split(":", 1)[1])
+        elif line.startswith("a=x-loa-priority:"):
+            priority = int(line.split(":", 1)[1])
+    if address is None or port is None:
+        raise ValueError("SDP has no c=IN IP4 connection or no m=audio line")
+    return GroupSpec(address, port, priority, delay)

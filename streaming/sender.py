@@ -1,0 +1,548 @@
+"""One paced sender thread for every concurrent stream: each RTP packet leaves at its due time.
+
+Timing contract (what the server relies on)::
+
+    source sample n of a stream has RTP time  ts0 + n          (ts0 random; 48 kHz RTP clock)
+    and media time                            start_time + n / 48000   (sender's wall clock, seconds)
+    the packet holding it is sent at          about its media time (up to ``spread`` early, see below)
+    every speaker plays it at                 start_time + n / 48000 + the group's playout delay
+
+So audio must be fed before its media time; its presentation follows one playout delay later. With
+``start_time=None`` the stream starts at the first :meth:`Stream.feed` (time to first packet ≈ encoding
+one frame). If the feed falls behind (synthesis slower than real time), the late frames are moved to the
+next free slot of the time grid and flagged with the RTP marker: the RTP/wall mapping never changes,
+speakers simply play a short silence, and no audio is played after its own presentation time.
+
+Each stream's packets are sent up to ``spread`` (default 10 ms) before their media time, at a phase fixed
+per stream, so that streams started together do not all fall due at the same instant of the 20 ms tick.
+Opus's 6.5 ms encoder look-ahead is folded into the RTP timestamps, so decoded sample k of the stream is
+source sample k (see opus.py). RTCP: a sender report (+ SDES CNAME + Loa's LOAS priority block) with the
+first packet and every ``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops
+reading at a BYE, so it must not overtake the last packet). With ``feedback_bind``, RTCP is sent from
+that unicast port and speakers' receiver reports and time-sync requests are answered there.
+
+Interface::
+
+    sender = PacedSender(registry=None, feedback_bind=("0.0.0.0", 5004))   # one per server
+    sender.start()
+    stream = sender.open_stream([Destination("239.1.2.3", 5004)], codec=OpusSettings(),
+                                priority=Priority.NORMAL, cname="loa-server", start_time=None)
+    stream.feed(pcm)              # float32 mono 48 kHz, any length; encodes whole frames, never waits
+    stream.feed_encoded(packets)  # or Opus packets from encode_pcm(), to reuse one encoding
+    stream.finish(); stream.wait(timeout)      # or stream.abort() to stop now (preemption)
+    sender.speakers()             # SpeakerReport per speaker that sent a receiver report
+    sender.close()
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import ipaddress
+import itertools
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from streaming import rtcp
+from streaming.clock import ntp_from_wall, ntp_middle
+from streaming.opus import OpusEncoder, OpusSettings, encoder_lookahead, validate_pcm
+from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket
+
+FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
+LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
+BYE_DELAY = 0.1
+
+
+class Priority(IntEnum):
+    """The three broadcast levels of Thông tư 39/2020; a speaker plays the highest one present."""
+
+    NORMAL = 1
+    HIGH = 2
+    EMERGENCY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A multicast (or unicast) group: RTP on ``port``, RTCP on ``port + 1``."""
+
+    address: str
+    port: int
+    ttl: int = 16
+    interface: str | None = None  # IPv4 address of the outgoing interface; None: the routing table's
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.IPv4Address(self.address)
+            if self.interface is not None:
+                ipaddress.IPv4Address(self.interface)
+        except ValueError as e:
+            raise ValueError(f"destination address: {e}") from e
+        if not 1 <= self.port <= 65534:
+            raise ValueError(f"destination port {self.port} not in 1..65534 (RTCP uses port + 1)")
+        if not 0 <= self.ttl <= 255:
+            raise ValueError(f"ttl {self.ttl} not in 0..255")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerReport:
+    cname: str
+    address: str
+    ssrc: int
+    media_ssrc: int
+    fraction_lost: float
+    cumulative_lost: int
+    jitter_s: float
+    rtt_s: float | None
+    playout_offset_s: float | None
+    underruns: int
+    late_packets: int
+    playing_priority: int
+    last_seen: float
+
+
+class Stream:
+    """One broadcast's RTP stream to one or more destinations. Created by :meth:`PacedSender.open_stream`."""
+
+    def __init__(
+        self,
+        sender: PacedSender,
+        destinations: Sequence[Destination],
+        codec: OpusSettings,
+        priority: Priority,
+        cname: str,
+        start_time: float | None,
+        phase: float,
+    ) -> None:
+        self._sender = sender
+        self.destinations = tuple(destinations)
+        self.codec = codec
+        self.priority = Priority(priority)
+        self.cname = cname
+        self.ssrc = secrets.randbits(32)
+        self._seq = secrets.randbits(16)
+        self._ts0 = secrets.randbits(32)
+        self._phase = phase
+        self._start_time = start_time
+        self._encoder: OpusEncoder | None = None
+        self._lookahead = encoder_lookahead(codec)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._slot = 0  # next free frame slot on the time grid
+        self._marker = True
+        self._queue: deque[tuple[float, int, bytes]] = deque()  # (send_at, kind, data); kind 0 RTP, 1 BYE
+        self._last_send_at = 0.0
+        self._next_sr = 0.0
+        self._finishing = False
+        self.scheduled = False
+        self.done = threading.Event()
+        self.samples_fed = 0
+        self.frames_sent = 0
+        self.octets_sent = 0
+        self.gaps = 0  # times the feed fell behind and frames were moved to a later slot
+        self.first_packet_time: float | None = None
+
+    # --- producer side (the server's thread) ---
+
+    @property
+    def samples_sent(self) -> int:
+        return min(self.frames_sent * FRAME_SAMPLES, self.samples_fed)
+
+    @property
+    def start_time(self) -> float | None:
+        return self._start_time
+
+    def presentation_offset(self, sample: int) -> float:
+        """Media time of source sample ``sample`` (add the group's playout delay for its playout time)."""
+        if self._start_time is None:
+            raise ValueError("the stream has not started: feed it first")
+        return self._start_time + sample / CLOCK_RATE
+
+    def feed(self, pcm: np.ndarray) -> None:
+        """Queues float32 mono 48 kHz audio; whole 20 ms frames are encoded now, the rest waits."""
+        pcm = validate_pcm(pcm)
+        if self._finishing:
+            raise ValueError("stream already finished or aborted")
+        self.samples_fed += len(pcm)
+        buffered = np.concatenate([self._pending, pcm]) if len(self._pending) else pcm
+        whole = len(buffered) // FRAME_SAMPLES * FRAME_SAMPLES
+        self._pending = buffered[whole:].copy()
+        if whole:
+            encoder = self._encoder or OpusEncoder(self.codec)
+            self._encoder = encoder
+            self._queue_frames(
+                [encoder.encode(buffered[i : i + FRAME_SAMPLES]) for i in range(0, whole, FRAME_SAMPLES)]
+            )
+
+    def feed_encoded(self, packets: Iterable[bytes]) -> None:
+        """Queues Opus packets of 20 ms each (from :func:`encode_pcm`, with the same codec settings)."""
+        if self._finishing:
+            raise ValueError("stream already finished or aborted")
+        if self._encoder is not None:
+            raise ValueError("this stream is fed PCM; do not mix feed() and feed_encoded()")
+        packets = list(packets)
+        if any(not p or len(p) > 1275 for p in packets):
+            raise ValueError("Opus packets must be 1..1275 bytes")
+        self.samples_fed += FRAME_SAMPLES * len(packets)
+        self._queue_frames(packets)
+
+    def finish(self) -> None:
+        """Sends what is buffered (zero-padded), one frame of silence for the encoder tail, then BYE."""
+        if self._finishing:
+            return
+        if self._encoder is not None or len(self._pending):
+            tail = np.zeros(FRAME_SAMPLES * (2 if len(self._pending) else 1), dtype=np.float32)
+            tail[: len(self._pending)] = self._pending
+            self._pending = np.zeros(0, dtype=np.float32)
+            encoder = self._encoder or OpusEncoder(self.codec)
+            self._encoder = encoder
+            self._queue_frames(
+                [encoder.encode(tail[i : i + FRAME_SAMPLES]) for i in range(0, len(tail), FRAME_SAMPLES)]
+            )
+        self._finishing = True
+        with self._sender._cond:
+            bye_at = max(self._last_send_at, time.time()) + BYE_DELAY
+            self._queue.append((bye_at, 1, b""))
+            self._sender._schedule(self)
+
+    def abort(self) -> None:
+        """Stops now (preemption): drops what is queued and sends BYE."""
+        self._finishing = True
+        with self._sender._cond:
+            self._queue.clear()
+            self._queue.append((time.time(), 1, b""))
+            self._sender._schedule(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def _queue_frames(self, payloads: list[bytes]) -> None:
+        now = time.time()
+        if self._start_time is None:
+            self._start_time = now + self._lookahead / CLOCK_RATE + self._phase
+        packets = []
+        for payload in payloads:
+            rtp_offset = self._slot * FRAME_SAMPLES - self._lookahead
+            send_at = self._start_time + rtp_offset / CLOCK_RATE - self._phase
+            if send_at < now - FRAME_SECONDS:  # the feed fell behind: move to the next slot still ahead
+                skip = int((now - send_at) / FRAME_SECONDS)
+                self._slot += skip
+                rtp_offset += skip * FRAME_SAMPLES
+                send_at += skip * FRAME_SECONDS
+                self._marker = True
+                self.gaps += 1
+            data = RtpPacket(
+                PAYLOAD_TYPE,
+                self._seq,
+                (self._ts0 + rtp_offset) & 0xFFFF_FFFF,
+                self.ssrc,
+                payload,
+                marker=self._marker,
+            ).serialize()
+            packets.append((send_at, 0, data))
+            self._marker = False
+            self._seq = (self._seq + 1) & 0xFFFF
+            self._slot += 1
+        with self._sender._cond:
+            self._queue.extend(packets)
+            if packets:
+                self._last_send_at = packets[-1][0]
+            self._sender._schedule(self)
+
+    # --- sender thread side ---
+
+    def _sender_report(self, send_at: float, bye: bool) -> bytes:
+        # The SR maps a whole RTP tick to its exact media time (start_time + offset / 48000).
+        rtp_offset = round((send_at + self._phase - (self._start_time or send_at)) * CLOCK_RATE)
+        report = rtcp.SenderReport(
+            self.ssrc,
+            ntp_from_wall((self._start_time or send_at) + rtp_offset / CLOCK_RATE),
+            (self._ts0 + rtp_offset) & 0xFFFF_FFFF,
+            self.frames_sent,
+            self.octets_sent,
+        )
+        packets: list[rtcp.Packet] = [
+            report,
+            rtcp.SourceDescription([(self.ssrc, {rtcp.SDES_CNAME: self.cname.encode()[:255]})]),
+            rtcp.stream_priority_app(self.ssrc, int(self.priority)),
+        ]
+        if bye:
+            packets.append(rtcp.Bye([self.ssrc]))
+        return rtcp.serialize_compound(packets)
+
+
+class PacedSender:
+    def __init__(
+        self,
+        registry: Any | None = None,
+        feedback_bind: tuple[str, int] | None = None,
+        *,
+        sr_interval: float = 0.5,
+        spread: float = 0.01,
+        record_lateness: bool = False,
+    ) -> None:
+        if not 0 < sr_interval <= 1:
+            raise ValueError("sr_interval must be in (0, 1] seconds (RTCP SR at least every second)")
+        if not 0 <= spread < FRAME_SECONDS:
+            raise ValueError("spread must be in [0, 0.02) seconds")
+        self.sr_interval = sr_interval
+        self.spread = spread
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Stream]] = []
+        self._counter = itertools.count()
+        self._streams: set[Stream] = set()
+        self._sockets: dict[tuple[int, str | None], socket.socket] = {}
+        self._running = False
+        self._threads: list[threading.Thread] = []
+        self._phases = itertools.count()
+        self.packets_sent = 0
+        self.bytes_sent = 0
+        self.rtcp_sent = 0
+        self.send_errors = 0
+        self.lateness_counts = [0] * (len(LATENESS_BUCKETS) + 1)
+        self.lateness_sum = 0.0
+        self.lateness: list[float] | None = [] if record_lateness else None
+        self._reports: dict[int, SpeakerReport] = {}
+        self._feedback: socket.socket | None = None
+        if feedback_bind is not None:
+            self._feedback = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._feedback.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._feedback.bind(feedback_bind)
+            self._feedback.settimeout(0.2)
+        self._registry = registry
+        self._collector: Any = None
+        if registry is not None:
+            from streaming.metrics import SenderCollector
+
+            self._collector = SenderCollector(self)
+            registry.register(self._collector)
+
+    @property
+    def feedback_address(self) -> tuple[str, int] | None:
+        return self._feedback.getsockname() if self._feedback else None
+
+    @property
+    def active_streams(self) -> int:
+        return len(self._streams)
+
+    def start(self) -> PacedSender:
+        if self._running:
+            return self
+        self._running = True
+        self._threads = [threading.Thread(target=self._run, name="loa-paced-sender", daemon=True)]
+        if self._feedback is not None:
+            self._threads.append(threading.Thread(target=self._listen, name="loa-rtcp-feedback", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._cond:
+            self._running = False
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        for sock in self._sockets.values():
+            sock.close()
+        if self._feedback is not None:
+            self._feedback.close()
+        if self._collector is not None and self._registry is not None:
+            self._registry.unregister(self._collector)
+            self._collector = None
+
+    def __enter__(self) -> PacedSender:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open_stream(
+        self,
+        destinations: Sequence[Destination],
+        codec: OpusSettings | None = None,
+        priority: Priority | int = Priority.NORMAL,
+        cname: str = "loa-server",
+        start_time: float | None = None,
+    ) -> Stream:
+        if not destinations:
+            raise ValueError("a stream needs at least one destination")
+        if int(priority) not in (1, 2, 3):
+            raise ValueError(f"priority {priority} not in 1..3")
+        # A golden-ratio sequence spreads phases evenly however many streams are open.
+        phase = (next(self._phases) * 0.6180339887) % 1.0 * self.spread
+        stream = Stream(
+            self, destinations, codec or OpusSettings(), Priority(int(priority)), cname, start_time, phase
+        )
+        for d in stream.destinations:
+            self._socket_for(d)
+        with self._cond:
+            self._streams.add(stream)
+        return stream
+
+    def speakers(self) -> list[SpeakerReport]:
+        with self._cond:
+            return sorted(self._reports.values(), key=lambda r: (r.cname, r.ssrc))
+
+    # --- internals ---
+
+    def _schedule(self, stream: Stream) -> None:
+        """Caller holds the lock. Puts the stream on the heap at its next packet's time."""
+        if stream.scheduled or not stream._queue:
+            return
+        stream.scheduled = True
+        heapq.heappush(self._heap, (stream._queue[0][0], next(self._counter), stream))
+        if self._heap[0][2] is stream:
+            self._cond.notify()
+
+    def _socket_for(self, d: Destination) -> socket.socket:
+        key = (d.ttl, d.interface)
+        sock = self._sockets.get(key)
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            if d.interface:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface))
+            sock.setblocking(False)
+            self._sockets[key] = sock
+        return sock
+
+    def _run(self) -> None:
+        heap, cond = self._heap, self._cond
+        while True:
+            with cond:
+                if not self._running:
+                    return
+                if not heap:
+                    cond.wait(0.5)
+                    continue
+                now = time.time()
+                due = heap[0][0]
+                if due > now + 0.00005:
+                    cond.wait(due - now)
+                    continue
+                _, _, stream = heapq.heappop(heap)
+                send_at, kind, data = stream._queue.popleft()
+                stream.scheduled = False
+                self._schedule(stream)
+            if kind == 0:
+                self._send_rtp(stream, send_at, data)
+            else:
+                self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
+                stream.done.set()
+                with cond:
+                    self._streams.discard(stream)
+
+    def _send_rtp(self, stream: Stream, send_at: float, data: bytes) -> None:
+        now = time.time()
+        for d in stream.destinations:
+            try:
+                self._sockets[(d.ttl, d.interface)].sendto(data, (d.address, d.port))
+            except OSError:
+                self.send_errors += 1
+        late = max(0.0, now - send_at)
+        self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, late)] += 1
+        self.lateness_sum += late
+        if self.lateness is not None:
+            self.lateness.append(late)
+        n = len(stream.destinations)
+        self.packets_sent += n
+        self.bytes_sent += n * len(data)
+        if stream.first_packet_time is None:
+            stream.first_packet_time = now
+        stream.frames_sent += 1
+        stream.octets_sent += len(data) - 12
+        if now >= stream._next_sr:
+            stream._next_sr = now + self.sr_interval
+            self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
+
+    def _send_rtcp(self, stream: Stream, data: bytes) -> None:
+        for d in stream.destinations:
+            try:
+                if self._feedback is not None:  # from the feedback port, so that replies come back there
+                    self._feedback.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
+                    if d.interface:
+                        self._feedback.setsockopt(
+                            socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface)
+                        )
+                    self._feedback.sendto(data, (d.address, d.port + 1))
+                else:
+                    self._sockets[(d.ttl, d.interface)].sendto(data, (d.address, d.port + 1))
+                self.rtcp_sent += 1
+            except OSError:
+                self.send_errors += 1
+
+    def _listen(self) -> None:
+        assert self._feedback is not None
+        while self._running:
+            try:
+                data, addr = self._feedback.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            received = time.time()
+            try:
+                packets = rtcp.parse_compound(data)
+            except ValueError:
+                continue
+            self._handle_feedback(packets, addr, received)
+
+    def _handle_feedback(self, packets: list[rtcp.Packet], addr: tuple[str, int], received: float) -> None:
+        cnames: dict[int, str] = {}
+        statuses: dict[int, rtcp.SpeakerStatus] = {}
+        for p in packets:
+            if isinstance(p, rtcp.AppPacket) and p.name == rtcp.LOA_TIME and p.subtype == 0:
+                try:
+                    (t1,) = rtcp.parse_time(p)
+                except ValueError:
+                    continue
+                reply = rtcp.time_reply(0, t1, ntp_from_wall(received), ntp_from_wall(time.time()))
+                assert self._feedback is not None
+                try:
+                    self._feedback.sendto(rtcp.serialize(reply), addr)
+                except OSError:
+                    self.send_errors += 1
+            elif isinstance(p, rtcp.SourceDescription):
+                for ssrc, _ in p.chunks:
+                    cnames[ssrc] = p.cname(ssrc) or ""
+            elif isinstance(p, rtcp.AppPacket) and p.name == rtcp.LOA_STATUS:
+                try:
+                    status = rtcp.SpeakerStatus.from_app(p)
+                except ValueError:
+                    continue
+                statuses[status.ssrc] = status
+        for p in packets:
+            if not isinstance(p, rtcp.ReceiverReport) or not p.reports:
+                continue
+            block = p.reports[0]
+            rtt = None
+            if block.lsr:
+                rtt = ((ntp_middle(ntp_from_wall(received)) - block.lsr - block.dlsr) & 0xFFFF_FFFF) / 65536
+            found = statuses.get(p.ssrc)
+            with self._cond:
+                previous = self._reports.get(p.ssrc)
+            report = SpeakerReport(
+                cname=cnames.get(p.ssrc, previous.cname if previous else ""),
+                address=addr[0],
+                ssrc=p.ssrc,
+                media_ssrc=block.ssrc,
+                fraction_lost=block.fraction_lost / 256,
+                cumulative_lost=block.cumulative_lost,
+                jitter_s=block.jitter / CLOCK_RATE,
+                rtt_s=rtt if rtt is not None and rtt < 60 else None,
+                playout_offset_s=found.playout_offset_us / 1e6 if found else None,
+                underruns=found.underruns if found else 0,
+                late_packets=found.late_packets if found else 0,
+                playing_priority=found.playing_priority if found else 0,
+                last_seen=received,
+            )
+            with self._cond:
+                self._reports[p.ssrc] = report

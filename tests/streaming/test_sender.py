@@ -1,0 +1,108 @@
+"""The paced sender, observed from real multicast sockets inside a private network namespace."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streaming.rtp import ts_diff
+from streaming.sender import Destination, PacedSender
+from tests import netns
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def run() -> dict:
+    out = netns.run([sys.executable, "-m", "tests.streaming.scenario_sender"], timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.netns
+def test_one_encoding_reaches_every_group_paced_at_20_ms(run: dict) -> None:
+    a, b = run["packets"]["239.2.0.1:5004"], run["packets"]["239.2.0.2:5006"]
+    assert len(a) == len(b) == 126 == run["encoded_once"]  # 2.5 s + one frame flushing the look-ahead
+    assert [p[1:] for p in a] == [p[1:] for p in b]  # same sequence, timestamps, payload bytes
+    seq = [p[1] for p in a]
+    assert all((y - x) % 65536 == 1 for x, y in itertools.pairwise(seq))
+    ts = [p[2] for p in a]
+    assert all(ts_diff(y, x) == 960 for x, y in itertools.pairwise(ts))
+    assert [p[3] for p in a] == [True] + [False] * 125  # marker on the talk-spurt's first packet only
+    arrivals = np.array([p[0] for p in a])
+    drift = arrivals - arrivals[0] - 0.02 * np.arange(len(arrivals))
+    assert np.abs(drift).max() < 0.005, "each packet leaves at its due time, not in bursts"
+    assert run["samples_sent"] == run["samples_fed"] == 120_000
+    assert run["first_packet_delay"] < 0.05
+    assert run["finished"]
+
+
+@pytest.mark.netns
+def test_sender_reports_map_rtp_to_the_media_clock_and_bye_trails_the_last_packet(run: dict) -> None:
+    rtp = run["packets"]["239.2.0.1:5004"]
+    reports = run["packets"]["239.2.0.1:5005"]
+    assert [r[1:] for r in reports] == [r[1:] for r in run["packets"]["239.2.0.2:5007"]]
+    assert reports[0][0] - rtp[0][0] < 0.05, "first SR goes out with the first packet"
+    gaps = np.diff([r[0] for r in reports])
+    assert gaps.max() <= 1.0
+    assert all(r[1][:3] == ["SenderReport", "SourceDescription", "AppPacket"] for r in reports)
+    assert reports[-1][1][-1] == "Bye" and all("Bye" not in r[1] for r in reports[:-1])
+    assert 0.08 <= reports[-1][0] - rtp[-1][0] <= 0.2
+    # every SR puts the first packet's RTP time exactly at start_time - look-ahead (312 samples)
+    first_ts = rtp[0][2]
+    for _, _, wall, rtp_ts in reports:
+        media_time_of_first = wall + ts_diff(first_ts, rtp_ts) / 48_000
+        assert media_time_of_first == pytest.approx(run["start_time"] - 312 / 48_000, abs=2e-6)
+
+
+@pytest.mark.netns
+def test_feedback_port_answers_time_sync_and_keeps_a_speaker_table(run: dict) -> None:
+    same_t1, t2, t3 = run["time_reply"]
+    assert same_t1 and 0 <= t3 - t2 < 0.01 and abs(t2 - run["t0"]) < 10
+    (speaker,) = run["speakers"]
+    assert speaker["cname"] == "speaker-7" and speaker["media_ssrc"] == run["ssrc"]
+    assert speaker["fraction_lost"] == 0.25 and speaker["cumulative_lost"] == 5
+    assert speaker["jitter_s"] == pytest.approx(0.01)
+    assert speaker["playout_offset_s"] == pytest.approx(0.0015) and speaker["underruns"] == 2
+    assert speaker["playing_priority"] == 2
+
+
+@pytest.mark.netns
+def test_metrics(run: dict) -> None:
+    m = run["metrics"]
+    assert m["loa_rtp_packets_sent_total"] == 252
+    assert m["loa_rtp_sent_bytes_total"] > 252 * 12
+    assert m["loa_rtp_send_lateness_seconds_count"] == 126
+    assert m["loa_rtp_active_streams"] == 0
+    assert m["loa_rtp_reporting_speakers"] == 1
+    assert run["lateness_p99"] < 0.01
+
+
+def test_bad_arguments_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="address"):
+        Destination("239.1.1", 5004)
+    with pytest.raises(ValueError, match="port"):
+        Destination("239.1.1.1", 65535)
+    with pytest.raises(ValueError, match="ttl"):
+        Destination("239.1.1.1", 5004, ttl=256)
+    with pytest.raises(ValueError, match="sr_interval"):
+        PacedSender(sr_interval=2)
+    sender = PacedSender()  # not started: nothing is sent
+    with pytest.raises(ValueError, match="destination"):
+        sender.open_stream([])
+    with pytest.raises(ValueError, match="priority"):
+        sender.open_stream([Destination("239.1.1.1", 5004)], priority=7)
+    stream = sender.open_stream([Destination("239.1.1.1", 5004)])
+    with pytest.raises(ValueError, match="mono"):
+        stream.feed(np.zeros((960, 2), np.float32))
+    with pytest.raises(ValueError, match=r"1\.\.1275"):
+        stream.feed_encoded([b""])
+    stream.abort()
+    with pytest.raises(ValueError, match="finished"):
+        stream.feed(np.zeros(960, np.float32))
+    sender.close()
