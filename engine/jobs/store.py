@@ -11,8 +11,9 @@ serializes writers anyway. SQLite errors (disk full, read-only directory, a dama
 
 On open, broadcasts a crash left synthesizing, on air or preempted get an Interruption (reason "server
 restart", at their last progress) and go back to QUEUED, so the scheduler resumes them from the sentence
-they were cut in. A reader that must not touch a live server's broadcasts (``loa broadcast log``) opens
-with ``recover=False``.
+they were cut in. Only one owner may do that: the owner holds an exclusive lock on ``PATH.lock`` until
+it closes, and a second owner gets a StoreError instead of re-queuing a live server's broadcasts. A
+reader (``loa broadcast log`` next to a running server) opens with ``recover=False`` and takes no lock.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import fcntl
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -99,11 +102,13 @@ class Store:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.recovered: tuple[str, ...] = ()
+        self._lock_fd: int | None = self._take_owner_lock() if recover else None
         try:
             self._conn = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
             )
         except sqlite3.Error as exc:
+            self._release_owner_lock()
             raise StoreError(f"state store {self.path}: cannot open: {exc}") from exc
         try:
             with self._guard():
@@ -121,6 +126,7 @@ class Store:
                     self.recovered = self._recover()
         except BaseException:
             self._conn.close()
+            self._release_owner_lock()
             raise
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -128,6 +134,27 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._release_owner_lock()
+
+    def _take_owner_lock(self) -> int:
+        lock_path = f"{self.path}.lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"state store {self.path}: cannot open: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StoreError(
+                f"state store {self.path}: in use by another server (lock {lock_path})"
+            ) from None
+        return fd
+
+    def _release_owner_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     def __enter__(self) -> Store:
         return self

@@ -365,6 +365,20 @@ def test_unusable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
         Store(tmp_path / "junk.db")
 
 
+def test_one_owner_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "loa.db"
+    with Store(path) as owner:
+        b, _ = owner.create_broadcast(make_spec("ap-1"))
+        owner.update_broadcast(b.id, EventType.ON_AIR, state=S.ON_AIR)
+        with pytest.raises(StoreError, match="in use by another server"):
+            Store(path)
+        with Store(path, recover=False) as reader:  # e.g. `loa broadcast log` beside a running server
+            assert reader.get_broadcast(b.id).state is S.ON_AIR
+        assert owner.get_broadcast(b.id).state is S.ON_AIR
+    with Store(path) as next_owner:
+        assert next_owner.recovered == (b.id,)
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "loa.db")
     conn.execute("PRAGMA user_version = 99")
