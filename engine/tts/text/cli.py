@@ -1,4 +1,8 @@
-"""Subcommands: normalize. Placeholder until its issue lands."""
+"""``loa normalize``: bulletin text on stdin, speakable text on stdout, one line out per line in.
+
+Scripts rely on the line-for-line contract, so a line that reads to nothing is still an (empty) line, and
+warnings go to stderr as "line N: code: message".
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,40 @@ import argparse
 import sys
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    print(f"loa {args.command}: not implemented yet", file=sys.stderr)
-    return 2
+def _run(args: argparse.Namespace) -> int:
+    from . import normalize, resolve_language
+    from .normalize import resolve_dialect
+
+    try:
+        lang = resolve_language(args.lang)
+        resolve_dialect(lang, args.dialect)
+    except ValueError as e:
+        print(f"loa normalize: {e}", file=sys.stderr)
+        return 2
+    stdin = sys.stdin if args.input is None else open(args.input, encoding="utf-8")  # noqa: SIM115
+    with stdin:
+        for number, line in enumerate(stdin, 1):
+            result = normalize(line.rstrip("\r\n"), lang, args.dialect)
+            sys.stdout.write(result.text.replace("\n", " ") + "\n")
+            for w in result.warnings:
+                print(
+                    f"line {number}: {w.code}: {w.message} [{w.source_text!r} -> {w.spoken_as!r}]",
+                    file=sys.stderr,
+                )
+    sys.stdout.flush()
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser('normalize', help='normalize').set_defaults(func=_not_yet)
+    p = sub.add_parser(
+        "normalize",
+        help="bulletin text to speakable text (numbers, dates, abbreviations, units), line by line",
+        description="Reads lines on stdin and writes exactly one normalized line per input line on stdout; "
+        "warnings (spelled-out abbreviations, unknown symbols) go to stderr.",
+    )
+    p.add_argument(
+        "--lang", default="vi", help="vi, km (full); en, yue, blt, bdq, cmo, bru (whitespace only)"
+    )
+    p.add_argument("--dialect", default=None, help="Vietnamese readings: south (default) or north")
+    p.add_argument("--input", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=_run)

@@ -1,0 +1,97 @@
+"""The front-end's entry points: which language, which dialect, and the sentences for the synthesizer.
+
+Vietnamese and Khmer get full normalization. The other languages a voice may speak (English, Cantonese,
+and the MMS ethnic-minority voices: Tai Dam blt, Bahnar bdq, Mnong cmo, Bru bru) get whitespace clean-up
+and sentence segmentation only: their numbers are left as written, because no reading rules exist here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import numbers_vi
+from .builder import Builder
+from .model import Clause, Normalized, Sentence
+from .rules_km import normalize_km
+from .rules_vi import normalize_vi
+from .segment import clause_cuts, sentence_spans
+
+FULL_LANGUAGES = ("vi", "km")
+SUPPORTED_LANGUAGES = ("vi", "km", "en", "yue", "blt", "bdq", "cmo", "bru")
+_ALIASES = {"vie": "vi", "khm": "km", "eng": "en", "zh-yue": "yue"}
+_SPACE = re.compile(r"\s+")
+
+
+def resolve_language(lang: str) -> str:
+    """ISO 639-1 or 639-3, any case, with or without a region ("vi-VN")."""
+    code = (lang or "").strip().lower().replace("_", "-")
+    code = _ALIASES.get(code, code)
+    code = _ALIASES.get(code.split("-")[0], code.split("-")[0])
+    if code not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"lang: unsupported language {lang!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
+    return code
+
+
+def resolve_dialect(lang: str, dialect: str | None) -> numbers_vi.Dialect | None:
+    name = (dialect or "").strip().lower()
+    if lang != "vi":
+        if name:
+            raise ValueError(f"dialect: {dialect!r} given, but only Vietnamese (vi) has dialects")
+        return None
+    if not name:
+        name = numbers_vi.DEFAULT_DIALECT
+    if name not in numbers_vi.DIALECTS:
+        raise ValueError(f"dialect: {dialect!r} is not one of {', '.join(numbers_vi.DIALECTS)}")
+    return numbers_vi.DIALECTS[name]
+
+
+def _whitespace_only(text: str, start: int, end: int) -> Normalized:
+    b = Builder(text)
+    pos = start
+    for m in _SPACE.finditer(text, start, end):
+        b.copy(pos, m.start())
+        b.space(m.start(), m.end())
+        pos = m.end()
+    b.copy(pos, end)
+    return b.build()
+
+
+def _normalize_range(text: str, lang: str, d: numbers_vi.Dialect | None, start: int, end: int) -> Normalized:
+    if lang == "vi":
+        assert d is not None
+        return normalize_vi(text, d, start, end)
+    if lang == "km":
+        return normalize_km(text, start, end)
+    return _whitespace_only(text, start, end)
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
+
+
+def normalize(text: str, lang: str = "vi", dialect: str | None = None) -> Normalized:
+    """The whole text as one speakable string, with its map back to the source and its warnings."""
+    _check_text(text)
+    code = resolve_language(lang)
+    return _normalize_range(text, code, resolve_dialect(code, dialect), 0, len(text))
+
+
+def sentences(text: str, lang: str = "vi", dialect: str | None = None) -> list[Sentence]:
+    """Sentences in order, each cut into clauses the synthesizer can start on one by one."""
+    _check_text(text)
+    code = resolve_language(lang)
+    d = resolve_dialect(code, dialect)
+    out: list[Sentence] = []
+    for span in sentence_spans(text):
+        norm = _normalize_range(text, code, d, span.start, span.end)
+        if not norm.text.strip(" .,;:!?…។៕"):
+            if norm.warnings:
+                out.append(Sentence(norm.text, span, (), norm.warnings))
+            continue
+        clauses = []
+        for a, z in clause_cuts(norm, first=not out):
+            src = norm.source_span(a, z)
+            clauses.append(Clause(norm.text[a:z].strip(), src))
+        out.append(Sentence(norm.text, span, tuple(clauses), norm.warnings))
+    return out

@@ -1,0 +1,33 @@
+"""Roman numerals as bulletins use them: Chương IV, Khóa XV, thế kỷ XXI."""
+
+from __future__ import annotations
+
+import re
+
+_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+_WELL_FORMED = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+
+
+def parse_roman(text: str) -> int | None:
+    """The value of a well-formed upper-case Roman numeral, else None ("IIII", "VX", "" are not)."""
+    if not text or not _WELL_FORMED.fullmatch(text):
+        return None
+    total = 0
+    for ch, nxt in zip(text, [*text[1:], ""], strict=True):
+        value = _VALUES[ch]
+        total += -value if nxt and _VALUES[nxt] > value else value
+    return total
+
+
+def to_roman(n: int) -> str:
+    """For tests and round trips: 1 <= n < 4000."""
+    if not 1 <= n < 4000:
+        raise ValueError(f"roman numeral out of range: {n}")
+    out = []
+    for value, letters in (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ):  # fmt: skip
+        count, n = divmod(n, value)
+        out.append(letters * count)
+    return "".join(out)

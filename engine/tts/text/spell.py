@@ -1,0 +1,73 @@
+"""Spelling out what has no reading: letters one by one, e-mail and web addresses, unknown acronyms."""
+
+from __future__ import annotations
+
+import re
+
+from . import numbers_vi
+from .tables import mapping
+
+_PARTS = re.compile(r"\d+|[^\W\d_]+|.", re.S)
+_URL_WORDS = {
+    "https": "hát tê tê pê ét",
+    "http": "hát tê tê pê",
+    "www": "vê kép vê kép vê kép",
+    "gov": "gốp",
+    "com": "com",
+    "vn": "vê en",
+    "org": "o rờ gờ",
+    "net": "nét",
+    "edu": "e đu",
+}
+_URL_SYMBOLS = {
+    ".": "chấm",
+    "@": "a còng",
+    "/": "gạch chéo",
+    "-": "gạch ngang",
+    "_": "gạch dưới",
+    ":": "hai chấm",
+}
+
+
+def letters(word: str) -> str:
+    names = mapping("letters_vi")
+    out = []
+    for ch in word:
+        if ch.isdigit():
+            out.append(numbers_vi.DIGITS[int(ch)])
+        else:
+            out.append(names.get(ch.lower(), ch))
+    return " ".join(out)
+
+
+def address(text: str) -> str:
+    """An e-mail or web address: known pieces as words, the rest letter by letter, symbols named."""
+    out = []
+    for part in _PARTS.findall(text):
+        low = part.lower()
+        if low in _URL_WORDS:
+            out.append(_URL_WORDS[low])
+        elif part.isdigit():
+            out.append(numbers_vi.digits(part))
+        elif part in _URL_SYMBOLS:
+            out.append(_URL_SYMBOLS[part])
+        elif part.isalpha():
+            out.append(part.lower() if is_vietnamese_syllable(low) and len(low) > 1 else letters(part))
+        else:
+            out.append(mapping("symbols_vi").get(part, letters(part)))
+    return " ".join(out)
+
+
+_BASE = str.maketrans(
+    "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ",
+    "aaaaaăăăăăâââââeeeeeêêêêêiiiiioooooôôôôôơơơơơuuuuuưưưưưyyyyy",
+)
+_SYLLABLE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"(?:[aăâeêioôơuưy]{1,3})(?:ch|ng|nh|[cmnpt])?"
+)
+
+
+def is_vietnamese_syllable(lower_word: str) -> bool:
+    """Whether a lower-case word can be a Vietnamese syllable (so a voice can say it as written)."""
+    return _SYLLABLE.fullmatch(lower_word.translate(_BASE)) is not None
