@@ -161,14 +161,18 @@ def rtp_header_length(packet: bytes) -> int:
     return length
 
 
+def _xor(fields: bytes, salt: bytes) -> bytes:
+    return (int.from_bytes(fields, "big") ^ int.from_bytes(salt, "big")).to_bytes(SALT_LEN, "big")
+
+
 def _rtp_iv(salt: bytes, ssrc: int, roc: int, seq: int) -> bytes:
-    fields = struct.pack("!HIIH", 0, ssrc, roc, seq)
-    return bytes(a ^ b for a, b in zip(fields, salt, strict=True))
+    """RFC 7714 §8.1: 00 00 | SSRC | ROC | SEQ, XOR the session salt."""
+    return _xor(struct.pack("!HIIH", 0, ssrc, roc & 0xFFFF_FFFF, seq), salt)
 
 
 def _rtcp_iv(salt: bytes, ssrc: int, index: int) -> bytes:
-    fields = struct.pack("!HIHI", 0, ssrc, 0, index & SRTCP_INDEX_MASK)
-    return bytes(a ^ b for a, b in zip(fields, salt, strict=True))
+    """RFC 7714 §9.1: 00 00 | SSRC | 00 00 | 0 + 31-bit SRTCP index, XOR the session salt."""
+    return _xor(struct.pack("!HIHI", 0, ssrc, 0, index & SRTCP_INDEX_MASK), salt)
 
 
 def seal_rtp(aead: AESGCM, salt: bytes, packet: bytes, roc: int) -> bytes:
@@ -320,7 +324,8 @@ class SrtpSession:
     rotation_grace: a key without not_after stays valid this long after a newer key's not_before, for
     late packets and for clocks that differ between sender and speaker. roc_search: a speaker joining a
     long stream does not know its rollover counter, so the first packet of an SSRC is tried with ROC
-    0..roc_search-1 (authentication tells which is right; 16 covers 5.8 hours of 20 ms packets).
+    0..roc_search-1 (authentication tells which is right; 16 covers 5.8 hours of 20 ms packets), at
+    most roc_search_rate times a second; beyond that, only ROC 0.
     """
 
     def __init__(
@@ -331,12 +336,16 @@ class SrtpSession:
         window: int = REPLAY_WINDOW,
         rotation_grace: float = 60.0,
         roc_search: int = 16,
+        roc_search_rate: float = 50.0,
         max_streams: int = 1024,
     ) -> None:
         self._clock = clock
         self._window = window
         self._grace = rotation_grace
         self._roc_search = max(1, roc_search)
+        self._search_rate = roc_search_rate
+        self._search_budget = roc_search_rate
+        self._search_time = clock()
         self._max_streams = max_streams
         self._keys: dict[int, _Keyed] = {}
         self._tx: dict[int, _RtpStream] = {}
@@ -440,8 +449,22 @@ class SrtpSession:
         self._rx.move_to_end(ssrc)
         return plain
 
+    def _search_allowed(self) -> bool:
+        """Token bucket over ROC searches: a flood of forged packets with new SSRCs costs one AES-GCM
+        check each, not roc_search of them; a real late joiner still gets a search within seconds."""
+        now = self._clock()
+        self._search_budget = min(
+            self._search_rate, self._search_budget + (now - self._search_time) * self._search_rate
+        )
+        self._search_time = now
+        if self._search_budget < 1:
+            return False
+        self._search_budget -= 1
+        return True
+
     def _first_packet(self, keyed: _Keyed, body: bytes, ssrc: int, seq: int) -> bytes:
-        for roc in range(self._roc_search):
+        tries = self._roc_search if self._roc_search > 1 and self._search_allowed() else 1
+        for roc in range(tries):
             try:
                 plain = open_rtp(keyed.rtp, keyed.rtp_salt, body, roc)
             except AuthenticationError:

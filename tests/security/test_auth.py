@@ -125,6 +125,9 @@ def test_missing_malformed_unknown_tokens_are_unauthenticated(server: Server) ->
             )
         )
         assert (code, "malformed" in message) == (grpc.StatusCode.UNAUTHENTICATED, True)
+        watch = pb.WatchBroadcastRequest(broadcast_id="b-new")
+        code, message = _code(lambda: list(broadcasts.WatchBroadcast(watch, timeout=5)))
+        assert (code, "missing" in message) == (grpc.StatusCode.UNAUTHENTICATED, True)
         forged = "loa_0123456789abcdef_" + "A" * 43
         code, message = _code(lambda: broadcasts.CreateBroadcast(_create(), metadata=bearer_metadata(forged)))
         assert (code, message) == (grpc.StatusCode.UNAUTHENTICATED, "invalid token: unknown token")

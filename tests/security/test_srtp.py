@@ -234,6 +234,25 @@ def test_speaker_joining_after_several_wraps_finds_the_roc() -> None:
         too_far.unprotect(late_packet)
 
 
+def test_roc_search_is_rate_limited_under_a_flood_of_forged_streams() -> None:
+    sender = SrtpSession([KEY1])
+    for _lap in range(2):
+        for s in range(0, 65536, 16384):
+            sender.protect(rtp(s))
+    late_joiner_packet = sender.protect(rtp(100))  # ROC 2
+    rogue = SrtpSession([MasterKey.generate(1)])
+    clock = Clock()
+    receiver = SrtpSession([KEY1], clock=clock, roc_search_rate=50)
+    for ssrc in range(50):  # each forged new SSRC spends one search
+        with pytest.raises(AuthenticationError):
+            receiver.unprotect(rogue.protect(rtp(1, ssrc=ssrc)))
+    with pytest.raises(AuthenticationError):  # budget spent: only ROC 0 is tried
+        receiver.unprotect(late_joiner_packet)
+    clock.now += 0.1  # refills 5 searches
+    assert receiver.unprotect(late_joiner_packet) == rtp(100)
+    assert receiver.stats.authentication_failures == 51
+
+
 def test_rotation_mid_stream_has_no_gap() -> None:
     clock = Clock(1000)
     k1 = MasterKey.generate(1, not_before=0)
@@ -344,6 +363,7 @@ def test_fuzz_random_bytes_only_raise_srtp_errors(data: bytes) -> None:
         with contextlib.suppress(SrtpError):  # anything else fails the test
             unprotect(data)
     assert session.stats.unprotected == 0
+    assert not session._rx and not session._rx_rtcp  # refused packets leave no state behind
 
 
 _VALID = SrtpSession([KEY1]).protect(rtp(3, b"\x01" * 30))
