@@ -43,7 +43,9 @@ def loudness(audio: np.ndarray, rate: int = OUTPUT_RATE) -> float:
     if weighted.size < block:
         weighted = np.pad(weighted, (0, block - weighted.size))
     squares = np.square(weighted)
-    sums = np.convolve(squares, np.ones(block), mode="valid")[::step] / block
+    running = np.concatenate([[0.0], np.cumsum(squares)])
+    starts = np.arange(0, squares.size - block + 1, step)
+    sums = (running[starts + block] - running[starts]) / block
     levels = -0.691 + 10 * np.log10(np.maximum(sums, 1e-12))
     gated = sums[levels > -70.0]
     if gated.size == 0:

@@ -18,7 +18,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,7 +176,7 @@ class Synthesizer:
 
     def stream(
         self, request: SpeechRequest, priority: int = 0, cancel: threading.Event | None = None
-    ) -> Iterator[SpeechPiece]:
+    ) -> Generator[SpeechPiece, None, None]:
         """Pieces in order, the first as soon as it is ready. Stops early when ``cancel`` is set."""
         if priority not in PRIORITIES:
             raise ValueError(f"priority must be 0..3, got {priority}")

@@ -66,7 +66,7 @@ class VoiceRegistry:
         self._entries: dict[str, _Entry] = {}
         if builtin:
             for voice in builtin_voices():
-                self._entries[voice.info.id] = _Entry(voice.info, lambda v=voice: v, voice)  # type: ignore[misc]
+                self.add_voice(voice)
         if voices_dir is not None and voices_dir.is_dir():
             for folder in sorted(
                 p for p in voices_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
@@ -108,6 +108,12 @@ class VoiceRegistry:
         with self._lock:
             self._entries[entry.info.id] = entry
         return entry.info
+
+    def add_voice(self, voice: Voice) -> VoiceInfo:
+        """Register a voice object already built (a custom family, or a wrapper)."""
+        with self._lock:
+            self._entries[voice.info.id] = _Entry(voice.info, lambda: voice, voice)
+        return voice.info
 
     def _threads(self) -> int:
         return self.intra_op_threads or 0
