@@ -1,16 +1,336 @@
-"""Subcommands: serve, broadcast. Placeholder until its issue lands."""
+"""`loa serve` (the server) and `loa broadcast` (a client: send, watch, list, get, cancel, log)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PRIORITIES = {
+    "normal": "PRIORITY_NORMAL",
+    "high": "PRIORITY_HIGH",
+    "priority": "PRIORITY_HIGH",
+    "emergency": "PRIORITY_EMERGENCY",
+}
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    print(f"loa {args.command}: not implemented yet", file=sys.stderr)
-    return 2
+def _parse_time(text: str) -> float:
+    """ISO 8601 (naive means UTC), or a relative '-2h' / '+10m' / '30s' from now."""
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units and text[:-1].lstrip("+-").replace(".", "", 1).isdigit():
+        return time.time() + float(text[:-1]) * units[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (ISO 8601, or -2h / +10m / 30s)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+# -- serve ---------------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from engine.api.server import LoaServer
+    from engine.config import load
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, str] = {}
+    for name, value in (
+        ("LOA_LISTEN", args.listen),
+        ("LOA_STATE_DIR", args.state_dir),
+        ("LOA_VOICES_DIR", args.voices_dir),
+        ("LOA_METRICS_PORT", args.metrics_port),
+        ("LOA_FEEDBACK_PORT", args.feedback_port),
+    ):
+        if value is not None:
+            overrides[name] = str(value)
+    if args.no_auth:
+        overrides["LOA_AUTH"] = "false"
+    import os
+
+    try:
+        config = load(args.config, {**os.environ, **overrides})
+        server = LoaServer(config).start()
+    except (ValueError, OSError) as exc:
+        print(f"loa serve: {exc}", file=sys.stderr)
+        return 2
+    if server.bootstrap_token:
+        print(
+            f"first start: admin token (shown once, also in {config.state_dir}/admin-token):\n"
+            f"  {server.bootstrap_token}",
+            flush=True,
+        )
+    print(f"loa: serving on {config.listen} (port {server.port}); state in {config.state_dir}", flush=True)
+    if config.metrics_port:
+        print(f"loa: metrics on http://{config.metrics_address}:{config.metrics_port}/metrics", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    print("loa: shutting down", flush=True)
+    server.stop(args.grace)
+    return 0
+
+
+# -- broadcast client ----------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from engine.api.client import Client
+
+    return Client.connect(
+        args.server, args.token, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key
+    )
+
+
+def _rpc_error(exc: Any) -> int:
+    print(f"loa broadcast: {exc.code().name}: {exc.details()}", file=sys.stderr)
+    return 1
+
+
+def _segments(args: argparse.Namespace) -> list[Any]:
+    from protos.loa.v1 import loa_pb2 as pb
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if args.file:
+        text = Path(args.file).read_text(encoding="utf-8")
+    voice = pb.VoiceSettings(voice_id=args.voice or "")
+    segments = [pb.Segment(language=args.lang, dialect=args.dialect or "", text=text, voice=voice)]
+    for extra in args.then or []:
+        lang, _, more = extra.partition(":")
+        if not more:
+            raise SystemExit(f"loa broadcast: --then wants LANG:TEXT, got {extra!r}")
+        segments.append(pb.Segment(language=lang, text=more))
+    return segments
+
+
+def _send(args: argparse.Namespace) -> int:
+    import grpc
+
+    from engine.api import convert
+    from protos.loa.v1 import loa_pb2 as pb
+
+    if not args.text and not args.file:
+        print("loa broadcast send: give TEXT, - (stdin) or --file", file=sys.stderr)
+        return 2
+    request = pb.CreateBroadcastRequest(
+        segments=_segments(args),
+        group_ids=args.group,
+        priority=PRIORITIES[args.priority],
+        repeat_count=args.repeat,
+        repeat_gap=convert.duration(args.repeat_gap),
+        chime=args.chime,
+        idempotency_key=args.idempotency_key or "",
+        title=args.title or "",
+    )
+    if args.at is not None:
+        request.start_time.CopyFrom(convert.timestamp(args.at))
+    with _client(args) as client:
+        try:
+            broadcast = client.broadcasts.CreateBroadcast(request, metadata=client.metadata, timeout=30)
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+        state = pb.BroadcastState.Name(broadcast.state).removeprefix("BROADCAST_STATE_").lower()
+        print(f"broadcast {broadcast.id} accepted ({state})")
+        if args.no_watch:
+            return 0
+        return _watch_id(client, broadcast.id)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        return _watch_id(client, args.id)
+
+
+def _watch_id(client: Any, broadcast_id: str) -> int:
+    """A live progress line until the broadcast ends; exit 0 when it finished."""
+    import grpc
+
+    from protos.loa.v1 import loa_pb2 as pb
+
+    tty = sys.stdout.isatty()
+    final = pb.BROADCAST_STATE_UNSPECIFIED
+    try:
+        for event in client.broadcasts.WatchBroadcast(
+            pb.WatchBroadcastRequest(broadcast_id=broadcast_id), metadata=client.metadata
+        ):
+            p = event.progress
+            line = (
+                f"{datetime.fromtimestamp(event.time.ToNanoseconds() / 1e9, UTC):%H:%M:%S} "
+                f"{pb.EventType.Name(event.type).removeprefix('EVENT_TYPE_').lower():<12} "
+                f"airing {p.repeat_index + 1} segment {p.segment_index + 1} "
+                f"sentence {p.sentence_index + 1}/{max(p.sentence_count, 1)} "
+                f"aired {p.aired.ToNanoseconds() / 1e9:6.1f} s  {event.message}"
+            )
+            print(
+                ("\r" + line.ljust(110)) if tty and event.type == pb.EVENT_TYPE_PROGRESS else line, flush=True
+            )
+            final = event.state
+    except grpc.RpcError as exc:
+        return _rpc_error(exc)
+    if tty:
+        print()
+    return 0 if final == pb.BROADCAST_STATE_FINISHED else 1
+
+
+def _get(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    from protos.loa.v1 import loa_pb2 as pb
+
+    with _client(args) as client:
+        try:
+            b = client.broadcasts.GetBroadcast(
+                pb.GetBroadcastRequest(broadcast_id=args.id), metadata=client.metadata
+            )
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+        print(json_format.MessageToJson(b, ensure_ascii=False))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    import grpc
+
+    from protos.loa.v1 import loa_pb2 as pb
+
+    with _client(args) as client:
+        try:
+            reply = client.broadcasts.ListBroadcasts(
+                pb.ListBroadcastsRequest(group_id=args.group or "", page_size=args.limit),
+                metadata=client.metadata,
+            )
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+        for b in reply.broadcasts:
+            created = datetime.fromtimestamp(b.create_time.ToNanoseconds() / 1e9, UTC)
+            state = pb.BroadcastState.Name(b.state).removeprefix("BROADCAST_STATE_").lower()
+            priority = pb.Priority.Name(b.priority).removeprefix("PRIORITY_").lower()
+            groups = ",".join(b.group_ids)
+            print(f"{b.id}  {created:%Y-%m-%d %H:%M:%S}  {state:<12} {priority:<9} {groups}  {b.title}")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    import grpc
+
+    from protos.loa.v1 import loa_pb2 as pb
+
+    with _client(args) as client:
+        try:
+            client.broadcasts.CancelBroadcast(
+                pb.CancelBroadcastRequest(broadcast_id=args.id, reason=args.reason or ""),
+                metadata=client.metadata,
+            )
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+    print(f"broadcast {args.id} cancelled")
+    return 0
+
+
+def _log(args: argparse.Namespace) -> int:
+    """The broadcast log (nhật ký phát) straight from the store: works beside a running server."""
+    from engine.jobs.log import export_log
+    from engine.jobs.store import Store, StoreError
+
+    path = Path(args.state_dir) / "loa.db"
+    if not path.exists():
+        print(f"loa broadcast log: no store at {path}", file=sys.stderr)
+        return 2
+    try:
+        with Store(path, recover=False) as store:
+            text = export_log(store, args.since, args.until, args.format)
+    except (StoreError, ValueError) as exc:
+        print(f"loa broadcast log: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="host:port or unix:PATH (default: LOA_SERVER or 127.0.0.1:50051)")
+    parser.add_argument("--token", help="API token (default: LOA_TOKEN)")
+    parser.add_argument("--tls-ca", type=Path, help="CA that signed the server's certificate (turns TLS on)")
+    parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
+    parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser('serve', help='serve').set_defaults(func=_not_yet)
-    sub.add_parser('broadcast', help='broadcast').set_defaults(func=_not_yet)
+    serve = sub.add_parser("serve", help="run the server", description="Run the Loa gRPC server.")
+    serve.add_argument("--config", type=Path, help="TOML config file (see docs/CONFIG.md)")
+    serve.add_argument("--listen", help="gRPC address, e.g. 0.0.0.0:50051 or unix:/run/loa.sock")
+    serve.add_argument("--state-dir", help="SQLite store, tokens, audit log")
+    serve.add_argument("--voices-dir", help="installed voices (default: STATE_DIR/voices)")
+    serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics port; 0 turns it off")
+    serve.add_argument("--feedback-port", type=int, help="UDP port for speakers' RTCP reports (0: any)")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="no tokens (refused unless listening on loopback)"
+    )
+    serve.add_argument(
+        "--grace", type=float, default=5.0, help="seconds to finish what is on air at shutdown"
+    )
+    serve.set_defaults(func=_serve)
+
+    broadcast = sub.add_parser(
+        "broadcast", help="send and follow broadcasts", description="Send bulletins and follow them."
+    )
+    actions = broadcast.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    send = actions.add_parser("send", help="send a bulletin and watch it air")
+    send.add_argument("text", nargs="?", help="the bulletin text, or - for stdin")
+    send.add_argument("--file", help="read the text from a UTF-8 file")
+    send.add_argument("--group", action="append", required=True, help="target group id (repeatable)")
+    send.add_argument("--priority", choices=sorted(PRIORITIES), default="normal")
+    send.add_argument("--lang", default="vi")
+    send.add_argument("--dialect", choices=["south", "north"])
+    send.add_argument("--voice", help="voice id (default: the best installed for the language)")
+    send.add_argument("--then", action="append", metavar="LANG:TEXT", help="another segment, e.g. km:...")
+    send.add_argument("--at", type=_parse_time, help="start time: ISO 8601 or +10m")
+    send.add_argument("--repeat", type=int, default=1)
+    send.add_argument("--repeat-gap", type=float, default=0.0, help="seconds between airings")
+    send.add_argument("--chime", action="store_true")
+    send.add_argument("--title")
+    send.add_argument("--idempotency-key")
+    send.add_argument("--no-watch", action="store_true", help="return once accepted")
+    _client_options(send)
+    send.set_defaults(func=_send)
+
+    for name, func, helptext in (
+        ("watch", _watch, "follow a broadcast until it ends"),
+        ("get", _get, "print a broadcast as JSON"),
+        ("cancel", _cancel, "cancel a broadcast"),
+    ):
+        action = actions.add_parser(name, help=helptext)
+        action.add_argument("id")
+        if name == "cancel":
+            action.add_argument("--reason")
+        _client_options(action)
+        action.set_defaults(func=func)
+
+    listing = actions.add_parser("list", help="recent broadcasts, newest first")
+    listing.add_argument("--group")
+    listing.add_argument("--limit", type=int, default=50)
+    _client_options(listing)
+    listing.set_defaults(func=_list)
+
+    log = actions.add_parser("log", help="export the broadcast log (nhật ký phát) as CSV or JSON")
+    log.add_argument("--since", type=_parse_time, required=True, help="ISO 8601 or -24h")
+    log.add_argument("--until", type=_parse_time)
+    log.add_argument("--format", choices=["csv", "json"], default="csv")
+    log.add_argument("--state-dir", default="state")
+    log.add_argument("-o", "--output")
+    log.set_defaults(func=_log)

@@ -1,0 +1,130 @@
+"""loa.v1.Broadcasts: bulletins in; the store answers, the runner airs them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from engine.api import convert
+from engine.api.auth import check_groups, principal
+from engine.api.errors import NotFound, handles_errors
+from engine.jobs.model import BroadcastSpec
+from engine.jobs.store import NotFound as StoreNotFound
+from engine.jobs.store import Store
+from engine.jobs.validation import validate_broadcast_spec
+from engine.tts.recorded import probe_audio
+from engine.tts.voices.registry import VoiceRegistry
+from protos.loa.v1 import loa_pb2 as pb
+from protos.loa.v1 import loa_pb2_grpc
+
+WATCH_POLL_S = 1.0
+
+
+class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
+    def __init__(
+        self, store: Store, voices: VoiceRegistry, on_change: Callable[[], None] = lambda: None
+    ) -> None:
+        self.store = store
+        self.voices = voices
+        self.on_change = on_change
+
+    def _check_references(self, spec: BroadcastSpec) -> None:
+        """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
+        for i, group_id in enumerate(spec.group_ids):
+            try:
+                self.store.get_group(group_id)
+            except StoreNotFound:
+                raise NotFound(f"group_ids[{i}]: no group {group_id!r}") from None
+        for i, segment in enumerate(spec.segments):
+            if segment.audio is not None:
+                try:
+                    probe_audio(segment.audio)
+                except ValueError as exc:
+                    raise ValueError(f"segments[{i}].{exc}") from None
+                continue
+            try:
+                self.voices.choose(
+                    segment.language or "vi", segment.dialect or None, segment.voice_id or None
+                )
+            except KeyError as exc:
+                field = "voice.voice_id" if segment.voice_id else "language"
+                message = str(exc.args[0]).split(": ", 1)[-1] if exc.args else str(exc)
+                raise NotFound(f"segments[{i}].{field}: {message}") from None
+
+    @handles_errors
+    def CreateBroadcast(
+        self, request: pb.CreateBroadcastRequest, context: grpc.ServicerContext
+    ) -> pb.Broadcast:
+        who = principal(context)
+        requested_by = request.requested_by or who.name
+        # AuthInterceptor has checked the caller's role, priority and group scope on this request.
+        spec = validate_broadcast_spec(convert.spec_from_pb(request, requested_by), time.time())
+        self._check_references(spec)
+        broadcast, created = self.store.create_broadcast(spec)
+        if created:
+            self.on_change()
+        return convert.broadcast_to_pb(broadcast)
+
+    @handles_errors
+    def GetBroadcast(self, request: pb.GetBroadcastRequest, context: grpc.ServicerContext) -> pb.Broadcast:
+        return convert.broadcast_to_pb(self._get(request.broadcast_id))
+
+    def _get(self, broadcast_id: str) -> convert.Broadcast:
+        if not broadcast_id:
+            raise ValueError("broadcast_id: empty")
+        try:
+            return self.store.get_broadcast(broadcast_id)
+        except StoreNotFound:
+            raise NotFound(f"broadcast_id: no broadcast {broadcast_id!r}") from None
+
+    @handles_errors
+    def ListBroadcasts(
+        self, request: pb.ListBroadcastsRequest, context: grpc.ServicerContext
+    ) -> pb.ListBroadcastsResponse:
+        if request.page_size > 1000:
+            raise ValueError("page_size: at most 1000")
+        states = [convert.state_from_pb(s, f"states[{i}]") for i, s in enumerate(request.states)]
+        found, token = self.store.list_broadcasts(
+            states=states,
+            group_id=request.group_id,
+            created_after=convert.seconds_of(request.created_after)
+            if request.HasField("created_after")
+            else None,
+            created_before=(
+                convert.seconds_of(request.created_before) if request.HasField("created_before") else None
+            ),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListBroadcastsResponse(
+            broadcasts=[convert.broadcast_to_pb(b) for b in found], next_page_token=token
+        )
+
+    @handles_errors
+    def CancelBroadcast(
+        self, request: pb.CancelBroadcastRequest, context: grpc.ServicerContext
+    ) -> pb.Broadcast:
+        broadcast = self._get(request.broadcast_id)
+        check_groups(principal(context), broadcast.group_ids)
+        cancelled = self.store.cancel_broadcast(broadcast.id, request.reason)
+        self.on_change()
+        return convert.broadcast_to_pb(cancelled)
+
+    @handles_errors
+    def WatchBroadcast(
+        self, request: pb.WatchBroadcastRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.BroadcastEvent]:
+        broadcast = self._get(request.broadcast_id)
+        # The current state first, then everything from now on.
+        events = self.store.events(broadcast.id)
+        if events:
+            yield convert.event_to_pb(events[-1])
+        last = events[-1].seq if events else 0
+        state = broadcast.state
+        while context.is_active() and not state.terminal:
+            for event in self.store.wait_events(broadcast.id, last, WATCH_POLL_S):
+                yield convert.event_to_pb(event)
+                last = event.seq
+                state = event.state

@@ -1,0 +1,99 @@
+"""loa.v1.Groups: loudspeaker groups, and the speakers heard in them through RTCP."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import grpc
+
+from engine.api import convert
+from engine.api.errors import handles_errors
+from engine.jobs.store import Store
+from engine.jobs.validation import validate_group
+from protos.loa.v1 import loa_pb2 as pb
+from protos.loa.v1 import loa_pb2_grpc
+from streaming.sender import PacedSender
+
+ONLINE_S = 15.0  # a speaker that reported within this long is online
+
+
+class GroupsServicer(loa_pb2_grpc.GroupsServicer):
+    def __init__(
+        self,
+        store: Store,
+        sender: PacedSender,
+        stream_groups: Callable[[int], tuple[str, ...]],
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.stream_groups = stream_groups
+        self.on_change = on_change
+
+    @handles_errors
+    def CreateGroup(self, request: pb.CreateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
+        group = self.store.create_group(validate_group(convert.group_from_pb(request.group)))
+        self.on_change()
+        return convert.group_to_pb(group)
+
+    @handles_errors
+    def GetGroup(self, request: pb.GetGroupRequest, context: grpc.ServicerContext) -> pb.Group:
+        return convert.group_to_pb(self.store.get_group(request.group_id))
+
+    @handles_errors
+    def UpdateGroup(self, request: pb.UpdateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
+        fields = convert.group_mask(list(request.update_mask.paths))
+        current = self.store.get_group(request.group.id)
+        given = convert.group_from_pb(request.group)
+        changes = {f: getattr(given, f) for f in (fields or convert.GROUP_MASK_FIELDS.values())}
+        group = validate_group(dataclasses.replace(current, **changes))
+        updated = self.store.update_group(group, fields)
+        self.on_change()
+        return convert.group_to_pb(updated)
+
+    @handles_errors
+    def DeleteGroup(
+        self, request: pb.DeleteGroupRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteGroupResponse:
+        self.store.delete_group(request.group_id)
+        self.on_change()
+        return pb.DeleteGroupResponse()
+
+    @handles_errors
+    def ListGroups(
+        self, request: pb.ListGroupsRequest, context: grpc.ServicerContext
+    ) -> pb.ListGroupsResponse:
+        return pb.ListGroupsResponse(groups=[convert.group_to_pb(g) for g in self.store.list_groups()])
+
+    @handles_errors
+    def ListSpeakers(
+        self, request: pb.ListSpeakersRequest, context: grpc.ServicerContext
+    ) -> pb.ListSpeakersResponse:
+        if request.group_id:
+            self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
+        now = time.time()
+        speakers = []
+        for report in self.sender.speakers():
+            group_ids = self.stream_groups(report.media_ssrc)
+            if request.group_id and request.group_id not in group_ids:
+                continue
+            group_id = request.group_id or (group_ids[0] if group_ids else "")
+            speakers.append(
+                pb.Speaker(
+                    cname=report.cname,
+                    group_id=group_id,
+                    address=report.address,
+                    last_report_time=convert.timestamp(report.last_seen),
+                    fraction_lost=report.fraction_lost,
+                    packets_lost=max(0, report.cumulative_lost),
+                    jitter=convert.duration(report.jitter_s),
+                    round_trip=convert.duration(report.rtt_s),
+                    playout_offset=convert.duration(report.playout_offset_s),
+                    underruns=report.underruns,
+                    playing_priority=pb.Priority.Name(report.playing_priority),
+                    online=now - report.last_seen <= ONLINE_S,
+                )
+            )
+        return pb.ListSpeakersResponse(speakers=speakers)

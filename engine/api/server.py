@@ -1,0 +1,137 @@
+"""The Loa server: one process that owns the store, the voices, the sender and the gRPC port.
+
+Everything is built here from a Config and nothing else: the servicers stay thin and the core objects
+(Store, Synthesizer, PacedSender, Runner) can be used without gRPC.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from engine.api import errors
+from engine.api.audit import AuditLog
+from engine.api.auth import AuthInterceptor, require_auth
+from engine.api.broadcasts import BroadcastsServicer
+from engine.api.groups import GroupsServicer
+from engine.api.interceptors import MetricsInterceptor
+from engine.api.synthesis import SynthesisServicer
+from engine.api.tls import server_credentials
+from engine.api.tokens import TokenStore, ensure_bootstrap_token
+from engine.config import Config
+from engine.jobs import store as store_mod
+from engine.jobs.model import Group
+from engine.jobs.runner import Runner
+from engine.jobs.validation import validate_group
+from engine.metrics import ServerMetrics, serve_http
+from engine.tts.cache import SpeechCache
+from engine.tts.synthesizer import Synthesizer
+from engine.tts.voices.registry import VoiceRegistry
+from protos.loa.v1 import loa_pb2, loa_pb2_grpc
+from streaming.sender import PacedSender
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "admin-token"  # in the state dir, mode 0600: the first admin token, for scripts
+
+# Store errors → status codes. register_error puts each first, so the base class goes in first.
+errors.register_error(store_mod.StoreError, grpc.StatusCode.UNAVAILABLE)
+errors.register_error(store_mod.InvalidPageToken, grpc.StatusCode.INVALID_ARGUMENT)
+for _exc in (store_mod.IdempotencyConflict, store_mod.InvalidTransition, store_mod.InUse):
+    errors.register_error(_exc, grpc.StatusCode.FAILED_PRECONDITION)
+errors.register_error(store_mod.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS)
+errors.register_error(store_mod.NotFound, grpc.StatusCode.NOT_FOUND)
+
+
+class LoaServer:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        auth = require_auth(config.listen, config.auth)
+        state = Path(config.state_dir)
+        state.mkdir(parents=True, exist_ok=True)
+        self.metrics = ServerMetrics.create()
+        self.store = store_mod.Store(state / "loa.db")
+        self.audit = AuditLog.in_state_dir(state)
+        self.tokens = TokenStore.in_state_dir(state) if auth else None
+        self.bootstrap_token = (
+            ensure_bootstrap_token(self.tokens, state / TOKEN_FILE) if self.tokens else None
+        )
+        self.voices = VoiceRegistry(config.voices_path, intra_op_threads=config.intra_op_threads or None)
+        self.synth = Synthesizer(
+            self.voices,
+            workers=config.synthesis_workers or None,
+            cache=SpeechCache(max_bytes=config.cache_mb * 1024 * 1024),
+            registry=self.metrics.registry,
+        )
+        self.sender = PacedSender(
+            registry=self.metrics.registry, feedback_bind=("0.0.0.0", config.feedback_port)
+        )
+        self.runner = Runner(self.store, self.synth, self.sender, self.metrics, cname=config.cname)
+        self.health = health.HealthServicer()
+        self.grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="loa-grpc"),
+            interceptors=[MetricsInterceptor(self.metrics), AuthInterceptor(self.tokens, self.audit)],
+            maximum_concurrent_rpcs=512,
+            options=[("grpc.max_receive_message_length", 96 * 1024 * 1024)],
+        )
+        self.synthesis = SynthesisServicer(self.synth)
+        loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
+        loa_pb2_grpc.add_BroadcastsServicer_to_server(
+            BroadcastsServicer(self.store, self.voices, self.runner.wake), self.grpc
+        )
+        loa_pb2_grpc.add_GroupsServicer_to_server(
+            GroupsServicer(self.store, self.sender, self.runner.stream_groups, self.runner.wake), self.grpc
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        names = [s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values()]
+        reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
+        if config.tls_cert and config.tls_key:
+            creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+            self.port = self.grpc.add_secure_port(config.listen, creds)
+        else:
+            self.port = self.grpc.add_insecure_port(config.listen)
+        self._metrics_http: object | None = None
+
+    def start(self) -> LoaServer:
+        self._ensure_groups()
+        self.sender.start()
+        self.runner.start()
+        self.grpc.start()
+        if self.config.metrics_port:
+            self._metrics_http = serve_http(
+                self.metrics.registry, self.config.metrics_port, self.config.metrics_address
+            )
+        for name in ("", *(s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values())):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        return self
+
+    def _ensure_groups(self) -> None:
+        """Groups named in the config file are created on start when missing (never overwritten)."""
+        for i, data in enumerate(self.config.groups):
+            try:
+                group = validate_group(Group(**data))
+            except TypeError as exc:
+                raise ValueError(f"config groups[{i}]: {exc}") from None
+            try:
+                self.store.get_group(group.id)
+            except store_mod.NotFound:
+                self.store.create_group(group)
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Stops taking calls, lets what is on air finish for grace_s, saves where the rest was cut."""
+        self.health.enter_graceful_shutdown()
+        self.grpc.stop(grace_s).wait(grace_s + 1)
+        self.runner.stop(grace_s)
+        self.sender.close()
+        self.synth.close()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()  # type: ignore[attr-defined]
+        self.store.close()
+        self.audit.close()
+        if self.tokens is not None:
+            self.tokens.close()

@@ -1,0 +1,245 @@
+"""loa.v1.Synthesis: text to audio for content systems, and the reading preview for editors."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+import soundfile as sf
+
+from engine.api.convert import duration, seconds_of
+from engine.api.errors import NotFound, handles_errors
+from engine.tts.synthesizer import SpeechRequest, Synthesizer
+from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
+from engine.tts.voices.base import VoiceInfo
+from protos.loa.v1 import loa_pb2 as pb
+from protos.loa.v1 import loa_pb2_grpc
+from streaming.opus import OpusEncoder, OpusSettings
+from streaming.rtp import FRAME_SAMPLES
+
+MAX_TEXT_CHARS = 100_000
+RATE = 48_000
+FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak": pb.VOICE_FAMILY_ESPEAK}
+
+
+def _check_text(text: str, field: str = "text") -> None:
+    if not text.strip():
+        raise ValueError(f"{field}: empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"{field}: {len(text)} characters, at most {MAX_TEXT_CHARS}")
+    bad = next((c for c in text if (ord(c) < 32 and c not in "\n\t\r") or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise ValueError(f"{field}: control character U+{ord(bad):04X}")
+
+
+def _language(code: str, field: str = "language") -> str:
+    try:
+        return resolve_language(code or "vi")
+    except ValueError:
+        raise ValueError(f"{field}: unsupported language {code!r}") from None
+
+
+def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
+    """Checks a request's fields (errors name them) and builds the synthesizer's request."""
+    _check_text(request.text)
+    language = _language(request.language)
+    voice = request.voice
+    pause = seconds_of(request.sentence_pause) if request.HasField("sentence_pause") else 0.3
+    if not 0 <= pause <= 10:
+        raise ValueError("sentence_pause: must be 0..10 s")
+    if voice.HasField("speed") and not 0.25 < voice.speed <= 4:
+        raise ValueError("voice.speed: must be in (0.25, 4]")
+    for name in ("noise_scale", "noise_w"):
+        if voice.HasField(name) and not 0 <= getattr(voice, name) <= 2:
+            raise ValueError(f"voice.{name}: must be in [0, 2]")
+    return SpeechRequest(
+        text=request.text,
+        language=language,
+        dialect=request.dialect or None,
+        voice_id=voice.voice_id or None,
+        speaker=voice.speaker or None,
+        speed=voice.speed if voice.HasField("speed") else None,
+        noise_scale=voice.noise_scale if voice.HasField("noise_scale") else None,
+        noise_w=voice.noise_w if voice.HasField("noise_w") else None,
+        sentence_pause_s=pause,
+        chime=request.chime,
+    )
+
+
+def warning_to_pb(w: TextWarning) -> pb.NormalizeWarning:
+    return pb.NormalizeWarning(
+        code=w.code,
+        message=w.message,
+        source_span=pb.TextSpan(start=w.source_span.start, end=w.source_span.end),
+        source_text=w.source_text,
+        spoken_as=w.spoken_as,
+    )
+
+
+def voice_to_pb(info: VoiceInfo, installed: bool = True, size_bytes: int = 0) -> pb.Voice:
+    return pb.Voice(
+        id=info.id,
+        language=info.language,
+        dialect=info.dialect or "",
+        family=FAMILIES.get(info.family, pb.VOICE_FAMILY_UNSPECIFIED),
+        sample_rate_hz=info.sample_rate,
+        speakers=list(info.speakers),
+        licence=info.licence,
+        quality=info.quality,
+        installed=installed,
+        description=info.name,
+        size_bytes=size_bytes,
+    )
+
+
+def encode_file(audio: np.ndarray, fmt: int, rate: int) -> bytes:
+    if fmt == pb.AUDIO_FORMAT_PCM_S16LE:
+        return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    buffer = io.BytesIO()
+    if fmt == pb.AUDIO_FORMAT_OGG_OPUS:
+        sf.write(buffer, audio, rate, format="OGG", subtype="OPUS")
+    else:
+        sf.write(buffer, audio, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+@dataclass
+class _OpusChunker:
+    """Cuts a stream of PCM pieces into 20 ms Opus packets, carrying the remainder to the next piece."""
+
+    encoder: OpusEncoder
+    pending: np.ndarray
+
+    def packets(self, pcm: np.ndarray, last: bool) -> list[bytes]:
+        buffered = np.concatenate([self.pending, pcm])
+        if last:
+            buffered = np.pad(buffered, (0, (-len(buffered)) % FRAME_SAMPLES + FRAME_SAMPLES))
+        whole = len(buffered) // FRAME_SAMPLES * FRAME_SAMPLES
+        self.pending = buffered[whole:]
+        return [self.encoder.encode(buffered[i : i + FRAME_SAMPLES]) for i in range(0, whole, FRAME_SAMPLES)]
+
+
+class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
+    def __init__(self, synth: Synthesizer, installed_sizes: dict[str, int] | None = None) -> None:
+        self.synth = synth
+        self.catalog_voices: list[pb.Voice] = []  # known but not installed; filled by the server
+        self.installed_sizes = installed_sizes or {}
+
+    def _choose(self, request: SpeechRequest) -> None:
+        try:
+            self.synth.voices.choose(request.language, request.dialect, request.voice_id)
+        except KeyError as exc:
+            field = "voice.voice_id" if request.voice_id else "language"
+            message = str(exc.args[0]).split(": ", 1)[-1] if exc.args else str(exc)
+            raise NotFound(f"{field}: {message}") from None
+
+    @handles_errors
+    def Synthesize(
+        self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
+    ) -> pb.SynthesizeResponse:
+        if request.format not in pb.AudioFormat.values():
+            raise ValueError(f"format: unknown audio format {request.format}")
+        rate = request.sample_rate_hz or RATE
+        if request.format == pb.AUDIO_FORMAT_OGG_OPUS and rate != RATE:
+            raise ValueError("sample_rate_hz: Ogg/Opus is always 48000")
+        if not 8000 <= rate <= RATE:
+            raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
+        speech_req = speech_request(request)
+        self._choose(speech_req)
+        speech = self.synth.synthesize(speech_req)
+        audio = speech.audio
+        if rate != RATE:
+            from engine.tts.audio import resample
+
+            audio = resample(audio, RATE, rate)
+        fmt = request.format or pb.AUDIO_FORMAT_WAV
+        preview = normalize(speech_req.text, speech_req.language, speech_req.dialect)
+        return pb.SynthesizeResponse(
+            audio=encode_file(audio, fmt, rate),
+            format=fmt,
+            sample_rate_hz=rate,
+            duration=duration(len(audio) / rate),
+            normalized_text=speech.normalized_text,
+            warnings=[warning_to_pb(w) for w in preview.warnings],
+            voice_id=speech.voice_id,
+            cached=speech.cached,
+        )
+
+    @handles_errors
+    def StreamSynthesize(
+        self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.AudioChunk]:
+        encoding = request.chunk_encoding or pb.CHUNK_ENCODING_PCM_S16LE
+        if encoding not in pb.ChunkEncoding.values():
+            raise ValueError(f"chunk_encoding: unknown encoding {request.chunk_encoding}")
+        rate = request.sample_rate_hz or RATE
+        if encoding == pb.CHUNK_ENCODING_OPUS and rate != RATE:
+            raise ValueError("sample_rate_hz: Opus is always 48000")
+        if not 8000 <= rate <= RATE:
+            raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
+        speech_req = speech_request(request)
+        self._choose(speech_req)
+        cancel = threading.Event()
+        context.add_callback(cancel.set)
+        chunker = _OpusChunker(OpusEncoder(OpusSettings()), np.zeros(0, np.float32))
+        offset = 0.0
+        for piece in self.synth.stream(speech_req, cancel=cancel):
+            chunk = pb.AudioChunk(
+                encoding=encoding,
+                sample_rate_hz=rate,
+                sentence_index=piece.sentence_index,
+                source_span=pb.TextSpan(start=piece.source_span.start, end=piece.source_span.end),
+                text=piece.text,
+                offset=duration(offset),
+                duration=duration(len(piece.audio) / RATE),
+                last=piece.last,
+                warnings=[pb.NormalizeWarning(code="unread", message=w) for w in piece.warnings],
+            )
+            if encoding == pb.CHUNK_ENCODING_OPUS:
+                chunk.opus_packets.extend(chunker.packets(piece.audio, piece.last))
+            else:
+                audio = piece.audio
+                if rate != RATE:
+                    from engine.tts.audio import resample
+
+                    audio = resample(audio, RATE, rate)
+                chunk.pcm = encode_file(audio, pb.AUDIO_FORMAT_PCM_S16LE, rate)
+            offset += len(piece.audio) / RATE
+            yield chunk
+
+    @handles_errors
+    def ListVoices(
+        self, request: pb.ListVoicesRequest, context: grpc.ServicerContext
+    ) -> pb.ListVoicesResponse:
+        language = _language(request.language) if request.language else ""
+        installed = [
+            voice_to_pb(info, True, self.installed_sizes.get(info.id, 0)) for info in self.synth.voices.list()
+        ]
+        ids = {v.id for v in installed}
+        voices = installed + (
+            [] if request.installed_only else [v for v in self.catalog_voices if v.id not in ids]
+        )
+        return pb.ListVoicesResponse(voices=[v for v in voices if not language or v.language == language])
+
+    @handles_errors
+    def Normalize(self, request: pb.NormalizeRequest, context: grpc.ServicerContext) -> pb.NormalizeResponse:
+        _check_text(request.text)
+        language = _language(request.language)
+        dialect = request.dialect or None
+        whole: Normalized = normalize(request.text, language, dialect)
+        return pb.NormalizeResponse(
+            normalized_text=whole.text,
+            sentences=[
+                pb.NormalizedSentence(
+                    text=s.text,
+                    source_span=pb.TextSpan(start=s.source_span.start, end=s.source_span.end),
+                    clauses=[c.text for c in s.clauses],
+                )
+                for s in sentences(request.text, language, dialect)
+            ],
+            warnings=[warning_to_pb(w) for w in whole.warnings],
+        )
