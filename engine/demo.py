@@ -1,0 +1,277 @@
+"""`make demo`: the main job end to end on embedded defaults, in a private network namespace.
+
+It starts `loa serve` (SQLite state and the built-in voice, a token made on first start), creates a
+hamlet group, starts three `loa speaker` agents that record what they play, submits a Vietnamese bulletin
+with a Khmer segment, follows it to the end, and prints what was read, time to first audio, time to first
+packet, and each speaker's playout skew. Everything runs in a network namespace made for the demo, so no
+packet leaves the machine; the recordings land in ./demo-out/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from engine import netns
+
+OUT = Path("demo-out")
+GROUP = "239.192.10.1:5004"
+SPEAKERS = 3
+DELAY_MS = 400
+METRICS_PORT = 9464
+BULLETIN_VI = (
+    "Thông báo của UBND xã Phú Hòa: do triều cường dâng cao, từ 6h30 ngày 15/10/2025 sẽ tạm ngưng cấp "
+    "điện ấp 3 để gia cố đường dây, dự kiến đến 11h cùng ngày. Độ mặn trên sông đo được 4‰, bà con chưa "
+    "lấy nước tưới cho 2,5 ha lúa. Mọi thắc mắc xin gọi 0270 3822 115."
+)
+BULLETIN_KM = "សេចក្តីជូនដំណឹង៖ ថ្ងៃទី ១៥ ខែតុលា នឹងផ្អាកការផ្គត់ផ្គង់អគ្គិសនី។"
+
+
+def _in_namespace() -> bool:
+    return os.environ.get("LOA_DEMO_NETNS") == "1"
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up within {timeout:.0f} s")
+
+
+def _metric(text: str, name: str) -> tuple[float, float]:
+    """(sum, count) of a histogram over all its labels, from a /metrics page."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = count = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == f"{name}_sum":
+                total += sample.value
+            elif sample.name == f"{name}_count":
+                count += sample.value
+    return total, count
+
+
+def _khmer_voice(voices_dir: Path) -> str:
+    """The Khmer voice for the demo: an installed one, else the tiny test model (tones, not speech)."""
+    from engine.tts.voices.registry import VoiceRegistry
+
+    installed = [v for v in VoiceRegistry(voices_dir, builtin=False).list() if v.language == "km"]
+    if installed:
+        return f"installed voice {installed[0].id}"
+    from models.tiny import mms_model
+
+    mms_model(voices_dir / "mms-khm-tiny", "khm")
+    return (
+        "no Khmer voice is installed (MMS khm can't be downloaded here): the Khmer segment is read by the "
+        "tiny test model, which plays tones, not speech, to show the pipeline"
+    )
+
+
+def _skews(paths: list[Path]) -> list[float]:
+    """Each speaker's playout time of the same audio, in ms, against the first speaker."""
+    onsets = []
+    for path in paths:
+        audio, rate = sf.read(path, dtype="float32")
+        meta = json.loads(path.with_name(path.name + ".json").read_text())
+        loud = np.flatnonzero(np.abs(audio) > 0.02)
+        if loud.size == 0:
+            raise RuntimeError(f"{path} recorded silence")
+        onsets.append(meta["first_sample_wall"] + loud[0] / rate)
+    return [(t - onsets[0]) * 1000 for t in onsets]
+
+
+def run() -> int:
+    from engine.api.client import Client
+    from protos.loa.v1 import loa_pb2 as pb
+
+    OUT.mkdir(exist_ok=True)
+    for old in OUT.glob("speaker-*"):
+        old.unlink()
+    state = Path(tempfile.mkdtemp(prefix="loa-demo-"))
+    procs: list[subprocess.Popen[str]] = []
+    started = time.monotonic()
+    try:
+        print("== Loa demo: one process, SQLite, built-in voice; 3 speakers in a private network namespace")
+        khmer_note = _khmer_voice(state / "voices")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "serve",
+                "--state-dir",
+                str(state),
+                "--listen",
+                "127.0.0.1:50051",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, LOA_METRICS_PORT=str(METRICS_PORT)),
+        )
+        procs.append(server)
+        _wait_for(lambda: (state / "admin-token").exists(), 20, "the server's first token")
+        token = (state / "admin-token").read_text().strip()
+        print(f"server: first start made an admin token ({token[:12]}…), kept in {state}/admin-token")
+        client = Client.connect("127.0.0.1:50051", token)
+        from engine.api.healthcheck import check
+
+        _wait_for(lambda: check("127.0.0.1:50051", 1.0), 30, "the server")
+
+        address, port = GROUP.split(":")
+        client.groups.CreateGroup(
+            pb.CreateGroupRequest(
+                group=pb.Group(
+                    id="ap-3",
+                    name="Ấp 3, xã Phú Hòa",
+                    multicast_address=address,
+                    port=int(port),
+                    fec=True,
+                    expected_loss_percent=5,
+                )
+            ),
+            metadata=client.metadata,
+        )
+        for i in range(SPEAKERS):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "streaming",
+                        "speaker",
+                        "--name",
+                        f"speaker-{i + 1}@ap-3",
+                        "--group",
+                        f"{GROUP}:normal:{DELAY_MS}",
+                        "--sink",
+                        str(OUT / f"speaker-{i + 1}.wav"),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for proc in procs[1:]:
+            assert proc.stdout is not None
+            if not proc.stdout.readline().startswith("{"):
+                raise RuntimeError("a speaker failed to start")
+        print(f"group ap-3 → {GROUP}, {SPEAKERS} speakers joined, playout delay {DELAY_MS} ms")
+
+        preview = client.synthesis.Normalize(
+            pb.NormalizeRequest(text=BULLETIN_VI, language="vi", dialect="south"), metadata=client.metadata
+        )
+        print("\n== What will be read (Vietnamese, southern reading):")
+        for sentence in preview.sentences:
+            print(f"  • {sentence.text}")
+        for warning in preview.warnings:
+            print(f"  ! {warning.source_text!r}: {warning.message}")
+        print(f"\n== Khmer segment: {BULLETIN_KM}\n   ({khmer_note})")
+
+        submitted = time.time()
+        broadcast = client.broadcasts.CreateBroadcast(
+            pb.CreateBroadcastRequest(
+                title="Tạm ngưng cấp điện ấp 3",
+                group_ids=["ap-3"],
+                priority=pb.PRIORITY_NORMAL,
+                chime=True,
+                idempotency_key=f"demo-{int(submitted)}",
+                segments=[
+                    pb.Segment(language="vi", dialect="south", text=BULLETIN_VI),
+                    pb.Segment(language="km", text=BULLETIN_KM),
+                ],
+            ),
+            metadata=client.metadata,
+        )
+        print(f"\n== Broadcast {broadcast.id} accepted and stored; following it:")
+        final = 0
+        for event in client.broadcasts.WatchBroadcast(
+            pb.WatchBroadcastRequest(broadcast_id=broadcast.id), metadata=client.metadata, timeout=60
+        ):
+            p = event.progress
+            kind = pb.EventType.Name(event.type).removeprefix("EVENT_TYPE_").lower()
+            at = event.time.ToNanoseconds() / 1e9 - submitted
+            print(
+                f"  +{at:5.2f} s  {kind:<12} segment {p.segment_index + 1} sentence {p.sentence_index + 1}"
+                f"/{max(p.sentence_count, 1)}  {event.message}"
+            )
+            final = event.state
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5).read().decode()
+        )
+        time.sleep(1.0)  # the speakers play the last packets one playout delay after they are sent
+        speakers = client.groups.ListSpeakers(pb.ListSpeakersRequest(), metadata=client.metadata).speakers
+    finally:
+        for proc in procs[1:]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs[1:]:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if procs:
+            procs[0].send_signal(signal.SIGTERM)
+            try:
+                procs[0].wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                procs[0].kill()
+        shutil.rmtree(state, ignore_errors=True)
+
+    first_audio = _metric(metrics, "loa_tts_first_audio_seconds")
+    first_packet = _metric(metrics, "loa_request_to_first_packet_seconds")
+    print("\n== Latency")
+    if first_audio[1]:
+        print(
+            f"  time to first audio (synthesis, mean of {first_audio[1]:.0f} requests): "
+            f"{first_audio[0] / first_audio[1] * 1000:.0f} ms"
+        )
+    if first_packet[1]:
+        print(f"  time from request to first RTP packet: {first_packet[0] / first_packet[1] * 1000:.0f} ms")
+    print("\n== Speakers (RTCP receiver reports heard by the server)")
+    for s in speakers:
+        print(
+            f"  {s.cname:<18} loss {s.fraction_lost * 100:4.1f}%  jitter {s.jitter.ToNanoseconds() / 1e6:5.2f} ms"
+            f"  online {s.online}"
+        )
+    wavs = sorted(OUT.glob("speaker-*.wav"))
+    skews = _skews(wavs)
+    print("\n== What each speaker played, and when: wall time of its first sound against speaker 1's")
+    for path, skew in zip(wavs, skews, strict=True):
+        seconds = sf.info(path).duration
+        print(f"  {path}  {seconds:5.1f} s  skew {skew:+.3f} ms")
+    ok = final == pb.BROADCAST_STATE_FINISHED and max(abs(s) for s in skews) < 5.0
+    state = pb.BroadcastState.Name(final).removeprefix("BROADCAST_STATE_").lower()
+    print(
+        f"\n== {'OK' if ok else 'FAILED'}: broadcast {state}, "
+        f"max skew {max(abs(s) for s in skews):.3f} ms, {time.monotonic() - started:.0f} s in all"
+    )
+    return 0 if ok else 1
+
+
+def main() -> int:
+    if _in_namespace():
+        return run()
+    if not netns.available():
+        print("make demo needs private network namespaces (unshare --net, iproute2)", file=sys.stderr)
+        return 2
+    argv = netns.command([sys.executable, "-m", "engine.demo"])
+    return subprocess.run(argv, env=dict(os.environ, LOA_DEMO_NETNS="1")).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
