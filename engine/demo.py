@@ -244,10 +244,8 @@ def run() -> int:
         print(f"  time from request to first RTP packet: {first_packet[0] / first_packet[1] * 1000:.0f} ms")
     print("\n== Speakers (RTCP receiver reports heard by the server)")
     for s in speakers:
-        print(
-            f"  {s.cname:<18} loss {s.fraction_lost * 100:4.1f}%  jitter {s.jitter.ToNanoseconds() / 1e6:5.2f} ms"
-            f"  online {s.online}"
-        )
+        loss, jitter_ms = s.fraction_lost * 100, s.jitter.ToNanoseconds() / 1e6
+        print(f"  {s.cname:<18} loss {loss:4.1f}%  jitter {jitter_ms:5.2f} ms  online {s.online}")
     wavs = sorted(OUT.glob("speaker-*.wav"))
     skews = _skews(wavs)
     print("\n== What each speaker played, and when: wall time of its first sound against speaker 1's")

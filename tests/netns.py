@@ -18,7 +18,7 @@ __all__ = ["available", "command", "enter_command", "run", "run_python"]
 
 def run(argv: Sequence[str], timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+    return subprocess.run(  # type: ignore[call-overload]
         command(argv), capture_output=True, text=True, timeout=timeout, env=env, **kwargs
     )
 
