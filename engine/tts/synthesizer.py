@@ -239,6 +239,12 @@ class Synthesizer:
         finally:
             cancelled.set()
 
+    def prepare(self, language: str = "vi", dialect: str | None = None, voice_id: str | None = None) -> Voice:
+        """Load the voice a request would use and calibrate its loudness now, not on the first request."""
+        voice = self.voices.choose(language, dialect, voice_id)
+        self._gain(voice, language)
+        return voice
+
     def synthesize(self, request: SpeechRequest, priority: int = 0) -> Speech:
         """The whole request as one array (the streamed pieces, joined)."""
         pieces = list(self.stream(request, priority))
@@ -362,7 +368,7 @@ class Synthesizer:
 
 
 def _segment(text: str, language: str, dialect: str | None) -> Sequence[Any]:
-    from engine.tts.text import sentences  # type: ignore[attr-defined,unused-ignore]
+    from engine.tts.text import sentences
 
     result: Sequence[Any] = sentences(text, lang=language, dialect=dialect)
     return result

@@ -46,7 +46,7 @@ def synth(registry: VoiceRegistry) -> Iterator[Synthesizer]:
 
 
 def test_stream_yields_pieces_in_order_with_pauses(synth: Synthesizer) -> None:
-    from engine.tts.text import sentences  # type: ignore[attr-defined,unused-ignore]
+    from engine.tts.text import sentences
 
     request = SpeechRequest(BULLETIN, voice_id="vi_VN-tiny-medium", sentence_pause_s=0.5)
     pieces = list(synth.stream(request))
