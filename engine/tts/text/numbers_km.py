@@ -49,17 +49,16 @@ def number(s: str) -> str:
     """A written number in Khmer or Arabic digits; "." or "," before exactly three digits groups thousands,
     otherwise it marks decimals (ចុច for ".", ក្បៀស for ",")."""
     s = s.translate(TO_ASCII)
-    for sep in ".,":
+    for sep in " .,":
         groups = s.split(sep)
-        if len(groups) > 1 and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
-            other = "," if sep == "." else "."
-            if other not in s:
-                return cardinal(int("".join(groups)))
+        grouped = len(groups) > 1 and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+        if grouped and all(other not in s for other in " .," if other != sep):
+            return cardinal(int("".join(groups)))
     for sep, word in ((",", "ក្បៀស"), (".", "ចុច")):
         whole, found, frac = s.rpartition(sep)
         if found and whole and frac.isdigit():
             frac_words = cardinal(int(frac)) if not frac.startswith("0") and len(frac) <= 2 else digits(frac)
             return number(whole) + word + frac_words
     if s.isdigit():
-        return cardinal(int(s))
+        return digits(s) if len(s) > 1 and int(s) == 0 else cardinal(int(s))
     return digits(s)

@@ -8,6 +8,7 @@ name, not after a list number ("1. Các hộ..."), not before a lower-case word.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from .model import Normalized, Span
 from .tables import abbreviations
@@ -25,6 +26,7 @@ CLAUSE_CHARS = 150
 MIN_CLAUSE_CHARS = 16
 
 
+@cache
 def _dotted_words() -> frozenset[str]:
     table = abbreviations("abbreviations_vi")
     return _DOTTED | {k for k, rows in table.items() if "before_name" in rows}
@@ -81,7 +83,15 @@ def clause_cuts(norm: Normalized, first: bool) -> list[tuple[int, int]]:
     inside the reading of one number). Pieces shorter than MIN_CLAUSE_CHARS join the next one.
     """
     text = norm.text
-    spaces = [p.out_start for p in norm.pieces if p.out_end - p.out_start == 1 and text[p.out_start] == " "]
+    spaces = []
+    for p in norm.pieces:
+        if p.exact:
+            i = text.find(" ", p.out_start, p.out_end)
+            while i >= 0:
+                spaces.append(i)
+                i = text.find(" ", i + 1, p.out_end)
+        elif p.out_end - p.out_start == 1 and text[p.out_start] == " ":
+            spaces.append(p.out_start)
     punct = {i for i in spaces if i > 0 and text[i - 1] in ",;:"}
     cuts: list[tuple[int, int]] = []
     start = 0

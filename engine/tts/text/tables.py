@@ -32,7 +32,7 @@ def abbreviations(name: str) -> dict[str, dict[str, str]]:
     """written form -> {when: reading} for the three-column abbreviation tables."""
     out: dict[str, dict[str, str]] = {}
     for written, reading, when in rows(name):
-        if when not in ("always", "before_name", "code"):
+        if when not in ("always", "before_name", "before_phone", "code") and not when.startswith("next:"):
             raise ValueError(f"data/{name}.tsv: unknown 'when' {when!r} for {written!r}")
         out.setdefault(written, {})[when] = reading
     return out

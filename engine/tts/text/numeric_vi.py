@@ -1,0 +1,235 @@
+"""Handlers for Vietnamese tokens that hold digits: numbers with units, dates, times, codes, phones.
+
+Each takes the scan and the token's match, writes the reading, and returns where the scan goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from . import dates_vi, numbers_vi
+from .numbers_vi import Dialect, cardinal
+from .roman import parse_roman
+from .scan_vi import Scan, ends_with, word_set
+from .spell import address as spell_address
+from .spell import letters
+from .tables import abbreviations, mapping
+
+_CLOCK = re.compile(r"(\d{1,2})(?:[hg:](\d{2}))?")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+PHONE_CONTEXT = (
+    "gọi", "điện thoại", "đường dây nóng", "hotline", "sđt", "tổng đài", "zalo", "tài khoản", "stk",
+    "cccd", "cmnd", "căn cước", "mã số", "mã số thuế", "mã", "fax", "số máy",
+)  # fmt: skip
+_DATE_CONTEXT = word_set(
+    "ngày hôm mùng mồng sáng trưa chiều tối đêm khuya từ đến tới và hoặc trước sau vào qua lúc hạn khoảng"
+)
+_DAY_SAID = word_set("ngày hôm mùng mồng sáng trưa chiều tối đêm khuya")
+_FRACTION_BEFORE = word_set("khoảng gần hơn chiếm được còn trên dưới")
+_FRACTION_AFTER = word_set("số dân diện tổng lượng trong")
+
+
+def group_digits(s: str) -> list[str]:
+    """The source's own groups ("0913 456 789"), else 4-3-3 for ten digits and threes otherwise."""
+    groups = [g for g in re.split(r"[ .]", s) if g]
+    if len(groups) > 1:
+        return groups
+    n = len(s)
+    if n <= 4:
+        return [s]
+    sizes = {10: (4, 3, 3), 11: (4, 3, 4)}.get(n) or ((3,) * (n // 3 - 1) + (3 + n % 3,))
+    out, i = [], 0
+    for size in sizes:
+        out.append(s[i : i + size])
+        i += size
+    return out
+
+
+def read_digits(s: str) -> str:
+    return ", ".join(numbers_vi.digits(g) for g in group_digits(s))
+
+
+@cache
+def _unit_pattern() -> re.Pattern[str]:
+    alt = "|".join(re.escape(k) for k in sorted(mapping("units_vi"), key=len, reverse=True))
+    return re.compile(rf"\s?(?P<unit>(?:{alt})(?:/(?:{alt}))?)(?!\w)")
+
+
+def unit_reading(unit: str, d: Dialect) -> str:
+    units = mapping("units_vi")
+    if unit in units:
+        reading = units[unit]
+    else:
+        a, _, b = unit.partition("/")
+        reading = f"{units[a]} trên {units[b]}"
+    return reading.replace("{thousand}", d.thousand)
+
+
+def unit_after(s: Scan, end: int) -> int:
+    u = _unit_pattern().match(s.text, end, s.hi)
+    if u is None:
+        return end
+    s.b.say(unit_reading(u.group("unit"), s.d), u.start("unit"), u.end())
+    return u.end()
+
+
+def address(s: Scan, m: re.Match[str]) -> int:
+    s.b.say(spell_address(m.group()), m.start(), m.end())
+    return m.end()
+
+
+def code(s: Scan, m: re.Match[str]) -> int:
+    """Document codes "123/UBND-VX", "12/2025/NĐ-CP"; "2/III" is a number over a Roman numeral."""
+    number, *middle, tail = m.group().split("/")
+    roman = parse_roman(tail)
+    if roman is not None and not middle:
+        s.b.say(f"{cardinal(int(number), s.d)} trên {cardinal(roman, s.d)}", m.start(), m.end())
+        return m.end()
+    words = [cardinal(int(number), s.d)]
+    if middle:
+        words += ["năm", cardinal(int(middle[0]), s.d)]
+    table = abbreviations("abbreviations_vi")
+    for part in tail.split("-"):
+        words.append(
+            _code_part(part, table) or " ".join(_code_part(p, table) or letters(p) for p in part.split("&"))
+        )
+    s.b.say(" ".join(words), m.start(), m.end())
+    return m.end()
+
+
+def _code_part(part: str, table: dict[str, dict[str, str]]) -> str | None:
+    row = table.get(part, {})
+    return row.get("code") or row.get("always") or row.get("before_name")
+
+
+def daterange(s: Scan, m: re.Match[str]) -> int:
+    a, b, *rest = (int(x) for x in re.findall(r"\d+", m.group()))
+    month = rest[0]
+    year = rest[1] if len(rest) > 1 else None
+    if not (dates_vi.valid_date(a, month) and dates_vi.valid_date(b, month) and a < b):
+        return plain_numbers(s, m)
+    prev = s.prev_word(m.start())
+    first = dates_vi.day(a, s.d, first_days=prev not in ("mùng", "mồng"))
+    text = f"{first} đến {dates_vi.date(b, month, year, s.d, say_day=False)}"
+    if prev not in _DAY_SAID:
+        text = "ngày " + text
+    s.b.say(text, m.start(), m.end())
+    return m.end()
+
+
+def date(s: Scan, m: re.Match[str]) -> int:
+    day, month, year = (int(x) for x in re.findall(r"\d+", m.group()))
+    if not dates_vi.valid_date(day, month, year):
+        return plain_numbers(s, m)
+    _say_date(s, m, day, month, year)
+    return m.end()
+
+
+def _say_date(s: Scan, m: re.Match[str], day: int | None, month: int, year: int | None) -> None:
+    prev = s.prev_word(m.start())
+    if day is None:
+        text = dates_vi.date(None, month, year, s.d)
+        if prev == "tháng":
+            text = text.removeprefix("tháng ")
+    else:
+        said, mung = prev not in _DAY_SAID, prev not in ("mùng", "mồng")
+        text = dates_vi.date(day, month, year, s.d, say_day=said, first_days=mung)
+    s.b.say(text, m.start(), m.end())
+
+
+def time(s: Scan, m: re.Match[str]) -> int:
+    parts = _CLOCK.match(m.group())
+    assert parts is not None
+    hours, minutes = int(parts[1]), int(parts[2]) if parts[2] else None
+    if hours > 24 or (minutes is not None and minutes > 59):
+        return plain_numbers(s, m)
+    s.b.say(dates_vi.clock(hours, minutes, s.d), m.start(), m.end())
+    return m.end()
+
+
+def monthyear(s: Scan, m: re.Match[str]) -> int:
+    month, year = (int(x) for x in m.group().split("/"))
+    if not 1 <= month <= 12:
+        return slash(s, m)
+    _say_date(s, m, None, month, year)
+    return m.end()
+
+
+def slash(s: Scan, m: re.Match[str]) -> int:
+    """ "2/9" after "ngày", "từ", "sáng" is a date; "1/2 số hộ" a fraction; "8/10 tiêu chí" a ratio."""
+    a_text, b_text = m.group().split("/")
+    a, b = int(a_text), int(b_text)
+    prev = s.prev_word(m.start())
+    fraction = s.word_after(m.end()) in _FRACTION_AFTER or (prev in _FRACTION_BEFORE and a < b)
+    at_start = not s.text[s.lo : m.start()].strip()
+    if not fraction and dates_vi.valid_date(a, b) and (prev in _DATE_CONTEXT or at_start):
+        _say_date(s, m, a, b, None)
+        return m.end()
+    if a < b <= 10 and fraction:
+        text = f"{cardinal(a, s.d)} phần {'tư' if b == 4 else cardinal(b, s.d)}"
+    else:
+        text = f"{cardinal(a, s.d)} trên {cardinal(b, s.d)}"
+    s.b.say(text, m.start(), m.end())
+    return unit_after(s, m.end())
+
+
+def phone(s: Scan, m: re.Match[str]) -> int:
+    tok = m.group()
+    shortest = 8 if tok[:2] in ("18", "19") else 9
+    if not shortest <= sum(c.isdigit() for c in tok) <= 12:
+        first = re.match(r"\d+", tok)
+        assert first is not None
+        return number(s, first)
+    s.b.say(read_digits(tok), m.start(), m.end())
+    return m.end()
+
+
+def plain_numbers(s: Scan, m: re.Match[str]) -> int:
+    """A token that looked like a date or time but is not one: its numbers, its separators named."""
+    parts = re.findall(r"\d+|\D", m.group())
+    names = {"/": "trên", ":": "hai chấm", "-": "đến", ".": "chấm", "h": "giờ", "g": "giờ"}
+    words = [cardinal(int(p), s.d) if p.isdigit() else names.get(p, "") for p in parts]
+    s.b.say(" ".join(w for w in words if w), m.start(), m.end())
+    return m.end()
+
+
+def number(s: Scan, m: re.Match[str]) -> int:
+    tok, start, end = m.group(), m.start(), m.end()
+    b, d = s.b, s.d
+    before = s.words_before(start)
+    prev = before[-1] if before else ""
+    plain = tok.isdigit()
+    if (len(tok) >= 3 and ends_with(before, PHONE_CONTEXT)) or (
+        plain and (len(tok) >= 9 or (len(tok) >= 3 and tok[0] == "0"))
+    ):
+        b.say(read_digits(tok), start, end)
+        return end
+    letters_after = _LETTERS.match(s.text, end, s.hi)
+    if letters_after:
+        loan = mapping("loanwords_vi", fold_case=True).get(tok + letters_after.group().lower())
+        if loan:
+            b.say(loan, start, letters_after.end())
+            return letters_after.end()
+    if plain:
+        n = int(tok)
+        spoken = None
+        if prev == "thứ":
+            spoken = numbers_vi.ordinal(n, d)
+        elif prev == "tháng" and 1 <= n <= 12:
+            spoken = dates_vi.month(n, d)
+        elif prev == "ngày" and n <= 10 and s.word_after(end) == "tháng":
+            spoken = dates_vi.day(n, d)
+        elif prev == "giờ" and len(tok) == 2 and n < 60 and _hour_before(s, start):
+            spoken = cardinal(n, d) + ("" if s.word_after(end) == "phút" else " phút")
+        if spoken is not None:
+            b.say(spoken, start, end)
+            return end
+    b.say(numbers_vi.number(tok, d), start, end)
+    return unit_after(s, end)
+
+
+def _hour_before(s: Scan, start: int) -> bool:
+    """Whether the text before is "<number> giờ", as in "6 giờ 05"."""
+    return re.search(r"\d\s*giờ\s*$", s.text[max(s.lo, start - 12) : start]) is not None

@@ -1,0 +1,124 @@
+"""Handler for Vietnamese word tokens: abbreviations, loanwords, Roman numerals, unknown acronyms.
+
+The abbreviation table says when each reading applies (see data/abbreviations_vi.tsv); a form that is
+ambiguous where it stands is spelled and reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import numbers_vi, spell
+from .numbers_vi import cardinal
+from .numeric_vi import unit_reading
+from .roman import parse_roman
+from .scan_vi import NUMERIC, Scan, word_set
+from .tables import abbreviations, mapping
+
+_HEAD = re.compile(r"[^\W\d_]+|\d+")
+_NAME_AFTER = re.compile(r"\.?\s*(?=[A-ZĐÀ-Ỹ\d])|\.(?=\w)")
+_PHONE_AFTER = re.compile(r"[.:]?\s*(?:\+84|0)\d")
+_NEXT_WORD = re.compile(r"\.?\s*([^\W\d_]+)")
+_ROMAN_CONTEXT = word_set(
+    "chương mục phần khóa khoá kỳ quý đợt đoạn kỷ hội thứ cấp động loại hạng tập lục nhóm vùng mức"
+)
+_CAPS_AROUND = re.compile(r"[^\W\d_]+")
+_PLAIN: dict[str, bool] = {}  # words seen to need no reading and no context: copied as they are
+_PLAIN_MAX = 100_000
+
+
+def word(s: Scan, m: re.Match[str]) -> int:
+    tok = m.group()
+    if tok in _PLAIN:
+        s.b.copy(m.start(), m.end())
+        return m.end()
+    table = abbreviations("abbreviations_vi")
+    loans = mapping("loanwords_vi", fold_case=True)
+    if tok in table:
+        return _abbreviation(s, tok, table[tok], m.start(), m.end())
+    if tok.lower() in loans:
+        s.b.say(loans[tok.lower()], m.start(), m.end())
+        return m.end()
+    head_m = _HEAD.match(tok)
+    assert head_m is not None
+    head = head_m.group()
+    start, end = m.start(), m.start() + len(head)
+    if head in ("x", "X") and s.prev in NUMERIC and re.match(r"\s*\d", s.text[end : end + 3]):
+        s.b.say("nhân", start, end)
+        return end
+    if start > s.lo and s.text[start - 1] == "/" and head in mapping("units_vi"):
+        s.b.say(unit_reading(head, s.d), start, end)
+        return end
+    roman = parse_roman(head) if head.isupper() else None
+    if roman is not None:
+        prev = s.prev_word(start)
+        if prev in _ROMAN_CONTEXT:
+            s.b.say(numbers_vi.ordinal(roman, s.d) if prev == "thứ" else cardinal(roman, s.d), start, end)
+            return end
+    rows = table.get(head)
+    if rows:
+        return _abbreviation(s, head, rows, start, end)
+    if head.lower() in loans:
+        s.b.say(loans[head.lower()], start, end)
+        return end
+    if _acronym_like(s, head, start, end):
+        return _unknown_word(s, head, start, end)
+    if roman is None and end == m.end() and spell.is_vietnamese_syllable(head.lower()):
+        if len(_PLAIN) < _PLAIN_MAX:
+            _PLAIN[head] = True
+        s.b.copy(start, end)
+        return end
+    return _unknown_word(s, head, start, end)
+
+
+def _acronym_like(s: Scan, head: str, start: int, end: int) -> bool:
+    """A short all-capital ASCII word ("OM", "UV") outside an all-capital heading is an acronym."""
+    if not (head.isupper() and head.isascii() and 2 <= len(head) <= 3):
+        return False
+    around = _CAPS_AROUND.findall(s.text, max(s.lo, start - 20), min(s.hi, end + 20))
+    return sum(1 for w in around if w.isupper() and len(w) > 1) < 3
+
+
+def _abbreviation(s: Scan, head: str, rows: dict[str, str], start: int, end: int) -> int:
+    nxt = _NEXT_WORD.match(s.text, end, s.hi)
+    next_word = nxt.group(1).lower() if nxt else ""
+    for when, reading in rows.items():
+        if when.startswith("next:") and next_word in when[5:].split(","):
+            return _say_abbreviation(s, reading, start, end)
+    if "before_phone" in rows and _PHONE_AFTER.match(s.text, end, s.hi):
+        return _say_abbreviation(s, rows["before_phone"], start, end)
+    if "always" in rows:
+        return _say_abbreviation(s, rows["always"], start, end)
+    name = _NAME_AFTER.match(s.text, end, s.hi)
+    if "before_name" in rows and name:
+        return _say_abbreviation(s, rows["before_name"], start, end, name.group().startswith("."))
+    spelled = spell.letters(head)
+    s.b.say(spelled, start, end)
+    readings = " / ".join(rows.values())
+    s.b.warn("ambiguous_abbreviation", f"{head!r} could be: {readings}; spelled", start, end, spelled)
+    return end
+
+
+def _say_abbreviation(s: Scan, reading: str, start: int, end: int, dot: bool = False) -> int:
+    if dot or (s.text.startswith(".", end) and _NAME_AFTER.match(s.text, end, s.hi)):
+        end += 1
+    s.b.say(reading, start, end)
+    return end
+
+
+def _unknown_word(s: Scan, word: str, start: int, end: int) -> int:
+    if spell.is_vietnamese_syllable(word.lower()) and not (
+        word.isupper() and word.isascii() and len(word) <= 3
+    ):
+        s.b.copy(start, end)
+    elif word.isupper() or (not word.islower() and not word.istitle()):
+        spelled = spell.letters(word)
+        s.b.say(spelled, start, end)
+        if len(word) > 1:
+            message = f"unknown abbreviation {word!r} spelled letter by letter"
+            s.b.warn("spelled_out", message, start, end, spelled)
+    else:
+        s.b.copy(start, end)
+        message = f"{word!r} is not Vietnamese and not in the loanword table"
+        s.b.warn("foreign_word", message, start, end, word)
+    return end

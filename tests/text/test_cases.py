@@ -1,0 +1,38 @@
+"""The public test sets: real bulletin sentences and the reading each must get."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from engine.tts.text import normalize
+from tests.text.casefile import Case, load, squash
+
+VI = load("cases_vi.tsv")
+KM = load("cases_km.tsv")
+
+
+def test_the_sets_are_as_large_as_promised() -> None:
+    assert len(VI) >= 300
+    assert len(KM) >= 60
+    assert len({(c.text, c.dialect) for c in VI}) == len(VI), "duplicate Vietnamese inputs"
+    assert len({c.text for c in KM}) == len(KM), "duplicate Khmer inputs"
+    assert min(Counter(c.category for c in VI).values()) >= 2
+
+
+def _check(case: Case, lang: str) -> None:
+    got = normalize(case.text, lang, case.dialect).text
+    assert case.pattern().fullmatch(squash(got)), (
+        f"\n  input:    {case.text}\n  got:      {got}\n  expected: {case.expected}"
+    )
+
+
+@pytest.mark.parametrize("case", VI, ids=[c.id for c in VI])
+def test_vietnamese(case: Case) -> None:
+    _check(case, "vi")
+
+
+@pytest.mark.parametrize("case", KM, ids=[c.id for c in KM])
+def test_khmer(case: Case) -> None:
+    _check(case, "km")
