@@ -310,13 +310,15 @@ class _Airing(threading.Thread):
         start_time = media_start if media_start > time.time() + 0.1 else None
         self._marks = []
         self._reported = -1
-        return self.runner.sender.open_stream(
+        stream = self.runner.sender.open_stream(
             destinations,
             codec,
             priority=int(self.broadcast.priority),
             cname=self.runner.cname,
             start_time=start_time,
         )
+        self.runner._opened(stream, tuple(g.id for g in self.groups))
+        return stream
 
     def _segment_audio(
         self, repeat: int, seg_index: int, first_sentence: int, chime: bool
@@ -374,6 +376,8 @@ class _Airing(threading.Thread):
             self._report_progress(stream)
         self._check_stopped()
         self._report_progress(stream, everything=True)
+        if self._last is not None:
+            self._aired_before = self._last.aired_s  # the next airing (repeat) counts on from here
 
     def _sleep(self, seconds: float) -> None:
         if self._cancel.wait(seconds):
@@ -391,17 +395,16 @@ class _Airing(threading.Thread):
         return int((time.time() - stream.start_time - self.delay_s) * RATE)
 
     def _report_progress(self, stream: Stream, everything: bool = False) -> None:
+        """Keeps the progress of what plays now; writes it to the store when a new sentence starts."""
         playing = stream.samples_fed if everything else self._playing_sample(stream)
-        current = -1
-        for i, mark in enumerate(self._marks):
-            if mark.sample <= playing:
-                current = i
+        current = max((i for i, m in enumerate(self._marks) if m.sample <= playing), default=-1)
+        if current < 0:
+            return
+        aired = self._aired_before + max(0, min(playing, stream.samples_fed)) / RATE
+        progress = self._last = dataclasses.replace(self._marks[current].progress, aired_s=aired)
         if current <= self._reported:
             return
         self._reported = current
-        mark = self._marks[current]
-        aired = self._aired_before + max(0, min(playing, stream.samples_fed)) / RATE
-        progress = dataclasses.replace(mark.progress, aired_s=aired)
         store = self.runner.store
         if not self._on_air:
             self._on_air = True
@@ -427,7 +430,6 @@ class _Airing(threading.Thread):
                 ),
                 expect_states=AIRING_STATES,
             )
-        self._last = progress
 
     def _last_progress(self, total: bool = False) -> Progress:
         last = self._last or self.broadcast.progress
