@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -36,20 +37,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
-def _create(server: Server, **kw: object) -> pb.Broadcast:
+def _create(server: Server, **kw: Any) -> pb.Broadcast:
     client = server.client()
-    return client.broadcasts.CreateBroadcast(pb.CreateBroadcastRequest(**kw), metadata=client.metadata)  # type: ignore[arg-type]
+    return client.broadcasts.CreateBroadcast(pb.CreateBroadcastRequest(**kw), metadata=client.metadata)
 
 
 def _segments(text: str) -> list[pb.Segment]:
     return [pb.Segment(language="vi", text=text)]
 
 
-def _add_group(server: Server, group_id: str, address: str, **kw: object) -> None:
+def _add_group(server: Server, group_id: str, address: str, **kw: Any) -> None:
     client = server.client()
     client.groups.CreateGroup(
         pb.CreateGroupRequest(group=group(group_id, address, **kw)), metadata=client.metadata
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_bulletin_plays_on_every_speaker_in_sync(server: Server) -> None:
