@@ -1,16 +1,124 @@
-"""Subcommands: speaker, sdp. Placeholder until its issue lands."""
+"""Subcommands ``loa speaker`` (the loudspeaker agent) and ``loa sdp`` (a group's session description)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import signal
 import sys
+from typing import Any
+
+from streaming.sdp import DEFAULT_DELAY_MS
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    print(f"loa {args.command}: not implemented yet", file=sys.stderr)
-    return 2
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _group(text: str) -> Any:
+    from streaming.sdp import GroupSpec
+
+    try:
+        return GroupSpec.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _speaker(args: argparse.Namespace) -> int:
+    from streaming.clock import Clock, SimulatedClock
+    from streaming.receiver import SpeakerAgent, SpeakerConfig
+    from streaming.sinks import open_sink
+
+    clock = (
+        SimulatedClock(args.clock_offset_ms / 1000, args.clock_drift_ppm)
+        if args.clock_offset_ms or args.clock_drift_ppm
+        else Clock()
+    )
+    registry = None
+    if args.metrics_port is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        registry = CollectorRegistry()
+        start_http_server(args.metrics_port, registry=registry)
+    try:
+        config = SpeakerConfig(
+            groups=args.group,
+            interface=args.interface,
+            time_sync=args.time_sync,
+            feedback=args.feedback,
+            clock=clock,
+            log_frames=args.sink.lower().endswith(".wav"),
+            **({"name": args.name} if args.name else {}),
+        )
+        agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
+    except (ValueError, OSError) as e:
+        print(f"loa speaker: {e}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: agent._stop.set())
+    groups = [str(g) for g in args.group]
+    print(json.dumps({"ready": True, "name": config.name, "ssrc": agent.ssrc, "groups": groups}), flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        agent.run(args.duration)
+    return 0
+
+
+def _sdp(args: argparse.Namespace) -> int:
+    from streaming.opus import OpusSettings
+    from streaming.sdp import build_sdp
+
+    try:
+        codec = OpusSettings(bitrate=args.bitrate, fec=not args.no_fec)
+        text = build_sdp(
+            args.group,
+            codec,
+            ttl=args.ttl,
+            origin=args.origin,
+            name=args.name,
+            reference_clock="local" if args.loa_time_sync else "ntp=/traceable/",
+        )
+    except ValueError as e:
+        print(f"loa sdp: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("speaker", help="speaker").set_defaults(func=_not_yet)
-    sub.add_parser("sdp", help="sdp").set_defaults(func=_not_yet)
+    group_help = (
+        f"ADDR:PORT[:PRIORITY[:DELAY_MS]] (priority normal|high|emergency, delay {DEFAULT_DELAY_MS} ms)"
+    )
+    speaker = sub.add_parser(
+        "speaker",
+        help="run a loudspeaker agent: join groups, play in sync",
+        description="Joins multicast groups and plays each stream at its presentation time; the highest "
+        "priority stream present plays.",
+    )
+    speaker.add_argument("--group", type=_group, action="append", required=True, help=group_help)
+    speaker.add_argument("--sink", default="null", help="null, device, or PATH.wav (+ PATH.wav.json sidecar)")
+    speaker.add_argument("--name", help="CNAME in receiver reports (default: host name)")
+    speaker.add_argument("--interface", default="0.0.0.0", help="IPv4 address of the interface to join on")
+    speaker.add_argument("--time-sync", type=_host_port, help="sync the clock with this sender feedback port")
+    speaker.add_argument(
+        "--feedback", type=_host_port, help="send receiver reports here (default: SR source)"
+    )
+    speaker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    speaker.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: run until killed)"
+    )
+    speaker.add_argument("--clock-offset-ms", type=float, default=0.0, help="testing: simulated clock offset")
+    speaker.add_argument("--clock-drift-ppm", type=float, default=0.0, help="testing: simulated clock drift")
+    speaker.set_defaults(func=_speaker)
+
+    sdp = sub.add_parser("sdp", help="print the SDP of a group's stream (for ffmpeg, GStreamer)")
+    sdp.add_argument("group", type=_group, help=group_help)
+    sdp.add_argument("--bitrate", type=int, default=32_000)
+    sdp.add_argument("--no-fec", action="store_true", help="the stream has no in-band FEC")
+    sdp.add_argument("--ttl", type=int, default=16)
+    sdp.add_argument("--origin", default="0.0.0.0", help="the sender's IPv4 address (o= line)")
+    sdp.add_argument("--name", default="Loa broadcast", help="session name (s= line)")
+    sdp.add_argument("--loa-time-sync", action="store_true", help="speakers use Loa's time sync, not NTP")
+    sdp.set_defaults(func=_sdp)

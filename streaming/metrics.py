@@ -46,3 +46,46 @@ class SenderCollector:
             buckets=buckets,
             sum_value=s.lateness_sum,
         )
+
+
+class SpeakerMetrics:
+    """The speaker agent's own metrics (served by ``loa speaker --metrics-port``)."""
+
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import Counter, Gauge
+
+        self.frames = Counter(
+            "loa_speaker_frames",
+            "20 ms frames played, by how they were obtained",
+            ["kind"],
+            registry=registry,
+        )
+        self.datagrams = Counter(
+            "loa_speaker_datagrams", "datagrams received, by outcome", ["outcome"], registry=registry
+        )
+        self.received_bytes = Counter("loa_speaker_received_bytes", "bytes received", registry=registry)
+        self.underruns = Counter(
+            "loa_speaker_underruns", "blocks where a playing stream had no data", registry=registry
+        )
+        self.expired = Counter(
+            "loa_speaker_streams_expired", "streams dropped after silence", registry=registry
+        )
+        self.streams = Gauge("loa_speaker_streams", "streams being received", registry=registry)
+        self.priority = Gauge("loa_speaker_playing_priority", "priority in play (0: none)", registry=registry)
+        self.clock_offset = Gauge(
+            "loa_speaker_clock_offset_seconds",
+            "sender clock minus local clock (time sync)",
+            registry=registry,
+        )
+
+    def on_block(self, block: Any, streams: int, expired: int) -> None:
+        for frame in block.frames:
+            self.frames.labels(frame.kind).inc()
+        self.underruns.inc(int(block.underrun))
+        self.expired.inc(expired)
+        self.streams.set(streams)
+        self.priority.set(block.playing_priority)
+
+    def on_datagram(self, outcome: str, size: int) -> None:
+        self.datagrams.labels(outcome).inc()
+        self.received_bytes.inc(size)

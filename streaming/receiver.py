@@ -1,0 +1,245 @@
+"""The speaker agent (``loa speaker``): joins groups, plays in sync, reports back, syncs its clock.
+
+Threads: one network thread (every group's RTP and RTCP socket, plus a control socket for receiver
+reports and time-sync requests, in one ``select`` loop) and one playout thread that renders a 20 ms
+block at each block's start time on the speaker's clock and hands it to the sink (see playout.py).
+
+Receiver reports (RR + SDES CNAME + Loa's LOAR status) go to the sender's feedback address every
+``report_interval``: the source address of its sender reports unless ``feedback`` names one. With
+``time_sync`` set, the speaker does not trust its own clock: it asks that address (the sender's
+feedback port) for NTP-style timestamps and uses the filtered offset (clock.py); without it, the system
+clock is taken as synchronized (NTP/PTP in the field).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import secrets
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from streaming import rtcp
+from streaming.clock import Clock, OffsetEstimator, ntp_from_wall, sync_sample, wall_from_ntp
+from streaming.playout import PlayedFrame, Playout
+from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
+from streaming.sdp import GroupSpec
+from streaming.sinks import Sink
+
+
+@dataclass
+class SpeakerConfig:
+    groups: list[GroupSpec]
+    name: str = field(default_factory=socket.gethostname)
+    interface: str = "0.0.0.0"  # IPv4 address of the interface that joins the groups
+    time_sync: tuple[str, int] | None = None
+    feedback: tuple[str, int] | None = None
+    report_interval: float = 1.0
+    clock: Clock = field(default_factory=Clock)
+    log_frames: bool = True  # keep every played frame for the sink's summary (tests, diagnostics)
+
+
+class SpeakerAgent:
+    def __init__(self, config: SpeakerConfig, sink: Sink, registry: Any | None = None) -> None:
+        self.config = config
+        self.clock = config.clock
+        self.sink = sink
+        self.playout = Playout(config.groups)
+        self.ssrc = secrets.randbits(32)
+        self.estimator = OffsetEstimator() if config.time_sync else None
+        self.frames: list[PlayedFrame] = []
+        self.underruns = 0
+        self.playing_priority = 0
+        self.blocks = 0
+        self._handoff_sum = 0.0
+        self._handoff_n = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._sockets: dict[socket.socket, str] = {}
+        self._control = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._control.bind(("0.0.0.0", 0))
+        self.metrics = None
+        if registry is not None:
+            from streaming.metrics import SpeakerMetrics
+
+            self.metrics = SpeakerMetrics(registry)
+        for group in config.groups:
+            for port in (group.port, group.port + 1):
+                self._sockets[self._join(group.address, port)] = f"{group.address}:{group.port}"
+
+    def _join(self, address: str, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((address, port))
+        membership = socket.inet_aton(address) + socket.inet_aton(self.config.interface)
+        with contextlib.suppress(OSError):  # a unicast address: nothing to join
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        return sock
+
+    def offset(self) -> float | None:
+        """Sender clock minus local clock; None while time sync has no sample yet."""
+        if self.estimator is None:
+            return 0.0
+        return self.estimator.offset if self.estimator.ready else None
+
+    def start(self) -> SpeakerAgent:
+        self._threads = [
+            threading.Thread(target=self._network, name="loa-speaker-net", daemon=True),
+            threading.Thread(target=self._play, name="loa-speaker-playout", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=3)
+        for sock in [*self._sockets, self._control]:
+            sock.close()
+        self.sink.close(self.summary())
+
+    def run(self, duration: float | None = None) -> None:
+        self.start()
+        try:
+            self._stop.wait(duration)
+        finally:
+            self.stop()
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            streams = {
+                s.ssrc: {"counts": dict(s.counts), "late": s.late, "duplicates": s.duplicates}
+                for s in self.playout.streams.values()
+            }
+        return {
+            "name": self.config.name,
+            "frames": [[f.ssrc, f.rtp, f.index, f.kind, f.priority] for f in self.frames],
+            "underruns": self.underruns,
+            "blocks": self.blocks,
+            "offset": self.offset(),
+            "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
+            "streams": streams,
+        }
+
+    # --- playout thread ---
+
+    def _play(self) -> None:
+        lead = float(getattr(self.sink, "lead", 0.0))
+        index = (math.ceil(self.clock.now() * CLOCK_RATE / FRAME_SAMPLES) + 1) * FRAME_SAMPLES
+        self.sink.begin(index, index / CLOCK_RATE, self.clock.true(index / CLOCK_RATE))
+        while not self._stop.is_set():
+            due = index / CLOCK_RATE - lead
+            self.clock.sleep_until(due)
+            handoff = self.clock.now() - due
+            with self._lock:
+                block = self.playout.render(index, self.offset())
+                gone = self.playout.expire(self.clock.now())
+            self.sink.write(block.samples)
+            self.blocks += 1
+            self._handoff_sum += handoff
+            self._handoff_n += 1
+            self.underruns += block.underrun
+            self.playing_priority = block.playing_priority
+            if self.config.log_frames:
+                self.frames.extend(block.frames)
+            if self.metrics is not None:
+                self.metrics.on_block(block, len(self.playout.streams), len(gone))
+            index += FRAME_SAMPLES
+
+    # --- network thread ---
+
+    def _network(self) -> None:
+        readers = [*self._sockets, self._control]
+        next_report = time.monotonic() + self.config.report_interval
+        next_sync = time.monotonic()
+        sync_sent = 0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if self.config.time_sync and now >= next_sync:
+                t1 = ntp_from_wall(self.clock.now())
+                with contextlib.suppress(OSError):
+                    self._control.sendto(
+                        rtcp.serialize(rtcp.time_request(self.ssrc, t1)), self.config.time_sync
+                    )
+                sync_sent += 1
+                next_sync = now + (0.05 if sync_sent < 10 else 0.25)  # converge fast, then keep following
+            if now >= next_report:
+                self._send_reports()
+                next_report = now + self.config.report_interval * (0.5 + secrets.randbelow(1000) / 1000)
+            try:
+                ready, _, _ = select.select(readers, [], [], 0.02)
+            except (OSError, ValueError):
+                return
+            for sock in ready:
+                try:
+                    data, source = sock.recvfrom(2048)
+                except OSError:
+                    continue
+                arrival = self.clock.now()
+                if sock is self._control:
+                    self._on_control(data, arrival)
+                    continue
+                with self._lock:
+                    outcome = self.playout.on_datagram(self._sockets[sock], data, arrival, source)
+                if self.metrics is not None:
+                    self.metrics.on_datagram(outcome, len(data))
+
+    def _on_control(self, data: bytes, arrival: float) -> None:
+        try:
+            packets = rtcp.parse_compound(data)
+        except ValueError:
+            return
+        for p in packets:
+            if isinstance(p, rtcp.AppPacket) and p.name == rtcp.LOA_TIME and p.subtype == 1:
+                try:
+                    t1, t2, t3 = rtcp.parse_time(p)
+                except ValueError:
+                    continue
+                if self.estimator is not None:
+                    self.estimator.add(
+                        sync_sample(wall_from_ntp(t1), wall_from_ntp(t2), wall_from_ntp(t3), arrival)
+                    )
+                    if self.metrics is not None:
+                        self.metrics.clock_offset.set(self.estimator.offset)
+
+    def _send_reports(self) -> None:
+        now = self.clock.now()
+        mean_handoff = self._handoff_sum / self._handoff_n if self._handoff_n else 0.0
+        self._handoff_sum, self._handoff_n = 0.0, 0
+        with self._lock:
+            streams = [s for s in self.playout.streams.values() if s.source or self.config.feedback]
+            reports = []
+            for s in streams:
+                block = rtcp.ReportBlock(
+                    s.ssrc,
+                    s.stats.interval_fraction_lost(),
+                    s.stats.cumulative_lost,
+                    s.stats.max_seq,
+                    int(s.stats.jitter),
+                    s.sr_ntp_middle,
+                    int((now - s.sr_arrival) * 65536) if s.sr_ntp_middle else 0,
+                )
+                status = rtcp.SpeakerStatus(
+                    self.ssrc, s.ssrc, int(mean_handoff * 1e6), self.underruns, s.late, self.playing_priority
+                )
+                target = self.config.feedback or s.source
+                assert target is not None
+                reports.append((target, block, status))
+        for target, block, status in reports:
+            compound = rtcp.serialize_compound(
+                [
+                    rtcp.ReceiverReport(self.ssrc, [block]),
+                    rtcp.SourceDescription([(self.ssrc, {rtcp.SDES_CNAME: self.config.name.encode()[:255]})]),
+                    status.to_app(),
+                ]
+            )
+            with contextlib.suppress(OSError):
+                self._control.sendto(compound, target)
