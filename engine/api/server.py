@@ -30,6 +30,7 @@ from engine.jobs.runner import Runner
 from engine.jobs.validation import validate_group
 from engine.metrics import ServerMetrics, serve_http
 from engine.tts.cache import SpeechCache
+from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import Synthesizer
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2, loa_pb2_grpc
@@ -79,7 +80,7 @@ class LoaServer:
             maximum_concurrent_rpcs=512,
             options=[("grpc.max_receive_message_length", 96 * 1024 * 1024)],
         )
-        self.synthesis = SynthesisServicer(self.synth)
+        self.synthesis = SynthesisServicer(self.synth, Catalog.load())
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
         loa_pb2_grpc.add_BroadcastsServicer_to_server(
             BroadcastsServicer(self.store, self.voices, self.runner.wake), self.grpc

@@ -13,6 +13,7 @@ import soundfile as sf
 
 from engine.api.convert import duration, seconds_of
 from engine.api.errors import NotFound, handles_errors
+from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
 from engine.tts.voices.base import VoiceInfo
@@ -124,10 +125,13 @@ class _OpusChunker:
 
 
 class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
-    def __init__(self, synth: Synthesizer, installed_sizes: dict[str, int] | None = None) -> None:
+    def __init__(self, synth: Synthesizer, catalog: Catalog) -> None:
         self.synth = synth
-        self.catalog_voices: list[pb.Voice] = []  # known but not installed; filled by the server
-        self.installed_sizes = installed_sizes or {}
+        # Known voices that can be installed with `loa voices install ID`, with their licences.
+        self.catalog_voices = [
+            voice_to_pb(v.info(), installed=False, size_bytes=sum(f.size or 0 for f in v.files))
+            for v in catalog.voices.values()
+        ]
 
     def _choose(self, request: SpeechRequest) -> None:
         try:
@@ -216,9 +220,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         self, request: pb.ListVoicesRequest, context: grpc.ServicerContext
     ) -> pb.ListVoicesResponse:
         language = _language(request.language) if request.language else ""
-        installed = [
-            voice_to_pb(info, True, self.installed_sizes.get(info.id, 0)) for info in self.synth.voices.list()
-        ]
+        installed = [voice_to_pb(info) for info in self.synth.voices.list()]
         ids = {v.id for v in installed}
         voices = installed + (
             [] if request.installed_only else [v for v in self.catalog_voices if v.id not in ids]
