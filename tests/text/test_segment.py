@@ -50,6 +50,17 @@ def test_line_breaks_end_headings_and_blank_lines_vanish() -> None:
     assert _sources(text) == ["THÔNG BÁO", "Lịch cúp điện ngày 27/11", "Khu vực ấp 1"]
 
 
+def test_a_wrapped_line_does_not_end_a_sentence() -> None:
+    text = "Dự báo đêm nay có mưa rào,\nlượng mưa 10-20 mm và\ncó nơi trên 50 mm.\n- Bà con chú ý.\nHẾT"
+    assert _sources(text) == [
+        "Dự báo đêm nay có mưa rào,\nlượng mưa 10-20 mm và\ncó nơi trên 50 mm.",
+        "- Bà con chú ý.",
+        "HẾT",
+    ]
+    (first, *_) = sentences(text)
+    assert "\n" not in first.text
+
+
 def test_quote_after_full_stop_belongs_to_the_sentence() -> None:
     text = 'Ông nói: "Phải trữ nước." Bà con đồng tình.'
     assert _sources(text) == ['Ông nói: "Phải trữ nước."', "Bà con đồng tình."]

@@ -14,6 +14,9 @@ from .model import Normalized, Span
 from .tables import abbreviations
 
 _CANDIDATE = re.compile(r"([.!?…]+)[\"'”’»)\]]*(?=\s|$)|[។៕]+[\"'”’»)\]]*|\n")
+_NEXT_LINE = re.compile(
+    r"[ \t]*(?:(?P<blank>\n|$)|(?P<marker>[-+•*–]\s|\d{1,2}[.)]\s|[a-zđ][.)]\s|[IVXLC]+\.\s)|(?P<first>\S))"
+)
 _WORD_BEFORE = re.compile(r"([^\W_]+)$")
 _NEXT = re.compile(r"\s*[\"'“‘«(\[]*(\S)?")
 _DOTTED = frozenset(
@@ -34,8 +37,10 @@ def _dotted_words() -> frozenset[str]:
 
 def _is_end(text: str, m: re.Match[str], dotted: frozenset[str]) -> bool:
     mark = m.group(1)
+    if m.group() == "\n":
+        return _line_ends_sentence(text, m.start())
     if mark is None:
-        return True  # a line break or a Khmer end mark
+        return True  # a Khmer end mark
     nxt = _NEXT.match(text, m.end())
     following = nxt.group(1) if nxt else None
     if following is None:
@@ -54,6 +59,18 @@ def _is_end(text: str, m: re.Match[str], dotted: frozenset[str]) -> bool:
     at_line_start = not text[line_start : word.start()].strip()
     is_marker = token.isdigit() or (len(token) == 1 and token.isalpha()) or set(token) <= set("IVXLC")
     return not (at_line_start and is_marker and len(token) <= 4)
+
+
+def _line_ends_sentence(text: str, at: int) -> bool:
+    """A line break ends a sentence unless the text was only wrapped: the line before ends in a comma or
+    the next line goes on in lower case. Blank lines, headings and list items always end one."""
+    nxt = _NEXT_LINE.match(text, at + 1)
+    if nxt is None or nxt.group("blank") is not None or nxt.group("marker") is not None:
+        return True
+    before = text[:at].rstrip()
+    if before.endswith(","):
+        return False
+    return not nxt.group("first").islower()
 
 
 def sentence_spans(text: str) -> list[Span]:

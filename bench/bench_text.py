@@ -1,0 +1,124 @@
+"""Text front-end speed and accuracy: sentences per second on one core, against sea-g2p when installed.
+
+``python -m bench.bench_text [--seconds S]``. Speed: ``sentences()`` (segmentation, normalization,
+clauses, source spans) over a corpus of commune bulletins, pinned to one core; the goal is 5,000
+sentences/s. Accuracy: the share of the public test set (tests/text/cases_*.tsv) read right, ignoring
+punctuation and case so that a peer's different punctuation habits do not count against it. The peer,
+sea-g2p (PyPI, Rust), is measured in the same run when it is installed (``pip install sea-g2p``); it is a
+yardstick only and never used by Loa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from collections.abc import Callable
+
+from engine.tts.text import sentences
+from tests.text.casefile import Case, load
+
+BULLETINS = (
+    """THÔNG BÁO
+Ủy ban nhân dân xã Tân Hạnh thông báo lịch cúp điện. Theo Thông báo số 125/TB-ĐL của Điện lực Long Hồ,
+từ 7h30 đến 16h00 ngày 27/11/2025 sẽ tạm ngưng cung cấp điện tại ấp 1, ấp 2 và khu vực QL 53 (từ Km 5+200
+đến Km 7+800) để bảo trì trạm biến áp 250 kVA. Bà con chủ động sắp xếp công việc. Mọi thắc mắc xin liên hệ
+SĐT 0270.3822.123 hoặc đường dây nóng 1900 1234.""",
+    """Bản tin thời tiết và nông nghiệp. Dự báo đêm nay và ngày mai, trời nhiều mây, có mưa rào và dông
+rải rác, lượng mưa phổ biến 10-20 mm, có nơi trên 50 mm. Nhiệt độ thấp nhất 24-26°C, cao nhất 31-33°C,
+độ ẩm 75-85%. Gió Đông Bắc cấp 3-4. Độ mặn đo được tại cống Cái Cá là 4,5‰, cao hơn 1,2‰ so với cùng kỳ năm 2024. Bà con
+chỉ lấy nước vào ruộng khi độ mặn dưới 1‰. Giá lúa tươi OM 5451 hiện ở mức 7.200-7.500 đồng/kg. Năng suất
+lúa Thu Đông đạt bình quân 6,2 tấn/ha, lợi nhuận khoảng 25 triệu đồng/ha.""",
+    """Trung tâm Y tế huyện thông báo: từ ngày 1-3/10, tổ chức tiêm vắc xin sởi cho trẻ từ 1-5 tuổi tại TYT
+các xã. Đến nay, tỷ lệ tiêm chủng đạt 95,5%, đã tiêm 2 mũi cho 1.250 trẻ. Trong tháng 10, toàn huyện ghi nhận
+27 ca sốt xuất huyết, tăng 5 ca so với tháng trước. Thực hiện Công văn số 456/SYT-NVY và Chỉ thị 05/CT-TTg
+của Thủ tướng Chính phủ, đề nghị bà con diệt lăng quăng, loăng quăng hằng tuần. Thông tin chi tiết tại
+website www.vinhlong.gov.vn hoặc Zalo OA của UBND xã.""",
+    """Về an toàn giao thông. Trong tháng 10/2025, trên địa bàn huyện xảy ra 5 vụ TNGT, làm chết 3 người, bị
+thương 7 người. Lực lượng CSGT đã xử phạt 120 trường hợp vi phạm nồng độ cồn, thu nộp ngân sách 1,2 tỷ đồng.
+Tạm cấm xe trên 10 tấn qua cầu Cái Cam từ 22h ngày 1/12 đến 5h ngày 15/12. Tốc độ tối đa trên QL 53 đoạn
+qua khu dân cư là 50 km/h. Người dân khi tham gia giao thông cần đội mũ bảo hiểm, không sử dụng rượu bia.""",
+    """Kỳ họp thứ 12 HĐND huyện Khóa XII diễn ra ngày 9-10/12 tại Hội trường UBND huyện. Tham dự có 120/135
+đại biểu. Kỳ họp xem xét Nghị quyết về kế hoạch phát triển KT-XH năm 2026, dự toán ngân sách 1.234.567 triệu
+đồng và Chương IV, Mục II của Đề án xây dựng NTM nâng cao giai đoạn 2026-2030. Cử tri có thể theo dõi trực
+tiếp trên Facebook và YouTube của Đài Truyền thanh huyện.""",
+)
+
+
+def _pin_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned"
+
+
+def _rate(run: Callable[[], int], seconds: float) -> float:
+    """Sentences per second: repeats the whole corpus until ``seconds`` have passed (after one warm-up)."""
+    run()
+    done, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        done += run()
+    return done / elapsed
+
+
+_DIALECT_WORDS = {"nghìn": "ngàn", "linh": "lẻ", "mồng": "mùng", "uỷ": "ủy", "tỉ": "tỷ"}
+
+
+def _loose(text: str) -> str:
+    """Without punctuation and case, and with North/South word pairs made one, so neither side loses on
+    a convention."""
+    words = re.sub(r"[.,;:!?…()\"“”\-–]", " ", text).casefold().split()
+    return " ".join(_DIALECT_WORDS.get(w, w) for w in words)
+
+
+def _accuracy(cases: list[Case], read: Callable[[Case], str]) -> float:
+    right = 0
+    for case in cases:
+        loose = Case(case.line, case.category, case.text, _loose(case.expected), case.dialect)
+        right += bool(loose.pattern().fullmatch(_loose(read(case))))
+    return right / len(cases)
+
+
+def _peer() -> Callable[[str], str] | None:
+    try:
+        from sea_g2p import Normalizer
+    except ImportError:
+        return None
+    return Normalizer(lang="vi").normalize
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    args = p.parse_args(argv)
+    pinned = _pin_one_core()
+    segmented = [s for b in BULLETINS for s in sentences(b)]
+    texts = [b[s.source_span.start : s.source_span.end] for b in BULLETINS for s in sentences(b)]
+    print(f"corpus: {len(BULLETINS)} bulletins, {len(segmented)} sentences; {pinned}")
+
+    ours = _rate(lambda: sum(len(sentences(b)) for b in BULLETINS), args.seconds)
+    print(f"loa sentences():       {ours:9,.0f} sentences/s  (goal 5,000: {ours / 5000:.2f}x)")
+    cases_vi, cases_km = load("cases_vi.tsv"), load("cases_km.tsv")
+    from engine.tts.text import normalize
+
+    acc_vi = _accuracy(cases_vi, lambda c: normalize(c.text, "vi", c.dialect).text)
+    acc_km = _accuracy(cases_km, lambda c: normalize(c.text, "km").text)
+    print(f"loa accuracy:          vi {acc_vi:.1%} of {len(cases_vi)}, km {acc_km:.1%} of {len(cases_km)}")
+
+    peer = _peer()
+    if peer is None:
+        print("sea-g2p:               not installed (pip install sea-g2p to compare)")
+        return 0
+    theirs = _rate(lambda: sum(1 for t in texts if peer(t) is not None), args.seconds)
+    south = [c for c in cases_vi if c.dialect is None]
+    acc_peer = _accuracy(south, lambda c: peer(c.text))
+    acc_ours_south = _accuracy(south, lambda c: normalize(c.text, "vi").text)
+    print(f"sea-g2p normalize():   {theirs:9,.0f} sentences/s  (loa / sea-g2p: {ours / theirs:.2f}x)")
+    print(f"accuracy, vi South:    loa {acc_ours_south:.1%}, sea-g2p {acc_peer:.1%} of {len(south)} cases")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
