@@ -25,11 +25,11 @@ BULLETINS = (
 từ 7h30 đến 16h00 ngày 27/11/2025 sẽ tạm ngưng cung cấp điện tại ấp 1, ấp 2 và khu vực QL 53 (từ Km 5+200
 đến Km 7+800) để bảo trì trạm biến áp 250 kVA. Bà con chủ động sắp xếp công việc. Mọi thắc mắc xin liên hệ
 SĐT 0270.3822.123 hoặc đường dây nóng 1900 1234.""",
-    """Bản tin thời tiết và nông nghiệp. Dự báo đêm nay và ngày mai, trời nhiều mây, có mưa rào và dông
-rải rác, lượng mưa phổ biến 10-20 mm, có nơi trên 50 mm. Nhiệt độ thấp nhất 24-26°C, cao nhất 31-33°C,
-độ ẩm 75-85%. Gió Đông Bắc cấp 3-4. Độ mặn đo được tại cống Cái Cá là 4,5‰, cao hơn 1,2‰ so với cùng kỳ năm 2024. Bà con
-chỉ lấy nước vào ruộng khi độ mặn dưới 1‰. Giá lúa tươi OM 5451 hiện ở mức 7.200-7.500 đồng/kg. Năng suất
-lúa Thu Đông đạt bình quân 6,2 tấn/ha, lợi nhuận khoảng 25 triệu đồng/ha.""",
+    """Bản tin thời tiết và nông nghiệp. Dự báo đêm nay và ngày mai, trời nhiều mây, có mưa rào và dông rải
+rác, lượng mưa phổ biến 10-20 mm, có nơi trên 50 mm. Nhiệt độ thấp nhất 24-26°C, cao nhất 31-33°C, độ ẩm
+75-85%. Gió Đông Bắc cấp 3-4. Độ mặn đo được tại cống Cái Cá là 4,5‰, cao hơn 1,2‰ so với cùng kỳ năm
+2024. Bà con chỉ lấy nước vào ruộng khi độ mặn dưới 1‰. Giá lúa tươi OM 5451 hiện ở mức 7.200-7.500
+đồng/kg. Năng suất lúa Thu Đông đạt bình quân 6,2 tấn/ha, lợi nhuận khoảng 25 triệu đồng/ha.""",
     """Trung tâm Y tế huyện thông báo: từ ngày 1-3/10, tổ chức tiêm vắc xin sởi cho trẻ từ 1-5 tuổi tại TYT
 các xã. Đến nay, tỷ lệ tiêm chủng đạt 95,5%, đã tiêm 2 mũi cho 1.250 trẻ. Trong tháng 10, toàn huyện ghi nhận
 27 ca sốt xuất huyết, tăng 5 ca so với tháng trước. Thực hiện Công văn số 456/SYT-NVY và Chỉ thị 05/CT-TTg
