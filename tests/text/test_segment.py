@@ -59,6 +59,12 @@ def test_a_wrapped_line_does_not_end_a_sentence() -> None:
     ]
     (first, *_) = sentences(text)
     assert "\n" not in first.text
+    wrapped = (
+        "Nhiệt độ thấp nhất 24-26°C, cao nhất 31-33°C, độ ẩm 75-85% và gió Đông Bắc mạnh cấp 3, giật\n"
+        "Cấp 5. Mọi thắc mắc xin liên hệ với Ủy ban nhân dân xã Tân Hạnh qua số điện thoại của\n"
+        "SĐT 0270.3822.123 trong giờ hành chính."
+    )
+    assert _sources(wrapped) == [wrapped[: wrapped.index(" Mọi")], wrapped[wrapped.index("Mọi") :]]
 
 
 def test_quote_after_full_stop_belongs_to_the_sentence() -> None:

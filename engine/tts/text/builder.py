@@ -85,7 +85,7 @@ class Builder:
         if start >= end:
             return
         text = self.source[start:end]
-        if self.spaced and self._glue and text[0].isalnum():
+        if self.spaced and (self._glue or self._last in _PAUSES) and text[0].isalnum():
             self._put(" ", start, start, False)
         self._put(text, start, end, True)
         self._glue = False

@@ -24,6 +24,8 @@ _DOTTED = frozenset(
 )
 _SPEAKABLE = re.compile(r"[^\W_]|[^\s\"'“”‘’«».,;:!?…()\[\]{}\-–—។៕]")
 
+_ENDS = ".!?:;…។៕\"'”’»)"
+WRAPPED_LINE_CHARS = 60  # a line this long without an end mark was wrapped, not a heading
 FIRST_CLAUSE_CHARS = 60  # the first piece of a bulletin is short so the first audio comes quickly
 CLAUSE_CHARS = 150
 MIN_CLAUSE_CHARS = 16
@@ -67,10 +69,11 @@ def _line_ends_sentence(text: str, at: int) -> bool:
     nxt = _NEXT_LINE.match(text, at + 1)
     if nxt is None or nxt.group("blank") is not None or nxt.group("marker") is not None:
         return True
-    before = text[:at].rstrip()
-    if before.endswith(","):
-        return False
-    return not nxt.group("first").islower()
+    line = text[text.rfind("\n", 0, at) + 1 : at].strip()
+    if line.endswith(",") or (len(line) >= WRAPPED_LINE_CHARS and line[-1] not in _ENDS):
+        return False  # a long line that stops mid-sentence was wrapped
+    first = nxt.group("first")
+    return first.isupper() or (first.isalpha() and not first.islower())  # uncased scripts: a new line
 
 
 def sentence_spans(text: str) -> list[Span]:
