@@ -69,6 +69,12 @@ class Builder:
         self._put(",", start, end, False)
         self._glue = False
 
+    def _drop_last(self) -> None:
+        self._parts.pop()
+        self._pieces.pop()
+        self._len -= 1
+        self._last = self._parts[-1][-1] if self._parts else " "
+
     def _drop_space(self) -> None:
         self._parts.pop()
         last = self._pieces[-1]
@@ -85,6 +91,8 @@ class Builder:
         if start >= end:
             return
         text = self.source[start:end]
+        if text[0] in ".!?;:" and self._last == "," and not self._pieces[-1][4]:
+            self._drop_last()  # a bracket's pause right before a full stop: the stop is enough
         if self.spaced and (self._glue or self._last in _PAUSES) and text[0].isalnum():
             self._put(" ", start, start, False)
         self._put(text, start, end, True)

@@ -80,6 +80,14 @@ def address(s: Scan, m: re.Match[str]) -> int:
     return m.end()
 
 
+def plate(s: Scan, m: re.Match[str]) -> int:
+    """Vehicle plates "64A-123.45": every digit and letter said one by one, in the plate's groups."""
+    series, _, serial = m.group().partition("-")
+    head = " ".join(numbers_vi.digits(c) if c.isdigit() else letters(c) for c in series)
+    s.b.say(f"{head}, {', '.join(numbers_vi.digits(g) for g in serial.split('.'))}", m.start(), m.end())
+    return m.end()
+
+
 def code(s: Scan, m: re.Match[str]) -> int:
     """Document codes "123/UBND-VX", "12/2025/NĐ-CP"; "2/III" is a number over a Roman numeral."""
     number, *middle, tail = m.group().split("/")

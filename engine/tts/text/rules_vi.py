@@ -25,6 +25,7 @@ _TOKEN = re.compile(
     (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
     |(?P<url>(?:https?://|www\.)[^\s]*[^\s.,;:!?)\]"'”]
         |\b[\w-]+(?:\.[\w-]+)*\.(?:gov|com|org|net|edu|vn)\b(?:/[^\s]*[^\s.,;:!?)\]"'”])?)
+    |(?P<plate>\b\d{2}[A-Z]{1,2}\d?-\d{3}\.\d{2}\b|\b\d{2}[A-Z]{1,2}\d?-\d{4,5}\b)
     |(?P<code>\b\d+(?:/\d{4})?/[A-ZĐ][\wĐđ&]*(?:-[A-ZĐa-zđ][\wĐđ&]*)*)
     |(?P<daterange>\b\d{1,2}\s?[-–]\s?\d{1,2}/\d{1,2}(?:/\d{4})?\b)
     |(?P<date>\b\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)\d{4}\b)
@@ -49,6 +50,7 @@ _PER = word_set("người hộ năm tháng ngày tuần giờ phút con lượt 
 HANDLERS: dict[str, Callable[[Scan, re.Match[str]], int]] = {
     "email": num.address,
     "url": num.address,
+    "plate": num.plate,
     "code": num.code,
     "daterange": num.daterange,
     "date": num.date,

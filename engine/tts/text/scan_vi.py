@@ -9,7 +9,7 @@ from .builder import Builder
 from .numbers_vi import Dialect
 
 _WORD = re.compile(r"[^\W\d_]+")
-NUMERIC = frozenset({"number", "time", "date", "monthyear", "slash", "phone", "daterange", "code"})
+NUMERIC = frozenset({"plate", "number", "time", "date", "monthyear", "slash", "phone", "daterange", "code"})
 
 
 def word_set(words: str) -> frozenset[str]:
