@@ -23,6 +23,7 @@ _ROMAN_CONTEXT = word_set(
     "chương mục phần khóa khoá kỳ quý đợt đoạn kỷ hội thứ cấp động loại hạng tập lục nhóm vùng mức"
 )
 _CAPS_AROUND = re.compile(r"[^\W\d_]+")
+_SPACE_WORD = re.compile(r" ([^\W\d_]+)(?![\w&.\-])")
 _PLAIN: dict[str, bool] = {}  # words seen to need no reading and no context: copied as they are
 _PLAIN_MAX = 100_000
 
@@ -30,8 +31,7 @@ _PLAIN_MAX = 100_000
 def word(s: Scan, m: re.Match[str]) -> int:
     tok = m.group()
     if tok in _PLAIN:
-        s.b.copy(m.start(), m.end())
-        return m.end()
+        return _plain_run(s, m.start(), m.end())
     table = abbreviations("abbreviations_vi")
     loans = mapping("loanwords_vi", fold_case=True)
     if tok in table:
@@ -64,11 +64,23 @@ def word(s: Scan, m: re.Match[str]) -> int:
     if _acronym_like(s, head, start, end):
         return _unknown_word(s, head, start, end)
     if roman is None and end == m.end() and spell.is_vietnamese_syllable(head.lower()):
-        if len(_PLAIN) < _PLAIN_MAX:
+        if len(_PLAIN) < _PLAIN_MAX and not (head.isupper() and head.isascii() and len(head) <= 3):
             _PLAIN[head] = True
         s.b.copy(start, end)
         return end
     return _unknown_word(s, head, start, end)
+
+
+def _plain_run(s: Scan, start: int, end: int) -> int:
+    """Copies a plain word and the plain words that follow it, one space apart, in one piece: most of a
+    bulletin is such runs, and this keeps them from costing a token each."""
+    while True:
+        nxt = _SPACE_WORD.match(s.text, end, s.hi)
+        if nxt is None or nxt.group(1) not in _PLAIN:
+            break
+        end = nxt.end()
+    s.b.copy(start, end)
+    return end
 
 
 def _acronym_like(s: Scan, head: str, start: int, end: int) -> bool:
