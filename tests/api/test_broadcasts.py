@@ -5,6 +5,8 @@ Each test uses its own groups (addresses), so they share one server.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +236,6 @@ def test_speakers_and_metrics_are_reported(server: Server) -> None:
         "loa_broadcasts_total",
     ):
         assert name in page
+    if shutil.which("promtool"):
+        lint = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True, text=True)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
