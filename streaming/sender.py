@@ -21,6 +21,10 @@ first packet and every ``sr_interval`` after, and a BYE ~100 ms after the last p
 reading at a BYE, so it must not overtake the last packet). With ``feedback_bind``, RTCP is sent from
 that unicast port and speakers' receiver reports and time-sync requests are answered there.
 
+CPython passes the GIL to a waiting thread only every 5 ms by default, so a busy Python thread elsewhere
+in the process (synthesis front-end, gRPC) would make packets up to 5 ms late. :meth:`PacedSender.start`
+lowers that interval, process-wide, to ``switch_interval`` (1 ms) unless given None.
+
 Interface::
 
     sender = PacedSender(registry=None, feedback_bind=("0.0.0.0", 5004))   # one per server
@@ -42,6 +46,7 @@ import ipaddress
 import itertools
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -60,6 +65,7 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
 LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
 BYE_DELAY = 0.1
+EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, and harmless to receivers
 
 
 class Priority(IntEnum):
@@ -142,6 +148,14 @@ class Stream:
         self._next_sr = 0.0
         self._finishing = False
         self.scheduled = False
+        self._targets: list[tuple[socket.socket, tuple[str, int]]] = []
+        # SDES and the priority block never change: serialized once, appended to every sender report
+        self._rtcp_tail = rtcp.serialize_compound(
+            [
+                rtcp.SourceDescription([(self.ssrc, {rtcp.SDES_CNAME: self.cname.encode()[:255]})]),
+                rtcp.stream_priority_app(self.ssrc, int(self.priority)),
+            ]
+        )
         self.done = threading.Event()
         self.samples_fed = 0
         self.frames_sent = 0
@@ -260,22 +274,17 @@ class Stream:
 
     def _sender_report(self, send_at: float, bye: bool) -> bytes:
         # The SR maps a whole RTP tick to its exact media time (start_time + offset / 48000).
-        rtp_offset = round((send_at + self._phase - (self._start_time or send_at)) * CLOCK_RATE)
+        start = self._start_time if self._start_time is not None else send_at
+        rtp_offset = round((send_at + self._phase - start) * CLOCK_RATE)
         report = rtcp.SenderReport(
             self.ssrc,
-            ntp_from_wall((self._start_time or send_at) + rtp_offset / CLOCK_RATE),
+            ntp_from_wall(start + rtp_offset / CLOCK_RATE),
             (self._ts0 + rtp_offset) & 0xFFFF_FFFF,
             self.frames_sent,
             self.octets_sent,
         )
-        packets: list[rtcp.Packet] = [
-            report,
-            rtcp.SourceDescription([(self.ssrc, {rtcp.SDES_CNAME: self.cname.encode()[:255]})]),
-            rtcp.stream_priority_app(self.ssrc, int(self.priority)),
-        ]
-        if bye:
-            packets.append(rtcp.Bye([self.ssrc]))
-        return rtcp.serialize_compound(packets)
+        data = rtcp.serialize(report) + self._rtcp_tail
+        return data + rtcp.serialize(rtcp.Bye([self.ssrc])) if bye else data
 
 
 class PacedSender:
@@ -287,12 +296,14 @@ class PacedSender:
         sr_interval: float = 0.5,
         spread: float = 0.01,
         record_lateness: bool = False,
+        switch_interval: float | None = 0.001,
     ) -> None:
         if not 0 < sr_interval <= 1:
             raise ValueError("sr_interval must be in (0, 1] seconds (RTCP SR at least every second)")
         if not 0 <= spread < FRAME_SECONDS:
             raise ValueError("spread must be in [0, 0.02) seconds")
         self.sr_interval = sr_interval
+        self.switch_interval = switch_interval
         self.spread = spread
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Stream]] = []
@@ -336,6 +347,8 @@ class PacedSender:
         if self._running:
             return self
         self._running = True
+        if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+            sys.setswitchinterval(self.switch_interval)
         self._threads = [threading.Thread(target=self._run, name="loa-paced-sender", daemon=True)]
         if self._feedback is not None:
             self._threads.append(threading.Thread(target=self._listen, name="loa-rtcp-feedback", daemon=True))
@@ -380,8 +393,7 @@ class PacedSender:
         stream = Stream(
             self, destinations, codec or OpusSettings(), Priority(int(priority)), cname, start_time, phase
         )
-        for d in stream.destinations:
-            self._socket_for(d)
+        stream._targets = [(self._socket_for(d), (d.address, d.port)) for d in stream.destinations]
         with self._cond:
             self._streams.add(stream)
         return stream
@@ -415,7 +427,8 @@ class PacedSender:
         return sock
 
     def _run(self) -> None:
-        heap, cond = self._heap, self._cond
+        heap, cond, schedule = self._heap, self._cond, self._schedule
+        pop = heapq.heappop
         while True:
             with cond:
                 if not self._running:
@@ -424,35 +437,38 @@ class PacedSender:
                     cond.wait(0.5)
                     continue
                 now = time.time()
-                due = heap[0][0]
-                if due > now + 0.00005:
-                    cond.wait(due - now)
+                if heap[0][0] > now + EARLY:
+                    cond.wait(heap[0][0] - now)
                     continue
-                _, _, stream = heapq.heappop(heap)
-                send_at, kind, data = stream._queue.popleft()
-                stream.scheduled = False
-                self._schedule(stream)
-            if kind == 0:
-                self._send_rtp(stream, send_at, data)
-            else:
-                self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
-                stream.done.set()
-                with cond:
-                    self._streams.discard(stream)
+                # everything due now, in one hold of the lock; sent below without it
+                batch = []
+                while heap and heap[0][0] <= now + EARLY:
+                    stream = pop(heap)[2]
+                    batch.append((stream, stream._queue.popleft()))
+                    stream.scheduled = False
+                    schedule(stream)
+            for stream, (send_at, kind, data) in batch:
+                if kind == 0:
+                    self._send_rtp(stream, send_at, data)
+                else:
+                    self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
+                    stream.done.set()
+                    with cond:
+                        self._streams.discard(stream)
 
     def _send_rtp(self, stream: Stream, send_at: float, data: bytes) -> None:
-        now = time.time()
-        for d in stream.destinations:
+        for sock, address in stream._targets:
             try:
-                self._sockets[(d.ttl, d.interface)].sendto(data, (d.address, d.port))
+                sock.sendto(data, address)
             except OSError:
                 self.send_errors += 1
-        late = max(0.0, now - send_at)
+        now = time.time()
+        late = now - send_at if now > send_at else 0.0
         self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, late)] += 1
         self.lateness_sum += late
         if self.lateness is not None:
             self.lateness.append(late)
-        n = len(stream.destinations)
+        n = len(stream._targets)
         self.packets_sent += n
         self.bytes_sent += n * len(data)
         if stream.first_packet_time is None:

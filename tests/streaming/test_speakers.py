@@ -47,6 +47,23 @@ def test_eight_speakers_play_a_10_s_stream_identically_and_in_sync(tmp_path: Pat
     # the sender heard from all of them, without loss
     assert sorted(s["cname"] for s in result["speakers"]) == [f"spk{i}" for i in range(8)]
     assert all(s["cumulative_lost"] == 0 and s["media_ssrc"] == result["ssrc"] for s in result["speakers"])
+    # the speaker's own metrics, served on --metrics-port
+    assert 'loa_speaker_frames_total{kind="packet"} 501.0' in result["metrics"]
+    assert "loa_speaker_underruns_total 0.0" in result["metrics"]
+
+
+def test_time_sync_keeps_speakers_with_offset_drifting_clocks_in_sync(tmp_path: Path) -> None:
+    clocks = [[200, 100, True], [-200, -100, True], [150, 0, False]]  # the last one does not sync
+    scenario("scenario_sync", tmp_path, 4, 4.0, env={"LOA_CLOCKS": json.dumps(clocks)})
+    recordings = [load(tmp_path, f"spk{i}") for i in range(4)]
+    synced = [recordings[0], recordings[1], recordings[3]]  # two simulated clocks + the system clock
+    assert all(r.kinds() == {"packet": 201} for r in synced)
+    assert recordings[0].meta["offset"] == pytest.approx(-0.2, abs=0.002)
+    assert recordings[1].meta["offset"] == pytest.approx(0.2, abs=0.002)
+    assert np.percentile(skews(synced), 99) < 0.002
+    # without time sync the speaker plays exactly its clock's offset early: the check above can fail
+    unsynced = skews([recordings[2], recordings[3]])
+    assert np.median(unsynced) == pytest.approx(0.15, abs=0.002)
 
 
 def _first_played(r: Recording, ssrc: int) -> float:
