@@ -34,8 +34,13 @@ Interface::
     stream.feed(pcm)              # float32 mono 48 kHz, any length; encodes whole frames, never waits
     stream.feed_encoded(packets)  # or Opus packets from encode_pcm(), to reuse one encoding
     stream.finish(); stream.wait(timeout)      # or stream.abort() to stop now (preemption)
+    stream.samples_fed, stream.samples_sent, stream.first_packet_time (wall), stream.media_time(n)
     sender.speakers()             # SpeakerReport per speaker that sent a receiver report
     sender.close()
+
+Metrics (with ``registry``): loa_rtp_packets_sent_total, loa_rtp_sent_bytes_total,
+loa_rtcp_packets_sent_total, loa_rtp_send_errors_total, loa_rtp_active_streams,
+loa_rtp_reporting_speakers, loa_rtp_send_lateness_seconds (histogram).
 """
 
 from __future__ import annotations
@@ -173,7 +178,7 @@ class Stream:
     def start_time(self) -> float | None:
         return self._start_time
 
-    def presentation_offset(self, sample: int) -> float:
+    def media_time(self, sample: int) -> float:
         """Media time of source sample ``sample`` (add the group's playout delay for its playout time)."""
         if self._start_time is None:
             raise ValueError("the stream has not started: feed it first")
