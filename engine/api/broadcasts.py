@@ -10,6 +10,7 @@ import grpc
 from engine.api import convert
 from engine.api.auth import check_groups, principal
 from engine.api.errors import NotFound, handles_errors
+from engine.api.synthesis import require_voice
 from engine.jobs.model import BroadcastSpec
 from engine.jobs.store import NotFound as StoreNotFound
 from engine.jobs.store import Store
@@ -44,14 +45,13 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                 except ValueError as exc:
                     raise ValueError(f"segments[{i}].{exc}") from None
                 continue
-            try:
-                self.voices.choose(
-                    segment.language or "vi", segment.dialect or None, segment.voice_id or None
-                )
-            except KeyError as exc:
-                field = "voice.voice_id" if segment.voice_id else "language"
-                message = str(exc.args[0]).split(": ", 1)[-1] if exc.args else str(exc)
-                raise NotFound(f"segments[{i}].{field}: {message}") from None
+            require_voice(
+                self.voices,
+                segment.language or "vi",
+                segment.dialect or None,
+                segment.voice_id or None,
+                prefix=f"segments[{i}].",
+            )
 
     @handles_errors
     def CreateBroadcast(

@@ -17,6 +17,7 @@ from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
 from engine.tts.voices.base import VoiceInfo
+from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
 from streaming.opus import OpusEncoder, OpusSettings
@@ -69,6 +70,18 @@ def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
         sentence_pause_s=pause,
         chime=request.chime,
     )
+
+
+def require_voice(
+    voices: VoiceRegistry, language: str, dialect: str | None, voice_id: str | None, prefix: str = ""
+) -> None:
+    """NOT_FOUND naming the field when no installed voice can speak this."""
+    try:
+        voices.choose(language, dialect, voice_id)
+    except KeyError as exc:
+        field = "voice.voice_id" if voice_id else "language"
+        message = str(exc.args[0]).split(": ", 1)[-1] if exc.args else str(exc)
+        raise NotFound(f"{prefix}{field}: {message}") from None
 
 
 def warning_to_pb(w: TextWarning) -> pb.NormalizeWarning:
@@ -134,12 +147,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         ]
 
     def _choose(self, request: SpeechRequest) -> None:
-        try:
-            self.synth.voices.choose(request.language, request.dialect, request.voice_id)
-        except KeyError as exc:
-            field = "voice.voice_id" if request.voice_id else "language"
-            message = str(exc.args[0]).split(": ", 1)[-1] if exc.args else str(exc)
-            raise NotFound(f"{field}: {message}") from None
+        require_voice(self.synth.voices, request.language, request.dialect, request.voice_id)
 
     @handles_errors
     def Synthesize(
