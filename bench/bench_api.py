@@ -123,9 +123,7 @@ def main() -> None:
         )
         lat = first_packet(server, args.broadcasts)
         p50, p99 = _pct(lat, 0.5) * 1e3, _pct(lat, 0.99) * 1e3
-        print(
-            f"CreateBroadcast → first packet (n={args.broadcasts}): p50 {p50:.0f} ms, p99 {p99:.0f} ms"
-        )
+        print(f"CreateBroadcast → first packet (n={args.broadcasts}): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
         runs = [("vi", "", "built-in espeak-ng vi")]
         if joe is not None:
             runs.append(("en", "en_US-joe-medium", "Piper joe (ONNX)"))
