@@ -6,9 +6,12 @@ handed, so a process has one /metrics page. Labels stay bounded: method, code, p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -25,11 +28,6 @@ class ServerMetrics:
     start_lateness_seconds: Histogram
     broadcasts_total: Counter
     preemptions_total: Counter
-    speakers_online: Gauge
-    speaker_loss_ratio: Gauge
-    speaker_jitter_seconds: Gauge
-    speaker_round_trip_seconds: Gauge
-    speaker_playout_offset_seconds: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> ServerMetrics:
@@ -72,23 +70,70 @@ class ServerMetrics:
             preemptions_total=Counter(
                 "loa_preemptions", "Broadcasts held back by a higher priority", ["priority"], registry=r
             ),
-            speakers_online=Gauge("loa_speakers_online", "Speakers heard within 15 s", ["group"], registry=r),
-            speaker_loss_ratio=Gauge(
-                "loa_speaker_loss_ratio", "Mean fraction lost in the last reports", ["group"], registry=r
+        )
+
+
+@dataclass(frozen=True)
+class SpeakerSample:
+    """One speaker's last receiver report, as the metrics see it."""
+
+    group: str
+    online: bool
+    loss_ratio: float
+    jitter_s: float
+    round_trip_s: float | None
+    playout_offset_s: float | None
+
+
+class SpeakerCollector(Collector):
+    """Per-group speaker health, computed from the latest receiver reports at each scrape.
+
+    Reports are a snapshot, not events, so they are read when Prometheus asks rather than copied into
+    gauges on a timer. One series per group: worst jitter, round trip and playout offset, mean loss.
+    """
+
+    def __init__(self, samples: Callable[[], Iterable[SpeakerSample]]) -> None:
+        self._samples = samples
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        groups: dict[str, list[SpeakerSample]] = {}
+        for sample in self._samples():
+            groups.setdefault(sample.group, []).append(sample)
+        families = {
+            "online": GaugeMetricFamily(
+                "loa_speakers_online", "Speakers that reported within 15 s", labels=["group"]
             ),
-            speaker_jitter_seconds=Gauge(
-                "loa_speaker_jitter_seconds", "Worst interarrival jitter reported", ["group"], registry=r
+            "loss": GaugeMetricFamily(
+                "loa_speaker_loss_ratio",
+                "Mean fraction lost in online speakers' last reports",
+                labels=["group"],
             ),
-            speaker_round_trip_seconds=Gauge(
-                "loa_speaker_round_trip_seconds", "Worst round-trip time", ["group"], registry=r
+            "jitter": GaugeMetricFamily(
+                "loa_speaker_jitter_seconds", "Worst interarrival jitter reported", labels=["group"]
             ),
-            speaker_playout_offset_seconds=Gauge(
+            "rtt": GaugeMetricFamily(
+                "loa_speaker_round_trip_seconds", "Worst round-trip time", labels=["group"]
+            ),
+            "offset": GaugeMetricFamily(
                 "loa_speaker_playout_offset_seconds",
                 "Largest |measured - intended| playout time reported",
-                ["group"],
-                registry=r,
+                labels=["group"],
             ),
-        )
+        }
+        for group, samples in sorted(groups.items()):
+            online = [s for s in samples if s.online]
+            families["online"].add_metric([group], len(online))
+            if not online:
+                continue
+            families["loss"].add_metric([group], sum(s.loss_ratio for s in online) / len(online))
+            families["jitter"].add_metric([group], max(s.jitter_s for s in online))
+            rtts = [s.round_trip_s for s in online if s.round_trip_s is not None]
+            if rtts:
+                families["rtt"].add_metric([group], max(rtts))
+            offsets = [abs(s.playout_offset_s) for s in online if s.playout_offset_s is not None]
+            if offsets:
+                families["offset"].add_metric([group], max(offsets))
+        yield from families.values()
 
 
 def serve_http(registry: CollectorRegistry, port: int, address: str = "127.0.0.1") -> object:

@@ -12,9 +12,10 @@ from engine.api import convert
 from engine.api.errors import handles_errors
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
+from engine.metrics import SpeakerSample
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
-from streaming.sender import PacedSender
+from streaming.sender import PacedSender, SpeakerReport
 
 ONLINE_S = 15.0  # a speaker that reported within this long is online
 
@@ -67,6 +68,29 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
     ) -> pb.ListGroupsResponse:
         return pb.ListGroupsResponse(groups=[convert.group_to_pb(g) for g in self.store.list_groups()])
 
+    def heard(self) -> list[tuple[str, SpeakerReport]]:
+        """(group id, last report) for every speaker, once per group of the stream it reported on."""
+        rows = []
+        for report in self.sender.speakers():
+            for group_id in self.stream_groups(report.media_ssrc) or ("",):
+                rows.append((group_id, report))
+        return rows
+
+    def samples(self) -> list[SpeakerSample]:
+        """What /metrics shows of the speakers (engine.metrics.SpeakerCollector)."""
+        now = time.time()
+        return [
+            SpeakerSample(
+                group_id or "unknown",
+                now - r.last_seen <= ONLINE_S,
+                r.fraction_lost,
+                r.jitter_s,
+                r.rtt_s,
+                r.playout_offset_s,
+            )
+            for group_id, r in self.heard()
+        ]
+
     @handles_errors
     def ListSpeakers(
         self, request: pb.ListSpeakersRequest, context: grpc.ServicerContext
@@ -74,13 +98,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         if request.group_id:
             self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
         now = time.time()
-        speakers = []
-        for report in self.sender.speakers():
-            group_ids = self.stream_groups(report.media_ssrc)
-            if request.group_id and request.group_id not in group_ids:
-                continue
-            group_id = request.group_id or (group_ids[0] if group_ids else "")
-            speakers.append(
+        return pb.ListSpeakersResponse(
+            speakers=[
                 pb.Speaker(
                     cname=report.cname,
                     group_id=group_id,
@@ -95,5 +114,7 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
                     playing_priority=pb.Priority.Name(report.playing_priority),
                     online=now - report.last_seen <= ONLINE_S,
                 )
-            )
-        return pb.ListSpeakersResponse(speakers=speakers)
+                for group_id, report in self.heard()
+                if not request.group_id or group_id == request.group_id
+            ]
+        )
