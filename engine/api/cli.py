@@ -17,19 +17,34 @@ PRIORITIES = {
 }
 
 
-def _parse_time(text: str) -> float:
-    """ISO 8601 (naive means UTC), or a relative '-2h' / '+10m' / '30s' from now."""
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _time(text: str, sign: int) -> float:
+    """ISO 8601 (naive means UTC), or a duration like 30s / 10m / 2h / 7d counted from now by ``sign``."""
     text = text.strip()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text and text[-1] in units and text[:-1].lstrip("+-").replace(".", "", 1).isdigit():
-        return time.time() + float(text[:-1]) * units[text[-1]]
+    number = text[:-1].lstrip("+")
+    if text and text[-1] in _UNITS and number.replace(".", "", 1).isdigit():
+        return time.time() + sign * float(number) * _UNITS[text[-1]]
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a time: {text!r} (ISO 8601, or -2h / +10m / 30s)") from None
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (ISO 8601, or a duration like 10m, 2h, 7d)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def _ahead(text: str) -> float:
+    """A start time: ISO 8601, or 10m meaning ten minutes from now."""
+    return _time(text, +1)
+
+
+def _ago(text: str) -> float:
+    """A log bound: ISO 8601, or 24h meaning 24 hours ago."""
+    return _time(text, -1)
 
 
 # -- serve ---------------------------------------------------------------------------------------------
@@ -57,11 +72,15 @@ def _serve(args: argparse.Namespace) -> int:
     if args.no_auth:
         overrides["LOA_AUTH"] = "false"
     import os
+    import sqlite3
+
+    from engine.jobs.store import StoreError
 
     try:
         config = load(args.config, {**os.environ, **overrides})
         server = LoaServer(config).start()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, StoreError, sqlite3.Error) as exc:
+        # A bad setting, or a state directory that cannot be written (read-only, full): say so, exit 2.
         print(f"loa serve: {exc}", file=sys.stderr)
         return 2
     if server.bootstrap_token:
@@ -299,7 +318,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--dialect", choices=["south", "north"])
     send.add_argument("--voice", help="voice id (default: the best installed for the language)")
     send.add_argument("--then", action="append", metavar="LANG:TEXT", help="another segment, e.g. km:...")
-    send.add_argument("--at", type=_parse_time, help="start time: ISO 8601 or +10m")
+    send.add_argument("--at", type=_ahead, help="start time: ISO 8601, or 10m from now")
     send.add_argument("--repeat", type=int, default=1)
     send.add_argument("--repeat-gap", type=float, default=0.0, help="seconds between airings")
     send.add_argument("--chime", action="store_true")
@@ -328,8 +347,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_list)
 
     log = actions.add_parser("log", help="export the broadcast log (nhật ký phát) as CSV or JSON")
-    log.add_argument("--since", type=_parse_time, required=True, help="ISO 8601 or -24h")
-    log.add_argument("--until", type=_parse_time)
+    log.add_argument("--since", type=_ago, required=True, help="ISO 8601, or 24h ago")
+    log.add_argument("--until", type=_ago, help="ISO 8601, or 1h ago (default: now)")
     log.add_argument("--format", choices=["csv", "json"], default="csv")
     log.add_argument("--state-dir", default="state")
     log.add_argument("-o", "--output")
