@@ -16,7 +16,7 @@ from typing import Any
 class Config:
     listen: str = "127.0.0.1:50051"
     state_dir: Path = Path("state")
-    voices_dir: Path | None = None  # None: state_dir / "voices"
+    voices_dir: Path | None = None  # None: where `loa voices install` puts them (LOA_VOICES_DIR, XDG)
     metrics_port: int = 9464  # 0: no /metrics endpoint
     metrics_address: str = "127.0.0.1"
     synthesis_workers: int = 0  # 0: one per core
@@ -32,7 +32,9 @@ class Config:
 
     @property
     def voices_path(self) -> Path:
-        return self.voices_dir if self.voices_dir is not None else self.state_dir / "voices"
+        from engine.tts.catalog import default_voices_dir
+
+        return self.voices_dir if self.voices_dir is not None else default_voices_dir()
 
 
 _ENV = {

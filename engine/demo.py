@@ -66,13 +66,20 @@ def _metric(text: str, name: str) -> tuple[float, float]:
     return total, count
 
 
-def _khmer_voice(voices_dir: Path) -> str:
-    """The Khmer voice for the demo: an installed one, else the tiny test model (tones, not speech)."""
+def _voices(voices_dir: Path) -> str:
+    """The demo's voices: those installed on this machine, and a Khmer one (the tiny test model, which
+    plays tones, not speech) when none is installed. Returns what the Khmer segment will sound like."""
+    from engine.tts.catalog import default_voices_dir
     from engine.tts.voices.registry import VoiceRegistry
 
-    installed = [v for v in VoiceRegistry(voices_dir, builtin=False).list() if v.language == "km"]
-    if installed:
-        return f"installed voice {installed[0].id}"
+    voices_dir.mkdir(parents=True)
+    installed = default_voices_dir()
+    if installed.is_dir():
+        for folder in installed.iterdir():
+            (voices_dir / folder.name).symlink_to(folder.resolve())
+    khmer = [v for v in VoiceRegistry(voices_dir, builtin=False).list() if v.language == "km"]
+    if khmer:
+        return f"installed voice {khmer[0].id}"
     from models.tiny import mms_model
 
     mms_model(voices_dir / "mms-khm-tiny", "khm")
@@ -107,7 +114,7 @@ def run() -> int:
     started = time.monotonic()
     try:
         print("== Loa demo: one process, SQLite, built-in voice; 3 speakers in a private network namespace")
-        khmer_note = _khmer_voice(state / "voices")
+        khmer_note = _voices(state / "voices")
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -122,7 +129,7 @@ def run() -> int:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=dict(os.environ, LOA_METRICS_PORT=str(METRICS_PORT)),
+            env=dict(os.environ, LOA_METRICS_PORT=str(METRICS_PORT), LOA_VOICES_DIR=str(state / "voices")),
         )
         procs.append(server)
         _wait_for(lambda: (state / "admin-token").exists(), 20, "the server's first token")

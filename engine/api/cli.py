@@ -293,7 +293,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--config", type=Path, help="TOML config file (see docs/CONFIG.md)")
     serve.add_argument("--listen", help="gRPC address, e.g. 0.0.0.0:50051 or unix:/run/loa.sock")
     serve.add_argument("--state-dir", help="SQLite store, tokens, audit log")
-    serve.add_argument("--voices-dir", help="installed voices (default: STATE_DIR/voices)")
+    serve.add_argument(
+        "--voices-dir", help="installed voices (default: LOA_VOICES_DIR or ~/.local/share/loa/voices)"
+    )
     serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics port; 0 turns it off")
     serve.add_argument("--feedback-port", type=int, help="UDP port for speakers' RTCP reports (0: any)")
     serve.add_argument(

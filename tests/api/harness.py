@@ -79,7 +79,12 @@ class Server:
         seen = log_path.stat().st_size if log_path.exists() else 0
         log = open(log_path, "a")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            command(argv), stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **self.env}
+            command(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            # Hermetic: only voices the test put in STATE/voices, never the developer's installed ones.
+            env={**os.environ, "LOA_VOICES_DIR": str(self.state / "voices"), **self.env},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
