@@ -29,6 +29,14 @@ class Config:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # set: mutual TLS, clients need a certificate from this CA
     groups: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # created at start if missing
+    # Admission control (engine/api/admission.py): beyond these, RESOURCE_EXHAUSTED with retry-after-ms.
+    grpc_threads: int = 64  # gRPC worker threads
+    max_synthesis_calls: int = 8  # Synthesize + StreamSynthesize + Normalize at once
+    max_watch_calls: int = 16  # WatchBroadcast streams at once
+    max_queued_normal: int = 1000  # unfinished NORMAL broadcasts (EMERGENCY is never refused)
+    max_queued_high: int = 500  # unfinished PRIORITY (HIGH) broadcasts
+    max_queued_audio_mb: int = 512  # pre-recorded audio held by unfinished non-emergency broadcasts
+    retry_after_ms: int = 1000  # the retry hint; a full broadcast queue hints 10x this
 
     @property
     def voices_path(self) -> Path:
@@ -51,6 +59,13 @@ _ENV = {
     "tls_cert": "LOA_TLS_CERT",
     "tls_key": "LOA_TLS_KEY",
     "tls_client_ca": "LOA_TLS_CLIENT_CA",
+    "grpc_threads": "LOA_GRPC_THREADS",
+    "max_synthesis_calls": "LOA_MAX_SYNTHESIS_CALLS",
+    "max_watch_calls": "LOA_MAX_WATCH_CALLS",
+    "max_queued_normal": "LOA_MAX_QUEUED_NORMAL",
+    "max_queued_high": "LOA_MAX_QUEUED_HIGH",
+    "max_queued_audio_mb": "LOA_MAX_QUEUED_AUDIO_MB",
+    "retry_after_ms": "LOA_RETRY_AFTER_MS",
 }
 
 

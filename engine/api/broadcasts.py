@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 import grpc
 
 from engine.api import convert
+from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
-from engine.api.errors import NotFound, handles_errors
+from engine.api.errors import NotFound, field_named, handles_errors
 from engine.api.synthesis import require_voice
 from engine.jobs.model import BroadcastSpec
+from engine.jobs.store import InvalidTransition, Store
 from engine.jobs.store import NotFound as StoreNotFound
-from engine.jobs.store import Store
 from engine.jobs.validation import validate_broadcast_spec
 from engine.tts.recorded import probe_audio
 from engine.tts.voices.registry import VoiceRegistry
@@ -25,11 +26,16 @@ WATCH_POLL_S = 1.0
 
 class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
     def __init__(
-        self, store: Store, voices: VoiceRegistry, on_change: Callable[[], None] = lambda: None
+        self,
+        store: Store,
+        voices: VoiceRegistry,
+        on_change: Callable[[], None],
+        admission: Admission,
     ) -> None:
         self.store = store
         self.voices = voices
         self.on_change = on_change
+        self.admission = admission
 
     def _check_references(self, spec: BroadcastSpec) -> None:
         """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
@@ -62,7 +68,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         # AuthInterceptor has checked the caller's role, priority and group scope on this request.
         spec = validate_broadcast_spec(convert.spec_from_pb(request, requested_by), time.time())
         self._check_references(spec)
-        broadcast, created = self.store.create_broadcast(spec)
+        with self.admission.broadcast(spec):
+            broadcast, created = self.store.create_broadcast(spec)
         if created:
             self.on_change()
         return convert.broadcast_to_pb(broadcast)
@@ -108,7 +115,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
     ) -> pb.Broadcast:
         broadcast = self._get(request.broadcast_id)
         check_groups(principal(context), broadcast.group_ids)
-        cancelled = self.store.cancel_broadcast(broadcast.id, request.reason)
+        with field_named("broadcast_id", InvalidTransition):
+            cancelled = self.store.cancel_broadcast(broadcast.id, request.reason)
         self.on_change()
         return convert.broadcast_to_pb(cancelled)
 
@@ -117,14 +125,15 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         self, request: pb.WatchBroadcastRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.BroadcastEvent]:
         broadcast = self._get(request.broadcast_id)
-        # The current state first, then everything from now on.
-        events = self.store.events(broadcast.id)
-        if events:
-            yield convert.event_to_pb(events[-1])
-        last = events[-1].seq if events else 0
-        state = broadcast.state
-        while context.is_active() and not state.terminal:
-            for event in self.store.wait_events(broadcast.id, last, WATCH_POLL_S):
-                yield convert.event_to_pb(event)
-                last = event.seq
-                state = event.state
+        with self.admission.watch.take():
+            # The current state first, then everything from now on.
+            events = self.store.events(broadcast.id)
+            if events:
+                yield convert.event_to_pb(events[-1])
+            last = events[-1].seq if events else 0
+            state = broadcast.state
+            while context.is_active() and not state.terminal:
+                for event in self.store.wait_events(broadcast.id, last, WATCH_POLL_S):
+                    yield convert.event_to_pb(event)
+                    last = event.seq
+                    state = event.state

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import grpc
@@ -97,6 +98,18 @@ def handles_errors(method: F) -> F:
             _abort(context, exc)
 
     return streaming if inspect.isgeneratorfunction(method) else unary  # type: ignore[return-value]
+
+
+@contextmanager
+def field_named(field: str, *kinds: type[BaseException]) -> Iterator[None]:
+    """Puts ``field: `` before the message of a ``kinds`` exception raised inside (same type, same status),
+    for core errors that say what is wrong but not which request field it came from."""
+    try:
+        yield
+    except kinds as exc:
+        if exc.args and isinstance(exc.args[0], str) and not exc.args[0].startswith(f"{field}:"):
+            exc.args = (f"{field}: {exc.args[0]}", *exc.args[1:])
+        raise
 
 
 def _is_abort(exc: BaseException) -> bool:

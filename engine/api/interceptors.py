@@ -1,9 +1,11 @@
-"""Per-RPC counts and latency for /metrics, for every service including health and reflection."""
+"""Interceptors that apply to every RPC: per-RPC counts and latency for /metrics (every service, health and
+reflection included), and INVALID_ARGUMENT for request bytes that are not the method's message."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -59,3 +61,57 @@ class MetricsInterceptor(grpc.ServerInterceptor):
                 stream, handler.request_deserializer, handler.response_serializer
             )
         return handler
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse, so the call can be refused with a status."""
+
+    message: str
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    inner = deserializer
+
+    def parse(raw: bytes) -> Any:
+        try:
+            return inner(raw)
+        except Exception as exc:  # DecodeError, or whatever a deserializer raises on bad bytes
+            return _Undecodable(f"request: not a valid message for this method ({exc})")
+
+    return parse
+
+
+class DecodeInterceptor(grpc.ServerInterceptor):
+    """Request bytes that do not parse (corrupt wire format, bad UTF-8 in a string field) get
+    INVALID_ARGUMENT. Without it gRPC answers INTERNAL "Exception deserializing request!", which tells the
+    caller the server is broken when it is the request. Install it outside the auth interceptor, which
+    reads the request's fields."""
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.request_streaming:
+            return handler
+        deserialize = _lenient(handler.request_deserializer)
+
+        def check(request: Any, context: grpc.ServicerContext) -> None:
+            if isinstance(request, _Undecodable):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
+
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                check(request, context)
+                return inner_uu(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(unary, deserialize, handler.response_serializer)
+        inner_us = handler.unary_stream
+
+        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            check(request, context)
+            yield from inner_us(request, context)
+
+        return grpc.unary_stream_rpc_method_handler(stream, deserialize, handler.response_serializer)

@@ -15,11 +15,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from engine.api import errors
+from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
 from engine.api.broadcasts import BroadcastsServicer
 from engine.api.groups import GroupsServicer
-from engine.api.interceptors import MetricsInterceptor
+from engine.api.interceptors import DecodeInterceptor, MetricsInterceptor
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
@@ -39,6 +40,7 @@ from streaming.sender import PacedSender
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "admin-token"  # in the state dir, mode 0600: the first admin token, for scripts
+MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # a request over this gets RESOURCE_EXHAUSTED from gRPC itself
 
 # Store errors → status codes. register_error puts each first, so the base class goes in first.
 errors.register_error(store_mod.StoreError, grpc.StatusCode.UNAVAILABLE)
@@ -53,10 +55,12 @@ class LoaServer:
     def __init__(self, config: Config) -> None:
         self.config = config
         auth = require_auth(config.listen, config.auth)
+        limits = Limits.from_config(config)
         state = Path(config.state_dir)
         state.mkdir(parents=True, exist_ok=True)
         self.metrics = ServerMetrics.create()
         self.store = store_mod.Store(state / "loa.db")
+        self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
         self.tokens = TokenStore.in_state_dir(state) if auth else None
         self.bootstrap_token = (
@@ -75,15 +79,21 @@ class LoaServer:
         self.runner = Runner(self.store, self.synth, self.sender, self.metrics, cname=config.cname)
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="loa-grpc"),
-            interceptors=[MetricsInterceptor(self.metrics), AuthInterceptor(self.tokens, self.audit)],
-            maximum_concurrent_rpcs=512,
-            options=[("grpc.max_receive_message_length", 96 * 1024 * 1024)],
+            futures.ThreadPoolExecutor(max_workers=config.grpc_threads, thread_name_prefix="loa-grpc"),
+            # Outermost first: count every call, refuse undecodable requests before reading their fields.
+            interceptors=[
+                MetricsInterceptor(self.metrics),
+                DecodeInterceptor(),
+                AuthInterceptor(self.tokens, self.audit),
+            ],
+            # Calls waiting for a thread beyond this get gRPC's own RESOURCE_EXHAUSTED.
+            maximum_concurrent_rpcs=config.grpc_threads * 8,
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
         )
-        self.synthesis = SynthesisServicer(self.synth, Catalog.load())
+        self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission)
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
         loa_pb2_grpc.add_BroadcastsServicer_to_server(
-            BroadcastsServicer(self.store, self.voices, self.runner.wake), self.grpc
+            BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission), self.grpc
         )
         loa_pb2_grpc.add_GroupsServicer_to_server(
             GroupsServicer(self.store, self.sender, self.runner.stream_groups, self.runner.wake), self.grpc
@@ -132,6 +142,7 @@ class LoaServer:
         self.synth.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()  # type: ignore[attr-defined]
+        self.admission.close()
         self.store.close()
         self.audit.close()
         if self.tokens is not None:

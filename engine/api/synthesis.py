@@ -11,10 +11,11 @@ import grpc
 import numpy as np
 import soundfile as sf
 
+from engine.api.admission import Admission
 from engine.api.convert import duration, seconds_of
 from engine.api.errors import NotFound, handles_errors
 from engine.tts.catalog import Catalog
-from engine.tts.synthesizer import SpeechRequest, Synthesizer
+from engine.tts.synthesizer import Speech, SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
 from engine.tts.voices.base import VoiceInfo
 from engine.tts.voices.registry import VoiceRegistry
@@ -137,9 +138,18 @@ class _OpusChunker:
         return [self.encoder.encode(buffered[i : i + FRAME_SAMPLES]) for i in range(0, whole, FRAME_SAMPLES)]
 
 
+def cancel_on_end(context: grpc.ServicerContext) -> threading.Event:
+    """An Event set when the call ends for any reason: the client's deadline, a cancel, a lost
+    connection. The synthesizer stops at the next piece when it is set."""
+    cancel = threading.Event()
+    context.add_callback(cancel.set)
+    return cancel
+
+
 class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
-    def __init__(self, synth: Synthesizer, catalog: Catalog) -> None:
+    def __init__(self, synth: Synthesizer, catalog: Catalog, admission: Admission) -> None:
         self.synth = synth
+        self.admission = admission
         # Known voices that can be installed with `loa voices install ID`, with their licences.
         self.catalog_voices = [
             voice_to_pb(v.info(), installed=False, size_bytes=sum(f.size or 0 for f in v.files))
@@ -162,24 +172,25 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
         speech_req = speech_request(request)
         self._choose(speech_req)
-        speech = self.synth.synthesize(speech_req)
-        audio = speech.audio
-        if rate != RATE:
-            from engine.tts.audio import resample
+        with self.admission.synthesis.take():  # held until the reply is built: the audio is the memory
+            speech = self._synthesize(speech_req, cancel_on_end(context))
+            audio = speech.audio
+            if rate != RATE:
+                from engine.tts.audio import resample
 
-            audio = resample(audio, RATE, rate)
-        fmt = request.format or pb.AUDIO_FORMAT_WAV
-        preview = normalize(speech_req.text, speech_req.language, speech_req.dialect)
-        return pb.SynthesizeResponse(
-            audio=encode_file(audio, fmt, rate),
-            format=fmt,
-            sample_rate_hz=rate,
-            duration=duration(len(audio) / rate),
-            normalized_text=speech.normalized_text,
-            warnings=[warning_to_pb(w) for w in preview.warnings],
-            voice_id=speech.voice_id,
-            cached=speech.cached,
-        )
+                audio = resample(audio, RATE, rate)
+            fmt = request.format or pb.AUDIO_FORMAT_WAV
+            preview = normalize(speech_req.text, speech_req.language, speech_req.dialect)
+            return pb.SynthesizeResponse(
+                audio=encode_file(audio, fmt, rate),
+                format=fmt,
+                sample_rate_hz=rate,
+                duration=duration(len(audio) / rate),
+                normalized_text=speech.normalized_text,
+                warnings=[warning_to_pb(w) for w in preview.warnings],
+                voice_id=speech.voice_id,
+                cached=speech.cached,
+            )
 
     @handles_errors
     def StreamSynthesize(
@@ -195,8 +206,32 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
         speech_req = speech_request(request)
         self._choose(speech_req)
-        cancel = threading.Event()
-        context.add_callback(cancel.set)
+        with self.admission.synthesis.take():
+            yield from self._stream(speech_req, encoding, rate, cancel_on_end(context))
+
+    def _synthesize(self, request: SpeechRequest, cancel: threading.Event) -> Speech:
+        """Synthesizer.synthesize, but stopping when the call ends (that method takes no cancel Event)."""
+        pieces = list(self.synth.stream(request, cancel=cancel))
+        if cancel.is_set():
+            raise TimeoutError("synthesis stopped: the call ended (deadline passed or cancelled)")
+        sentences_spoken: dict[int, list[str]] = {}
+        for piece in pieces:
+            sentences_spoken.setdefault(piece.sentence_index, []).append(piece.text)
+        return Speech(
+            audio=np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32),
+            normalized_text=" ".join(" ".join(parts) for parts in sentences_spoken.values()),
+            warnings=tuple(w for p in pieces for w in p.warnings),
+            voice_id=self.synth.voices.choose(request.language, request.dialect, request.voice_id).info.id,
+            cached=bool(pieces) and all(p.cached for p in pieces),
+        )
+
+    def _stream(
+        self,
+        speech_req: SpeechRequest,
+        encoding: pb.ChunkEncoding,
+        rate: int,
+        cancel: threading.Event,
+    ) -> Iterator[pb.AudioChunk]:
         chunker = _OpusChunker(OpusEncoder(OpusSettings()), np.zeros(0, np.float32))
         offset = 0.0
         for piece in self.synth.stream(speech_req, cancel=cancel):
@@ -240,7 +275,11 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         _check_text(request.text)
         language = _language(request.language)
         dialect = request.dialect or None
-        whole: Normalized = normalize(request.text, language, dialect)
+        with self.admission.synthesis.take():
+            return self._normalize(request.text, language, dialect)
+
+    def _normalize(self, text: str, language: str, dialect: str | None) -> pb.NormalizeResponse:
+        whole: Normalized = normalize(text, language, dialect)
         return pb.NormalizeResponse(
             normalized_text=whole.text,
             sentences=[
@@ -249,7 +288,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
                     source_span=pb.TextSpan(start=s.source_span.start, end=s.source_span.end),
                     clauses=[c.text for c in s.clauses],
                 )
-                for s in sentences(request.text, language, dialect)
+                for s in sentences(text, language, dialect)
             ],
             warnings=[warning_to_pb(w) for w in whole.warnings],
         )
