@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "engine.api.cli",  # serve, broadcast
     "engine.api.token_cli",  # token, audit
+    "engine.api.keys_cli",  # keys
     "engine.tts.cli",  # say, voices
     "engine.tts.text.cli",  # normalize
     "streaming.cli",  # speaker, sdp

@@ -37,6 +37,7 @@ class Config:
     max_queued_high: int = 500  # unfinished PRIORITY (HIGH) broadcasts
     max_queued_audio_mb: int = 512  # pre-recorded audio held by unfinished non-emergency broadcasts
     retry_after_ms: int = 1000  # the retry hint; a full broadcast queue hints 10x this
+    srtp: bool = True  # new groups get an SRTP master key: their streams are SRTP (engine/api/keys.py)
 
     @property
     def voices_path(self) -> Path:
@@ -66,6 +67,7 @@ _ENV = {
     "max_queued_high": "LOA_MAX_QUEUED_HIGH",
     "max_queued_audio_mb": "LOA_MAX_QUEUED_AUDIO_MB",
     "retry_after_ms": "LOA_RETRY_AFTER_MS",
+    "srtp": "LOA_SRTP",
 }
 
 

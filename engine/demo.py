@@ -154,6 +154,13 @@ def run() -> int:
             ),
             metadata=client.metadata,
         )
+        # The group got an SRTP master key; speakers fetch it over the API (an admin call) and
+        # play only what authenticates under it.
+        request = pb.GetGroupKeysRequest(group_ids=["ap-3"])
+        keys = client.groups.GetGroupKeys(request, metadata=client.metadata)
+        keys_file = state / "speaker-keys.json"
+        keys_file.touch(mode=0o600)
+        keys_file.write_text(keys.provisioning_file)
         for i in range(SPEAKERS):
             procs.append(
                 subprocess.Popen(
@@ -168,6 +175,8 @@ def run() -> int:
                         f"{GROUP}:normal:{DELAY_MS}",
                         "--sink",
                         str(OUT / f"speaker-{i + 1}.wav"),
+                        "--keys",
+                        str(keys_file),
                     ],
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -178,7 +187,8 @@ def run() -> int:
             assert proc.stdout is not None
             if not proc.stdout.readline().startswith("{"):
                 raise RuntimeError("a speaker failed to start")
-        print(f"group ap-3 → {GROUP}, {SPEAKERS} speakers joined, playout delay {DELAY_MS} ms")
+        mki = ", ".join(str(k.mki) for k in keys.groups[0].keys)
+        print(f"group ap-3 → {GROUP}, {SPEAKERS} speakers joined (SRTP key {mki}), delay {DELAY_MS} ms")
 
         preview = client.synthesis.Normalize(
             pb.NormalizeRequest(text=BULLETIN_VI, language="vi", dialect="south"), metadata=client.metadata

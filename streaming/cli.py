@@ -52,6 +52,7 @@ def _speaker(args: argparse.Namespace) -> int:
             feedback=args.feedback,
             clock=clock,
             log_frames=args.sink.lower().endswith(".wav"),
+            keys=args.keys,
             **({"name": args.name} if args.name else {}),
         )
         agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
@@ -59,8 +60,13 @@ def _speaker(args: argparse.Namespace) -> int:
         print(f"loa speaker: {e}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: agent._stop.set())
-    groups = [str(g) for g in args.group]
-    print(json.dumps({"ready": True, "name": config.name, "ssrc": agent.ssrc, "groups": groups}), flush=True)
+    signal.signal(signal.SIGHUP, lambda *_: agent.reload_keys())
+    ready: dict[str, Any] = {"ready": True, "name": config.name, "ssrc": agent.ssrc}
+    ready["groups"] = [str(g) for g in args.group]
+    if agent.keyring is not None:
+        ready["srtp"] = True
+        ready["groups_without_keys"] = agent.keyring.missing
+    print(json.dumps(ready), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         agent.run(args.duration)
     return 0
@@ -104,6 +110,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     speaker.add_argument("--time-sync", type=_host_port, help="sync the clock with this sender feedback port")
     speaker.add_argument(
         "--feedback", type=_host_port, help="send receiver reports here (default: SR source)"
+    )
+    speaker.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="SRTP keys (`loa keys export`): every group is then SRTP-only; re-read on change and SIGHUP",
     )
     speaker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     speaker.add_argument(

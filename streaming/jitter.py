@@ -19,6 +19,7 @@ from streaming.opus import OpusDecoder
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, RtpPacket, Unwrapper
 
 MAX_CONCEALED = 5  # 100 ms of PLC; longer gaps are silence (PLC would only drone on)
+MAX_BUFFERED = 1500  # 30 s of frames waiting to play: the longest playout delay is 10 s
 PACKET, FEC, PLC, SILENCE = "packet", "fec", "plc", "silence"
 
 
@@ -84,6 +85,7 @@ class StreamBuffer:
     stats: ReceptionStats = field(default_factory=ReceptionStats)
     late: int = 0
     duplicates: int = 0
+    overflow: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {PACKET: 0, FEC: 0, PLC: 0, SILENCE: 0})
     sr_ntp_middle: int = 0
     sr_arrival: float = 0.0
@@ -106,7 +108,7 @@ class StreamBuffer:
         return self._ts.extend(rtp_ts)
 
     def add(self, packet: RtpPacket, arrival: float) -> str:
-        """Stores a packet; returns 'ok', 'duplicate' or 'late'."""
+        """Stores a packet; returns 'ok', 'duplicate', 'late' or 'overflow' (buffer full: not stored)."""
         ts = self._ts.extend(packet.timestamp)
         self.stats.update(self._seq.extend(packet.sequence), ts, arrival)
         self.last_arrival = arrival
@@ -119,6 +121,9 @@ class StreamBuffer:
         if self._next is not None and ts < self._next:
             self.late += 1
             return "late"
+        if len(self._packets) >= MAX_BUFFERED:  # a source that never plays (no sender report) or floods
+            self.overflow += 1
+            return "overflow"
         self._packets[ts] = packet.payload
         return "ok"
 

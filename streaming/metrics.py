@@ -72,6 +72,9 @@ class SpeakerMetrics:
         )
         self.streams = Gauge("loa_speaker_streams", "streams being received", registry=registry)
         self.priority = Gauge("loa_speaker_playing_priority", "priority in play (0: none)", registry=registry)
+        self.key_reloads = Counter(
+            "loa_speaker_key_reloads", "times the SRTP keys file was re-read", registry=registry
+        )
         self.clock_offset = Gauge(
             "loa_speaker_clock_offset_seconds",
             "sender clock minus local clock (time sync)",

@@ -25,6 +25,8 @@ from streaming.jitter import SILENCE, StreamBuffer
 from streaming.rtp import FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket, is_rtcp
 from streaming.sdp import GroupSpec
 
+MAX_STREAMS = 16  # streams a speaker tracks at once (a few groups, each with a stream or two)
+
 
 @dataclass(frozen=True, slots=True)
 class PlayedFrame:
@@ -44,15 +46,19 @@ class Block:
 
 
 class Playout:
-    def __init__(self, groups: Sequence[GroupSpec], stream_timeout: float = 2.0) -> None:
+    def __init__(
+        self, groups: Sequence[GroupSpec], stream_timeout: float = 2.0, max_streams: int = MAX_STREAMS
+    ) -> None:
         if not groups:
             raise ValueError("a speaker needs at least one group")
         self.groups = {f"{g.address}:{g.port}": g for g in groups}
         if len(self.groups) != len(groups):
             raise ValueError("the same group is given twice")
         self.stream_timeout = stream_timeout
+        self.max_streams = max(2, max_streams)
         self.streams: dict[int, StreamBuffer] = {}
         self.invalid = 0
+        self.evicted = 0
         self._clocks: dict[int, MediaClock] = {}  # mappings of expired streams, to resync when they return
 
     def _stream(self, group: str, ssrc: int) -> StreamBuffer:
@@ -63,6 +69,8 @@ class Playout:
                 if other.group == group and other.ended_at is None:
                     other.on_bye()  # a new SSRC on a group is a new broadcast: the old one is over
                     other.superseded = True
+            if len(self.streams) >= self.max_streams:
+                self._evict()
             stream = StreamBuffer(ssrc, spec.priority, spec.delay, group)
             previous = self._clocks.pop(ssrc, None)
             if previous is not None:  # the stream is back after an outage: keep placing it where it was
@@ -109,6 +117,15 @@ class Playout:
                 for ssrc in p.sources:
                     if ssrc in self.streams:
                         self.streams[ssrc].on_bye()
+
+    def _evict(self) -> None:
+        """Bounds memory under a flood of SSRCs (each stream holds a decoder): the least useful stream
+        goes, i.e. one already over (BYE or superseded) before one still live, the longest silent first."""
+        victim = min(
+            self.streams.values(), key=lambda s: (s.ended_at is None and not s.superseded, s.last_arrival)
+        )
+        del self.streams[victim.ssrc]
+        self.evicted += 1
 
     def expire(self, now: float) -> list[StreamBuffer]:
         """Forgets streams silent for ``stream_timeout`` (an outage, or a sender gone without BYE)."""

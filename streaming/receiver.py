@@ -9,6 +9,13 @@ Receiver reports (RR + SDES CNAME + Loa's LOAR status) go to the sender's feedba
 ``time_sync`` set, the speaker does not trust its own clock: it asks that address (the sender's
 feedback port) for NTP-style timestamps and uses the filtered offset (clock.py); without it, the system
 clock is taken as synchronized (NTP/PTP in the field).
+
+With ``keys`` (a provisioning file, see keyring.py) every group is SRTP-only: what fails authentication,
+replay or key checks is dropped before the jitter buffer and counted (metrics ``outcome`` label, the
+summary's ``srtp`` block, and the ``rejected_packets`` field of the LOAR status sent to the server). The
+file is re-read when it changes and on :meth:`SpeakerAgent.reload_keys` (SIGHUP). The speaker's own
+receiver reports stay plain RTCP: they carry no audio, and the sender only accepts them for streams it
+has open and bounds its table of them (sender.py).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from typing import Any
 
 from streaming import rtcp
 from streaming.clock import Clock, OffsetEstimator, ntp_from_wall, sync_sample, wall_from_ntp
+from streaming.ingress import Ingress
+from streaming.keyring import Keyring
 from streaming.playout import PlayedFrame, Playout
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
@@ -42,6 +51,7 @@ class SpeakerConfig:
     report_interval: float = 1.0
     clock: Clock = field(default_factory=Clock)
     log_frames: bool = True  # keep every played frame for the sink's summary (tests, diagnostics)
+    keys: str | None = None  # provisioning file: every group must be SRTP with these keys
 
 
 class SpeakerAgent:
@@ -50,6 +60,7 @@ class SpeakerAgent:
         self.clock = config.clock
         self.sink = sink
         self.playout = Playout(config.groups)
+        self.keyring = Keyring(config.keys, list(self.playout.groups)) if config.keys else None
         self.ssrc = secrets.randbits(32)
         self.estimator = OffsetEstimator() if config.time_sync else None
         self.frames: list[PlayedFrame] = []
@@ -59,6 +70,7 @@ class SpeakerAgent:
         self._handoff_sum = 0.0
         self._handoff_n = 0
         self._lock = threading.Lock()
+        self.ingress = Ingress(self.playout, self.keyring, self._lock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._sockets: dict[socket.socket, str] = {}
@@ -82,6 +94,11 @@ class SpeakerAgent:
         with contextlib.suppress(OSError):  # a unicast address: nothing to join
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
         return sock
+
+    def reload_keys(self) -> None:
+        """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
+        if self.keyring is not None:
+            self.keyring.request_reload()
 
     def offset(self) -> float | None:
         """Sender clock minus local clock; None while time sync has no sample yet."""
@@ -127,6 +144,18 @@ class SpeakerAgent:
             "offset": self.offset(),
             "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
             "streams": streams,
+            **({"srtp": self._srtp_status()} if self.keyring is not None else {}),
+        }
+
+    def _srtp_status(self) -> dict[str, Any]:
+        assert self.keyring is not None
+        return {
+            "groups": self.keyring.status(),
+            "rejected": self.keyring.rejected,
+            "groups_without_keys": self.keyring.missing,
+            "reloads": self.keyring.reloads,
+            "reload_errors": self.keyring.reload_errors,
+            "last_reload_error": self.keyring.last_error,
         }
 
     # --- playout thread ---
@@ -171,6 +200,8 @@ class SpeakerAgent:
                     )
                 sync_sent += 1
                 next_sync = now + (0.05 if sync_sent < 10 else 0.25)  # converge fast, then keep following
+            if self.keyring is not None and self.keyring.poll(now) and self.metrics is not None:
+                self.metrics.key_reloads.inc()
             if now >= next_report:
                 self._send_reports()
                 next_report = now + self.config.report_interval * (0.5 + secrets.randbelow(1000) / 1000)
@@ -187,8 +218,7 @@ class SpeakerAgent:
                 if sock is self._control:
                     self._on_control(data, arrival)
                     continue
-                with self._lock:
-                    outcome = self.playout.on_datagram(self._sockets[sock], data, arrival, source)
+                outcome = self.ingress.receive(self._sockets[sock], data, arrival, source)
                 if self.metrics is not None:
                     self.metrics.on_datagram(outcome, len(data))
 
@@ -228,7 +258,13 @@ class SpeakerAgent:
                     int((now - s.sr_arrival) * 65536) if s.sr_ntp_middle else 0,
                 )
                 status = rtcp.SpeakerStatus(
-                    self.ssrc, s.ssrc, int(mean_handoff * 1e6), self.underruns, s.late, self.playing_priority
+                    self.ssrc,
+                    s.ssrc,
+                    int(mean_handoff * 1e6),
+                    self.underruns,
+                    s.late,
+                    self.playing_priority,
+                    self.keyring.rejected if self.keyring is not None else 0,
                 )
                 target = self.config.feedback or s.source
                 assert target is not None

@@ -244,15 +244,17 @@ class SpeakerStatus:
     underruns: int  # output blocks that had to be filled with silence while a stream was due
     late_packets: int  # packets that arrived after their presentation time
     playing_priority: int  # 0: nothing playing
+    rejected_packets: int = 0  # datagrams dropped by SRTP (forged, replayed, unknown key); absent: 0
 
     def to_app(self) -> AppPacket:
         data = struct.pack(
-            "!IiIIB3x",
+            "!IiIIB3xI",
             self.media_ssrc,
             max(-(1 << 31), min((1 << 31) - 1, self.playout_offset_us)),
             self.underruns & 0xFFFFFFFF,
             self.late_packets & 0xFFFFFFFF,
             self.playing_priority & 0xFF,
+            self.rejected_packets & 0xFFFFFFFF,
         )
         return AppPacket(0, self.ssrc, LOA_STATUS, data)
 
@@ -261,7 +263,8 @@ class SpeakerStatus:
         if app.name != LOA_STATUS or len(app.data) < 20:
             raise ValueError("not a LOAR status block")
         media, offset, underruns, late, priority = struct.unpack_from("!IiIIB", app.data)
-        return cls(app.ssrc, media, offset, underruns, late, priority)
+        rejected = struct.unpack_from("!I", app.data, 20)[0] if len(app.data) >= 24 else 0
+        return cls(app.ssrc, media, offset, underruns, late, priority, rejected)
 
 
 def stream_priority_app(ssrc: int, priority: int) -> AppPacket:

@@ -38,6 +38,17 @@ Interface::
     sender.speakers()             # SpeakerReport per speaker that sent a receiver report
     sender.close()
 
+SRTP: a destination with ``keys`` (a function returning its group's current master keys, see srtp.py) is
+sent SRTP and SRTCP only, never plain: each stream holds one SrtpSession per keyed destination (one group,
+one direction), protects every packet for it just before sending, and re-reads the key ring every
+``sr_interval``, so a rotation made while the stream is on air reaches it and the session switches MKI at
+the new key's not_before. Every stream has a fresh random SSRC (never reused within the process), so no
+(key, SSRC, index) nonce repeats, resumed and repeated airings included. A packet that cannot be protected
+(no usable key) is not sent and counts as a send error.
+
+Receiver reports come in plain RTCP; they are kept only for streams this sender opened (the report block
+names the stream) and in a table of at most ``MAX_SPEAKERS``, so forged reports cannot grow memory.
+
 Metrics (with ``registry``): loa_rtp_packets_sent_total, loa_rtp_sent_bytes_total,
 loa_rtcp_packets_sent_total, loa_rtp_send_errors_total, loa_rtp_active_streams,
 loa_rtp_reporting_speakers, loa_rtp_send_lateness_seconds (histogram).
@@ -54,9 +65,9 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -66,11 +77,14 @@ from streaming import rtcp
 from streaming.clock import ntp_from_wall, ntp_middle
 from streaming.opus import OpusEncoder, OpusSettings, encoder_lookahead, validate_pcm
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket
+from streaming.srtp import MasterKey, SrtpError, SrtpSession
 
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
 LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
 BYE_DELAY = 0.1
 EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, and harmless to receivers
+MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
+RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
 
 
 class Priority(IntEnum):
@@ -89,6 +103,8 @@ class Destination:
     port: int
     ttl: int = 16
     interface: str | None = None  # IPv4 address of the outgoing interface; None: the routing table's
+    # the group's current SRTP master keys; None: plain RTP (third-party receivers without keys)
+    keys: Callable[[], Sequence[MasterKey]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -118,6 +134,7 @@ class SpeakerReport:
     late_packets: int
     playing_priority: int
     last_seen: float
+    rejected_packets: int = 0
 
 
 class Stream:
@@ -138,7 +155,14 @@ class Stream:
         self.codec = codec
         self.priority = Priority(priority)
         self.cname = cname
-        self.ssrc = secrets.randbits(32)
+        self.ssrc = sender._new_ssrc()
+        self._srtp = [SrtpSession(d.keys()) if d.keys is not None else None for d in self.destinations]
+        for d, session in zip(self.destinations, self._srtp, strict=True):
+            if session is not None:
+                try:
+                    session.current_key()
+                except SrtpError as exc:
+                    raise ValueError(f"destination {d.address}:{d.port}: {exc}") from None
         self._seq = secrets.randbits(16)
         self._ts0 = secrets.randbits(32)
         self._phase = phase
@@ -166,6 +190,7 @@ class Stream:
         self.frames_sent = 0
         self.octets_sent = 0
         self.gaps = 0  # times the feed fell behind and frames were moved to a later slot
+        self.srtp_errors = 0  # packets not sent because no key could protect them
         self.first_packet_time: float | None = None
 
     # --- producer side (the server's thread) ---
@@ -277,6 +302,24 @@ class Stream:
 
     # --- sender thread side ---
 
+    def _protect(self, i: int, data: bytes, rtcp_packet: bool) -> bytes | None:
+        session = self._srtp[i]
+        if session is None:
+            return data
+        try:
+            return session.protect_rtcp(data) if rtcp_packet else session.protect(data)
+        except SrtpError:
+            self.srtp_errors += 1
+            return None
+
+    def _refresh_keys(self) -> None:
+        for d, session in zip(self.destinations, self._srtp, strict=True):
+            if session is not None and d.keys is not None:
+                try:
+                    session.set_keys(d.keys())
+                except Exception:  # a failing key source keeps the keys in use
+                    self.srtp_errors += 1
+
     def _sender_report(self, send_at: float, bye: bool) -> bytes:
         # The SR maps a whole RTP tick to its exact media time (start_time + offset / 48000).
         start = self._start_time if self._start_time is not None else send_at
@@ -326,6 +369,7 @@ class PacedSender:
         self.lateness_sum = 0.0
         self.lateness: list[float] | None = [] if record_lateness else None
         self._reports: dict[int, SpeakerReport] = {}
+        self._recent: OrderedDict[int, None] = OrderedDict()  # SSRCs issued: never reused, RRs accepted
         self._feedback: socket.socket | None = None
         if feedback_bind is not None:
             self._feedback = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -403,6 +447,16 @@ class PacedSender:
             self._streams.add(stream)
         return stream
 
+    def _new_ssrc(self) -> int:
+        with self._cond:
+            ssrc = secrets.randbits(32)
+            while ssrc in self._recent:
+                ssrc = secrets.randbits(32)
+            self._recent[ssrc] = None
+            if len(self._recent) > RECENT_STREAMS:
+                self._recent.popitem(last=False)
+            return ssrc
+
     def speakers(self) -> list[SpeakerReport]:
         with self._cond:
             return sorted(self._reports.values(), key=lambda r: (r.cname, r.ssrc))
@@ -462,9 +516,15 @@ class PacedSender:
                         self._streams.discard(stream)
 
     def _send_rtp(self, stream: Stream, send_at: float, data: bytes) -> None:
-        for sock, address in stream._targets:
+        sent = 0
+        for i, (sock, address) in enumerate(stream._targets):
+            out = stream._protect(i, data, False)
+            if out is None:
+                self.send_errors += 1
+                continue
             try:
-                sock.sendto(data, address)
+                sock.sendto(out, address)
+                sent += len(out)
             except OSError:
                 self.send_errors += 1
         now = time.time()
@@ -473,19 +533,23 @@ class PacedSender:
         self.lateness_sum += late
         if self.lateness is not None:
             self.lateness.append(late)
-        n = len(stream._targets)
-        self.packets_sent += n
-        self.bytes_sent += n * len(data)
+        self.packets_sent += len(stream._targets)
+        self.bytes_sent += sent
         if stream.first_packet_time is None:
             stream.first_packet_time = now
         stream.frames_sent += 1
         stream.octets_sent += len(data) - 12
         if now >= stream._next_sr:
             stream._next_sr = now + self.sr_interval
+            stream._refresh_keys()
             self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
 
-    def _send_rtcp(self, stream: Stream, data: bytes) -> None:
-        for d in stream.destinations:
+    def _send_rtcp(self, stream: Stream, plain: bytes) -> None:
+        for i, d in enumerate(stream.destinations):
+            data = stream._protect(i, plain, True)
+            if data is None:
+                self.send_errors += 1
+                continue
             try:
                 if self._feedback is not None:  # from the feedback port, so that replies come back there
                     self._feedback.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
@@ -544,6 +608,10 @@ class PacedSender:
             if not isinstance(p, rtcp.ReceiverReport) or not p.reports:
                 continue
             block = p.reports[0]
+            with self._cond:
+                ours = block.ssrc in self._recent
+            if not ours:  # about no stream of ours: stale, misdirected or forged
+                continue
             rtt = None
             if block.lsr:
                 rtt = ((ntp_middle(ntp_from_wall(received)) - block.lsr - block.dlsr) & 0xFFFF_FFFF) / 65536
@@ -564,6 +632,10 @@ class PacedSender:
                 late_packets=found.late_packets if found else 0,
                 playing_priority=found.playing_priority if found else 0,
                 last_seen=received,
+                rejected_packets=found.rejected_packets if found else 0,
             )
             with self._cond:
+                if p.ssrc not in self._reports and len(self._reports) >= MAX_SPEAKERS:
+                    oldest = min(self._reports.values(), key=lambda r: r.last_seen)
+                    del self._reports[oldest.ssrc]
                 self._reports[p.ssrc] = report

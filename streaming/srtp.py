@@ -21,6 +21,7 @@ every stream and never restarts a stream's sequence under the same key.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import struct
@@ -623,13 +624,38 @@ def load_provisioning(path: str | Path) -> dict[str, list[MasterKey]]:
     return parse_provisioning(Path(path).read_text(encoding="utf-8"))
 
 
-def dump_provisioning(groups: Mapping[str, Sequence[MasterKey]]) -> str:
-    """The document parse_provisioning reads. It holds secrets: write it with mode 0600."""
+def provisioning_addresses(text: str) -> dict[str, str]:
+    """Group id → ``ADDR:PORT`` for the entries that carry an ``address`` (what ``loa keys export``
+    writes): a speaker knows its groups by address, the server by id."""
+    parse_provisioning(text)  # the same validation, so both views of a file agree
+    result: dict[str, str] = {}
+    for g, entry in enumerate(json.loads(text)["groups"]):
+        address = entry.get("address")
+        if address is None:
+            continue
+        host, _, port = address.rpartition(":") if isinstance(address, str) else ("", "", "")
+        try:
+            ipaddress.IPv4Address(host)
+            valid = port.isdigit() and 1 <= int(port) <= 65534
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(f"groups[{g}].address: expected IPv4ADDR:PORT, got {address!r}")
+        result[entry["group"]] = f"{host}:{int(port)}"
+    return result
+
+
+def dump_provisioning(
+    groups: Mapping[str, Sequence[MasterKey]], addresses: Mapping[str, str] | None = None
+) -> str:
+    """The document parse_provisioning reads; ``addresses`` adds each group's ``ADDR:PORT``. It holds
+    secrets: write it with mode 0600."""
     doc = {
         "version": PROVISIONING_VERSION,
         "groups": [
             {
                 "group": group,
+                **({"address": addresses[group]} if addresses and group in addresses else {}),
                 "keys": [
                     {
                         "mki": m.mki,

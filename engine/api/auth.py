@@ -43,6 +43,7 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Groups/DeleteGroup": Role.ADMIN,
     "/loa.v1.Groups/ListGroups": Role.VIEWER,
     "/loa.v1.Groups/ListSpeakers": Role.VIEWER,
+    "/loa.v1.Groups/GetGroupKeys": Role.ADMIN,  # SRTP keys: whoever has them can make speakers talk
 }
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -70,6 +71,7 @@ MUTATING = frozenset(
         "/loa.v1.Groups/CreateGroup",
         "/loa.v1.Groups/UpdateGroup",
         "/loa.v1.Groups/DeleteGroup",
+        "/loa.v1.Groups/GetGroupKeys",  # reads, but hands out secrets: audited like a change
     }
 )
 

@@ -1,4 +1,9 @@
-"""loa.v1.Groups: loudspeaker groups, and the speakers heard in them through RTCP."""
+"""loa.v1.Groups: loudspeaker groups, the speakers heard in them through RTCP, and their SRTP keys.
+
+With a KeyStore, a new group gets its first master key when ``srtp_new_groups`` (config ``srtp``) is on,
+a deleted group's keys are forgotten, and GetGroupKeys hands groups' keys to an admin caller (the
+interceptor checks the role; keys never go to viewers).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from collections.abc import Callable
 import grpc
 
 from engine.api import convert
-from engine.api.errors import handles_errors
+from engine.api.errors import Conflict, handles_errors
+from engine.api.keys import KeyStore
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
 from engine.metrics import SpeakerSample
@@ -27,15 +33,21 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         sender: PacedSender,
         stream_groups: Callable[[int], tuple[str, ...]],
         on_change: Callable[[], None] = lambda: None,
+        keys: KeyStore | None = None,
+        srtp_new_groups: bool = True,
     ) -> None:
         self.store = store
         self.sender = sender
         self.stream_groups = stream_groups
         self.on_change = on_change
+        self.keys = keys
+        self.srtp_new_groups = srtp_new_groups
 
     @handles_errors
     def CreateGroup(self, request: pb.CreateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
         group = self.store.create_group(validate_group(convert.group_from_pb(request.group)))
+        if self.keys is not None and self.srtp_new_groups:
+            self.keys.ensure(group.id)
         self.on_change()
         return convert.group_to_pb(group)
 
@@ -59,6 +71,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         self, request: pb.DeleteGroupRequest, context: grpc.ServicerContext
     ) -> pb.DeleteGroupResponse:
         self.store.delete_group(request.group_id)
+        if self.keys is not None:
+            self.keys.remove(request.group_id)
         self.on_change()
         return pb.DeleteGroupResponse()
 
@@ -113,8 +127,43 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
                     underruns=report.underruns,
                     playing_priority=pb.Priority.Name(report.playing_priority),
                     online=now - report.last_seen <= ONLINE_S,
+                    rejected_packets=report.rejected_packets,
                 )
                 for group_id, report in self.heard()
                 if not request.group_id or group_id == request.group_id
             ]
         )
+
+    @handles_errors
+    def GetGroupKeys(
+        self, request: pb.GetGroupKeysRequest, context: grpc.ServicerContext
+    ) -> pb.GetGroupKeysResponse:
+        keyed = set(self.keys.groups()) if self.keys is not None else set()
+        if request.group_ids:
+            groups = [self.store.get_group(g) for g in request.group_ids]  # NOT_FOUND for an unknown one
+            for i, group in enumerate(groups):
+                if group.id not in keyed:
+                    raise Conflict(f"group_ids[{i}]: group {group.id!r} has no SRTP keys (plain RTP)")
+        else:
+            groups = [g for g in self.store.list_groups() if g.id in keyed]
+        if self.keys is None or not groups:
+            return pb.GetGroupKeysResponse()
+        rings = [
+            pb.GroupKeyRing(
+                group_id=g.id,
+                multicast_address=g.multicast_address,
+                port=g.port,
+                keys=[
+                    pb.SrtpMasterKey(
+                        mki=k.mki,
+                        master_key=k.key,
+                        master_salt=k.salt,
+                        not_before=convert.timestamp(k.not_before),
+                        not_after=convert.timestamp(k.not_after),
+                    )
+                    for k in self.keys.keys(g.id)
+                ],
+            )
+            for g in groups
+        ]
+        return pb.GetGroupKeysResponse(groups=rings, provisioning_file=self.keys.provisioning(groups))

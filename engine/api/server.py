@@ -21,6 +21,7 @@ from engine.api.auth import AuthInterceptor, require_auth
 from engine.api.broadcasts import BroadcastsServicer
 from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, MetricsInterceptor
+from engine.api.keys import KeyStore
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
@@ -62,6 +63,7 @@ class LoaServer:
         self.store = store_mod.Store(state / "loa.db")
         self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
+        self.keys = KeyStore.in_state_dir(state)  # SRTP master keys of the groups
         self.tokens = TokenStore.in_state_dir(state) if auth else None
         self.bootstrap_token = (
             ensure_bootstrap_token(self.tokens, state / TOKEN_FILE) if self.tokens else None
@@ -77,6 +79,7 @@ class LoaServer:
             registry=self.metrics.registry, feedback_bind=("0.0.0.0", config.feedback_port)
         )
         self.runner = Runner(self.store, self.synth, self.sender, self.metrics, cname=config.cname)
+        self.runner.key_source = self.keys.key_source
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.grpc_threads, thread_name_prefix="loa-grpc"),
@@ -96,7 +99,15 @@ class LoaServer:
             BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission), self.grpc
         )
         loa_pb2_grpc.add_GroupsServicer_to_server(
-            GroupsServicer(self.store, self.sender, self.runner.stream_groups, self.runner.wake), self.grpc
+            GroupsServicer(
+                self.store,
+                self.sender,
+                self.runner.stream_groups,
+                self.runner.wake,
+                keys=self.keys,
+                srtp_new_groups=config.srtp,
+            ),
+            self.grpc,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         names = [s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values()]
@@ -132,6 +143,8 @@ class LoaServer:
                 self.store.get_group(group.id)
             except store_mod.NotFound:
                 self.store.create_group(group)
+                if self.config.srtp:
+                    self.keys.ensure(group.id)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Stops taking calls, lets what is on air finish for grace_s, saves where the rest was cut."""

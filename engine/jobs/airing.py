@@ -138,8 +138,11 @@ class OnAir(threading.Thread):
 
     def _open_stream(self, air_at: float) -> Stream:
         first = self.groups[0]
+        # a group with SRTP keys gets SRTP; every stream has a fresh SSRC, so resumed airings never
+        # reuse a nonce under the same key
         destinations = [
-            Destination(g.multicast_address, g.port, g.ttl, g.interface or None) for g in self.groups
+            Destination(g.multicast_address, g.port, g.ttl, g.interface or None, self.runner.key_source(g.id))
+            for g in self.groups
         ]
         codec = OpusSettings(
             bitrate=first.opus_bitrate_bps,

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 from engine.jobs import policy
 from engine.jobs.airing import OnAir
@@ -28,6 +29,7 @@ from engine.jobs.store import InvalidTransition, Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
 from streaming.sender import PacedSender, Stream
+from streaming.srtp import MasterKey
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class Runner:
         self.metrics = metrics
         self.cname = cname
         self.default_sentence_pause_s = default_sentence_pause_s
+        # group id → what its stream Destination polls for the group's SRTP keys (None: plain RTP);
+        # the server sets KeyStore.key_source here
+        self.key_source: Callable[[str], Callable[[], Sequence[MasterKey]] | None] = lambda group_id: None
         self._airings: dict[str, OnAir] = {}
         self._stream_groups: OrderedDict[int, tuple[str, ...]] = OrderedDict()  # SSRC → groups, newest last
         self._lock = threading.Lock()

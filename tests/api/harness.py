@@ -109,6 +109,11 @@ class Server:
         argv = [sys.executable, "-m", "streaming", "speaker", "--name", name, "--sink", str(wav)]
         for group in groups:
             argv += ["--group", group]
+        client = self.client()  # SRTP keys, provisioned the way a speaker fetches them: over the API
+        keys = client.groups.GetGroupKeys(pb.GetGroupKeysRequest(), metadata=client.metadata)
+        if keys.groups:
+            (self.state / f"{name}.keys.json").write_text(keys.provisioning_file)
+            argv += ["--keys", str(self.state / f"{name}.keys.json")]
         proc = subprocess.Popen(
             enter_command(self.proc.pid, argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -540,7 +540,7 @@ class ListSpeakersResponse(_message.Message):
     def __init__(self, speakers: _Optional[_Iterable[_Union[Speaker, _Mapping]]] = ...) -> None: ...
 
 class Speaker(_message.Message):
-    __slots__ = ("cname", "group_id", "address", "last_report_time", "fraction_lost", "packets_lost", "jitter", "round_trip", "playout_offset", "underruns", "playing_priority", "online")
+    __slots__ = ("cname", "group_id", "address", "last_report_time", "fraction_lost", "packets_lost", "jitter", "round_trip", "playout_offset", "underruns", "playing_priority", "online", "rejected_packets")
     CNAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -553,6 +553,7 @@ class Speaker(_message.Message):
     UNDERRUNS_FIELD_NUMBER: _ClassVar[int]
     PLAYING_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_PACKETS_FIELD_NUMBER: _ClassVar[int]
     cname: str
     group_id: str
     address: str
@@ -565,4 +566,45 @@ class Speaker(_message.Message):
     underruns: int
     playing_priority: Priority
     online: bool
-    def __init__(self, cname: _Optional[str] = ..., group_id: _Optional[str] = ..., address: _Optional[str] = ..., last_report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fraction_lost: _Optional[float] = ..., packets_lost: _Optional[int] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., playout_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., underruns: _Optional[int] = ..., playing_priority: _Optional[_Union[Priority, str]] = ..., online: _Optional[bool] = ...) -> None: ...
+    rejected_packets: int
+    def __init__(self, cname: _Optional[str] = ..., group_id: _Optional[str] = ..., address: _Optional[str] = ..., last_report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fraction_lost: _Optional[float] = ..., packets_lost: _Optional[int] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., playout_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., underruns: _Optional[int] = ..., playing_priority: _Optional[_Union[Priority, str]] = ..., online: _Optional[bool] = ..., rejected_packets: _Optional[int] = ...) -> None: ...
+
+class GetGroupKeysRequest(_message.Message):
+    __slots__ = ("group_ids",)
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SrtpMasterKey(_message.Message):
+    __slots__ = ("mki", "master_key", "master_salt", "not_before", "not_after")
+    MKI_FIELD_NUMBER: _ClassVar[int]
+    MASTER_KEY_FIELD_NUMBER: _ClassVar[int]
+    MASTER_SALT_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    mki: int
+    master_key: bytes
+    master_salt: bytes
+    not_before: _timestamp_pb2.Timestamp
+    not_after: _timestamp_pb2.Timestamp
+    def __init__(self, mki: _Optional[int] = ..., master_key: _Optional[bytes] = ..., master_salt: _Optional[bytes] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GroupKeyRing(_message.Message):
+    __slots__ = ("group_id", "multicast_address", "port", "keys")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    MULTICAST_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    multicast_address: str
+    port: int
+    keys: _containers.RepeatedCompositeFieldContainer[SrtpMasterKey]
+    def __init__(self, group_id: _Optional[str] = ..., multicast_address: _Optional[str] = ..., port: _Optional[int] = ..., keys: _Optional[_Iterable[_Union[SrtpMasterKey, _Mapping]]] = ...) -> None: ...
+
+class GetGroupKeysResponse(_message.Message):
+    __slots__ = ("groups", "provisioning_file")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONING_FILE_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[GroupKeyRing]
+    provisioning_file: str
+    def __init__(self, groups: _Optional[_Iterable[_Union[GroupKeyRing, _Mapping]]] = ..., provisioning_file: _Optional[str] = ...) -> None: ...

@@ -542,6 +542,11 @@ class GroupsStub:
                 request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersRequest.SerializeToString,
                 response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersResponse.FromString,
                 _registered_method=True)
+        self.GetGroupKeys = channel.unary_unary(
+                '/loa.v1.Groups/GetGroupKeys',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.FromString,
+                _registered_method=True)
 
 
 class GroupsServicer:
@@ -588,6 +593,14 @@ class GroupsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGroupKeys(self, request, context):
+        """The SRTP master keys of groups, for provisioning their speakers. Admin only: whoever holds a group's
+        key can make its loudspeakers speak.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -620,6 +633,11 @@ def add_GroupsServicer_to_server(servicer, server):
                     servicer.ListSpeakers,
                     request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersRequest.FromString,
                     response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersResponse.SerializeToString,
+            ),
+            'GetGroupKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroupKeys,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -788,6 +806,33 @@ class Groups:
             '/loa.v1.Groups/ListSpeakers',
             protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersRequest.SerializeToString,
             protos_dot_loa_dot_v1_dot_loa__pb2.ListSpeakersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroupKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Groups/GetGroupKeys',
+            protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
