@@ -119,7 +119,7 @@ class KeyStore:
                         MasterKey(k.mki, k.key, k.salt, k.not_before, max(not_after, k.not_before + 1e-3))
                     )
             rings[group_id] = [*kept, new]
-        return new
+        return next(k for k in self.keys(group_id) if k.mki == new.mki)
 
     def remove(self, group_id: str) -> bool:
         """Forgets the group's keys (the group is deleted, or goes back to plain RTP)."""
@@ -160,12 +160,12 @@ class KeyStore:
             self._refresh()
             rings = {g: list(ring) for g, ring in self._rings.items()}
             yield rings
-            rings = {g: ring for g, ring in rings.items() if ring}
+            text = dump_provisioning({g: ring for g, ring in rings.items() if ring})
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(dump_provisioning(rings))
+                    fh.write(text)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, self.path)
@@ -178,5 +178,5 @@ class KeyStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
-            self._rings = rings
+            self._rings = parse_provisioning(text)  # times as the file holds them (microseconds)
             self._signature = self._stat()
