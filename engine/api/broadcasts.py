@@ -11,6 +11,7 @@ from engine.api import convert
 from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
 from engine.api.errors import NotFound, field_named, handles_errors
+from engine.api.recorded import truncation
 from engine.api.synthesis import require_voice
 from engine.jobs.model import BroadcastSpec
 from engine.jobs.store import InvalidTransition, Store
@@ -50,6 +51,9 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                     probe_audio(segment.audio)
                 except ValueError as exc:
                     raise ValueError(f"segments[{i}].{exc}") from None
+                cut = truncation(segment.audio)
+                if cut is not None:
+                    raise ValueError(f"segments[{i}].audio: {cut}")
                 continue
             require_voice(
                 self.voices,
@@ -93,18 +97,21 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         if request.page_size > 1000:
             raise ValueError("page_size: at most 1000")
         states = [convert.state_from_pb(s, f"states[{i}]") for i, s in enumerate(request.states)]
-        found, token = self.store.list_broadcasts(
-            states=states,
-            group_id=request.group_id,
-            created_after=convert.seconds_of(request.created_after)
-            if request.HasField("created_after")
-            else None,
-            created_before=(
-                convert.seconds_of(request.created_before) if request.HasField("created_before") else None
-            ),
-            page_size=request.page_size,
-            page_token=request.page_token,
+        after, before = (
+            convert.seconds_of(getattr(request, name), name) if request.HasField(name) else None
+            for name in ("created_after", "created_before")
         )
+        try:
+            found, token = self.store.list_broadcasts(
+                states=states,
+                group_id=request.group_id,
+                created_after=after,
+                created_before=before,
+                page_size=request.page_size,
+                page_token=request.page_token,
+            )
+        except OverflowError:  # a forged token whose position SQLite cannot hold
+            raise ValueError("page_token: not a token this server gave") from None
         return pb.ListBroadcastsResponse(
             broadcasts=[convert.broadcast_to_pb(b) for b in found], next_page_token=token
         )

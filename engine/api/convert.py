@@ -40,8 +40,13 @@ def duration(seconds: float | None) -> duration_pb2.Duration | None:
     return d
 
 
-def seconds_of(message: timestamp_pb2.Timestamp | duration_pb2.Duration) -> float:
-    return float(message.ToNanoseconds()) / 1e9
+def seconds_of(message: timestamp_pb2.Timestamp | duration_pb2.Duration, field: str = "time") -> float:
+    """Seconds of a Timestamp or Duration; ValueError naming ``field`` when it is outside the types' range
+    (years 1..9999, ±10,000 years), which protobuf refuses to convert."""
+    try:
+        return float(message.ToNanoseconds()) / 1e9
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
 
 
 def priority_from_pb(value: int, field: str = "priority") -> Priority:
@@ -72,7 +77,9 @@ def group_from_pb(message: pb.Group) -> Group:
         opus_bitrate_bps=message.opus_bitrate_bps,
         fec=message.fec,
         expected_loss_percent=message.expected_loss_percent,
-        playout_delay_s=seconds_of(message.playout_delay) if message.HasField("playout_delay") else 0.0,
+        playout_delay_s=seconds_of(message.playout_delay, "group.playout_delay")
+        if message.HasField("playout_delay")
+        else 0.0,
         emergency=message.emergency,
     )
 
@@ -157,14 +164,16 @@ def spec_from_pb(request: pb.CreateBroadcastRequest, requested_by: str) -> Broad
         segments=tuple(segment_from_pb(s) for s in request.segments),
         group_ids=tuple(request.group_ids),
         priority=priority_from_pb(request.priority),
-        start_time=seconds_of(request.start_time) if request.HasField("start_time") else None,
+        start_time=seconds_of(request.start_time, "start_time") if request.HasField("start_time") else None,
         repeat_count=request.repeat_count,
-        repeat_gap_s=seconds_of(request.repeat_gap) if request.HasField("repeat_gap") else 0.0,
+        repeat_gap_s=seconds_of(request.repeat_gap, "repeat_gap") if request.HasField("repeat_gap") else 0.0,
         chime=request.chime,
         idempotency_key=request.idempotency_key,
         title=request.title,
         requested_by=requested_by,
-        sentence_pause_s=seconds_of(request.sentence_pause) if request.HasField("sentence_pause") else None,
+        sentence_pause_s=seconds_of(request.sentence_pause, "sentence_pause")
+        if request.HasField("sentence_pause")
+        else None,
     )
 
 

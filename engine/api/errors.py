@@ -73,7 +73,19 @@ def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
     if isinstance(exc, Exhausted):
         context.set_trailing_metadata((("retry-after-ms", str(int(exc.retry_after_s * 1000))),))
     message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-    context.abort(code, message)
+    context.abort(code, bounded(message))
+
+
+MAX_DETAIL_BYTES = 1000  # UTF-8; gRPC percent-encodes non-ASCII bytes, so at most 3000 on the wire
+
+
+def bounded(message: str) -> str:
+    """Messages quote what the caller sent; a quoted 10 kB id would push the status past the 8 KiB that
+    gRPC clients accept in trailers, and the caller would see RESOURCE_EXHAUSTED instead of the answer."""
+    raw = message.encode()
+    if len(raw) <= MAX_DETAIL_BYTES:
+        return message
+    return raw[: MAX_DETAIL_BYTES - 40].decode(errors="ignore") + f"… ({len(message)} characters in all)"
 
 
 def handles_errors(method: F) -> F:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 import grpc
 
 from engine.api import convert
-from engine.api.errors import Conflict, handles_errors
+from engine.api.errors import Conflict, field_named, handles_errors
 from engine.api.keys import KeyStore
-from engine.jobs.store import Store
+from engine.jobs.store import InUse, NotFound, Store
 from engine.jobs.validation import validate_group
 from engine.metrics import SpeakerSample
 from protos.loa.v1 import loa_pb2 as pb
@@ -53,12 +53,14 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
 
     @handles_errors
     def GetGroup(self, request: pb.GetGroupRequest, context: grpc.ServicerContext) -> pb.Group:
-        return convert.group_to_pb(self.store.get_group(request.group_id))
+        with field_named("group_id", NotFound):
+            return convert.group_to_pb(self.store.get_group(request.group_id))
 
     @handles_errors
     def UpdateGroup(self, request: pb.UpdateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
         fields = convert.group_mask(list(request.update_mask.paths))
-        current = self.store.get_group(request.group.id)
+        with field_named("group.id", NotFound):
+            current = self.store.get_group(request.group.id)
         given = convert.group_from_pb(request.group)
         changes = {f: getattr(given, f) for f in (fields or convert.GROUP_MASK_FIELDS.values())}
         group = validate_group(dataclasses.replace(current, **changes))
@@ -70,7 +72,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
     def DeleteGroup(
         self, request: pb.DeleteGroupRequest, context: grpc.ServicerContext
     ) -> pb.DeleteGroupResponse:
-        self.store.delete_group(request.group_id)
+        with field_named("group_id", NotFound, InUse):
+            self.store.delete_group(request.group_id)
         if self.keys is not None:
             self.keys.remove(request.group_id)
         self.on_change()
@@ -110,7 +113,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         self, request: pb.ListSpeakersRequest, context: grpc.ServicerContext
     ) -> pb.ListSpeakersResponse:
         if request.group_id:
-            self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
+            with field_named("group_id", NotFound):
+                self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
         now = time.time()
         return pb.ListSpeakersResponse(
             speakers=[

@@ -51,7 +51,9 @@ def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
     _check_text(request.text)
     language = _language(request.language)
     voice = request.voice
-    pause = seconds_of(request.sentence_pause) if request.HasField("sentence_pause") else 0.3
+    pause = (
+        seconds_of(request.sentence_pause, "sentence_pause") if request.HasField("sentence_pause") else 0.3
+    )
     if not 0 <= pause <= 10:
         raise ValueError("sentence_pause: must be 0..10 s")
     if voice.HasField("speed") and not 0.25 < voice.speed <= 4:
