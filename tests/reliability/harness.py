@@ -180,6 +180,12 @@ class Loa:
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used (user + system), from /proc: its work, not the machine's."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def client(self, token: str | None = None) -> Client:
         return Client.connect(self.address, token if token is not None else self.admin_token())
 
