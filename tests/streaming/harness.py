@@ -120,6 +120,9 @@ class Relay:
 
     RTP gets seeded loss, a uniform extra delay in [0, 2 * jitter] (so packets reorder) and duplicates;
     RTCP is delayed the same way but never lost, so the test is about the media, not the mapping.
+    ``reorder``: the share of RTP packets held back ``reorder_delay`` more, so they surely arrive after
+    their successors. ``outage``: (from, to) seconds after start() during which nothing gets through,
+    RTCP included (a link down); the RTP timestamps it swallowed are kept in ``outage_timestamps``.
     """
 
     def __init__(
@@ -131,6 +134,9 @@ class Relay:
         jitter: float,
         duplicate: float,
         seed: int,
+        reorder: float = 0.0,
+        reorder_delay: float = 0.045,
+        outage: tuple[float, float] | None = None,
     ) -> None:
         # one generator per direction, so the loss pattern of RTP does not depend on thread timing
         self.rngs = (random.Random(seed), random.Random(seed + 1))
@@ -142,7 +148,10 @@ class Relay:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._n = 0
-        self.dropped = self.duplicated = self.forwarded = 0
+        self.reorder, self.reorder_delay, self.outage = reorder, reorder_delay, outage
+        self.dropped = self.duplicated = self.forwarded = self.reordered = 0
+        self.outage_timestamps: list[int] = []
+        self.t0 = 0.0
         self._threads = [
             threading.Thread(target=self._recv, args=(0,), daemon=True),
             threading.Thread(target=self._recv, args=(1,), daemon=True),
@@ -150,6 +159,7 @@ class Relay:
         ]
 
     def start(self) -> Relay:
+        self.t0 = time.time()
         for t in self._threads:
             t.start()
         return self
@@ -177,16 +187,23 @@ class Relay:
             now = time.time()
             rng = self.rngs[rtcp]
             with self._cond:
-                copies = 1
+                if self.outage and self.outage[0] <= now - self.t0 < self.outage[1]:
+                    if not rtcp and len(data) >= 12:
+                        self.outage_timestamps.append(int.from_bytes(data[4:8], "big"))
+                    continue
+                copies, extra = 1, 0.0
                 if not rtcp:
                     if rng.random() < self.loss:
                         self.dropped += 1
                         continue
                     if rng.random() < self.duplicate:
                         copies, self.duplicated = 2, self.duplicated + 1
+                    if self.reorder and rng.random() < self.reorder:
+                        extra, self.reordered = self.reorder_delay, self.reordered + 1
                 for _ in range(copies):
                     self._n += 1
-                    heapq.heappush(self._heap, (now + rng.uniform(0, 2 * self.jitter), self._n, data, rtcp))
+                    delay = rng.uniform(0, 2 * self.jitter) + extra
+                    heapq.heappush(self._heap, (now + delay, self._n, data, rtcp))
                 self._cond.notify()
 
     def _send(self) -> None:
