@@ -67,8 +67,12 @@ class StateMount:
         done = self.sh(f"mount -o remount,{'ro' if read_only else 'rw'} '{self.path}'")
         assert done.returncode == 0, done.stderr
 
-    def ballast(self, kb: int) -> None:
-        """Takes ``kb`` of the space (or what is left), so that freeing it later is one command."""
+    def available_kb(self) -> int:
+        return int(self.sh(f"df -k --output=avail '{self.path}' | tail -1").stdout.strip())
+
+    def fill(self, leave_kb: int = 0) -> None:
+        """Takes all the space but ``leave_kb`` with a ballast file, so that freeing it is one command."""
+        kb = max(0, self.available_kb() - leave_kb)
         self.sh(f"dd if=/dev/zero of='{self.path}/ballast' bs=1k count={kb} 2>/dev/null")
 
     def free_ballast(self) -> None:
