@@ -49,4 +49,5 @@ def test_rogues_and_replays_play_nothing_and_rotation_loses_no_frame(tmp_path: P
     )
     table = {s["cname"]: s for s in result["speakers"]}
     assert sorted(table) == ["spk0", "spk1", "spk2"]  # the sender heard from every speaker ...
-    assert all(s["rejected_packets"] > 3 * per_rogue for s in table.values())  # ... and of the attack
+    # ... and of the attack (LOAR; the last report leaves ≥ 4 s into the 6 s of rogue traffic)
+    assert all(s["rejected_packets"] > per_rogue for s in table.values())
