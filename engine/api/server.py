@@ -30,7 +30,7 @@ from engine.jobs import store as store_mod
 from engine.jobs.model import Group
 from engine.jobs.runner import Runner
 from engine.jobs.validation import validate_group
-from engine.metrics import ServerMetrics, serve_http
+from engine.metrics import ServerMetrics, SpeakerCollector, serve_http
 from engine.tts.cache import SpeechCache
 from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import Synthesizer
@@ -98,17 +98,16 @@ class LoaServer:
         loa_pb2_grpc.add_BroadcastsServicer_to_server(
             BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission), self.grpc
         )
-        loa_pb2_grpc.add_GroupsServicer_to_server(
-            GroupsServicer(
-                self.store,
-                self.sender,
-                self.runner.stream_groups,
-                self.runner.wake,
-                keys=self.keys,
-                srtp_new_groups=config.srtp,
-            ),
-            self.grpc,
+        groups = GroupsServicer(
+            self.store,
+            self.sender,
+            self.runner.stream_groups,
+            self.runner.wake,
+            keys=self.keys,
+            srtp_new_groups=config.srtp,
         )
+        loa_pb2_grpc.add_GroupsServicer_to_server(groups, self.grpc)
+        self.metrics.registry.register(SpeakerCollector(groups.samples))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         names = [s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values()]
         reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)

@@ -234,6 +234,8 @@ def test_speakers_and_metrics_are_reported(server: Server) -> None:
         "loa_tts_first_audio_seconds_count",
         "loa_queue_depth",
         "loa_broadcasts_total",
+        'loa_speakers_online{group="obs"} 1.0',
+        'loa_speaker_loss_ratio{group="obs"}',
     ):
         assert name in page
     if shutil.which("promtool"):
