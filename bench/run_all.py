@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.bench_text", "bench.bench_tts", "bench.bench_streaming", "bench.bench_api")
+BENCHMARKS = (
+    "bench.bench_text",
+    "bench.bench_tts",
+    "bench.bench_streaming",
+    "bench.bench_api",
+    "bench.reliability",
+)
 
 
 def main() -> int:

@@ -50,8 +50,13 @@ class Level:
     unhinted: int = 0  # RESOURCE_EXHAUSTED without a hint
     seconds: float = 0.0
 
-    def count(self, kind: str, code: str = "") -> int:
-        return sum(n for k, n in self.codes.items() if k.startswith(f"{kind} {code}"))
+    def count(self, kind: str = "", code: str = "") -> int:
+        """Calls of ``kind`` (any when empty) that ended with ``code`` (any when empty)."""
+        return sum(
+            n
+            for k, n in self.codes.items()
+            if (not kind or k.split()[0] == kind) and (not code or k.split()[1] == code)
+        )
 
 
 @dataclass
