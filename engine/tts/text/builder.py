@@ -91,8 +91,8 @@ class Builder:
         if start >= end:
             return
         text = self.source[start:end]
-        if text[0] in ".!?;:" and self._last == "," and not self._pieces[-1][4]:
-            self._drop_last()  # a bracket's pause right before a full stop: the stop is enough
+        if text[0] in ".!?;:," and self._last == "," and not self._pieces[-1][4]:
+            self._drop_last()  # a bracket's pause right before a stop or comma: the source's mark is enough
         if self.spaced and (self._glue or self._last in _PAUSES) and text[0].isalnum():
             self._put(" ", start, start, False)
         self._put(text, start, end, True)

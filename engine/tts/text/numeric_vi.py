@@ -16,6 +16,7 @@ from .spell import address as spell_address
 from .spell import letters
 from .tables import abbreviations, mapping
 
+_DIGIT_RUN = re.compile(r"\d+")
 _CLOCK = re.compile(r"(\d{1,2})(?:[hg:](\d{2}))?")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
@@ -25,7 +26,24 @@ PHONE_CONTEXT = (
 )  # fmt: skip
 _DATE_CONTEXT = word_set(
     "ngày hôm mùng mồng sáng trưa chiều tối đêm khuya từ đến tới và hoặc trước sau vào qua lúc hạn khoảng"
+    " hết lịch nhật"
 )
+_WEEKDAYS = ("thứ hai", "thứ ba", "thứ tư", "thứ năm", "thứ sáu", "thứ bảy", "chủ nhật")
+# A "d/m" ending the sentence or followed by these is a date ("hạn chót là 30/11.", "25/12 tới").
+_DATE_AFTER = word_set("tới này vừa hằng hàng âm dương")
+_RATIO_BEFORE = word_set("đạt được chiếm số nhà tỷ lệ còn")
+_STREET = word_set("đường phố")  # streets named for dates: "đường 3/2", "đường 30/4"
+_SLASH_RANGE_AFTER = re.compile(r"\s?[-–]\s?\d{1,2}/\d{1,2}\b")
+_SLASH_RANGE_BEFORE = re.compile(r"\b\d{1,2}/\d{1,2}\s?[-–]\s?$")
+_DASH_RANGE_AFTER = word_set("tháng giờ ngày phút tuần")  # "ngày 6-10 tháng 5" is a range of days
+_PERIOD = word_set("quý đợt kỳ")  # "quý 3/2025" is the third quarter of 2025, not March
+_CLOCK_G_BEFORE = word_set("lúc vào từ đến tới trước sau")  # "lúc 19g" is 19 o'clock, "19g" else grams
+_EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
+_CALLING_CUES = (
+    "gọi", "điện thoại", "đường dây", "tổng đài", "cấp cứu", "cứu hỏa", "cứu hộ", "cháy", "công an",
+    "khẩn cấp", "hotline", "liên hệ", "báo tin", "sđt", "số máy", "cskh", "zalo",
+)  # fmt: skip
+_EMERGENCY_NEXT = word_set("hoặc và để khi nếu ngay miễn")
 _DAY_SAID = word_set("ngày hôm mùng mồng sáng trưa chiều tối đêm khuya")
 _FRACTION_BEFORE = word_set("khoảng gần hơn chiếm được còn trên dưới")
 _FRACTION_AFTER = word_set("số dân diện tổng lượng trong")
@@ -39,7 +57,7 @@ def group_digits(s: str) -> list[str]:
     n = len(s)
     if n <= 4:
         return [s]
-    sizes = {10: (4, 3, 3), 11: (4, 3, 4)}.get(n) or ((3,) * (n // 3 - 1) + (3 + n % 3,))
+    sizes = {8: (4, 4), 10: (4, 3, 3), 11: (4, 3, 4)}.get(n) or ((3,) * (n // 3 - 1) + (3 + n % 3,))
     out, i = [], 0
     for size in sizes:
         out.append(s[i : i + size])
@@ -52,7 +70,7 @@ def read_digits(s: str) -> str:
 
 
 @cache
-def _unit_pattern() -> re.Pattern[str]:
+def unit_pattern() -> re.Pattern[str]:
     alt = "|".join(re.escape(k) for k in sorted(mapping("units_vi"), key=len, reverse=True))
     return re.compile(rf"\s?(?P<unit>(?:{alt})(?:/(?:{alt}))?)(?!\w)")
 
@@ -68,7 +86,7 @@ def unit_reading(unit: str, d: Dialect) -> str:
 
 
 def unit_after(s: Scan, end: int) -> int:
-    u = _unit_pattern().match(s.text, end, s.hi)
+    u = unit_pattern().match(s.text, end, s.hi)
     if u is None:
         return end
     s.b.say(unit_reading(u.group("unit"), s.d), u.start("unit"), u.end())
@@ -89,27 +107,51 @@ def plate(s: Scan, m: re.Match[str]) -> int:
 
 
 def code(s: Scan, m: re.Match[str]) -> int:
-    """Document codes "123/UBND-VX", "12/2025/NĐ-CP"; "2/III" is a number over a Roman numeral."""
-    number, *middle, tail = m.group().split("/")
+    """Document codes "123/UBND-VX", "12/2025/NĐ-CP", the Party's "57-NQ/TW", "72/2025/QH15"; "8/III" is
+    a date where a date is expected ("ngày 8/III"), else a number over a Roman numeral."""
+    tok = m.group()
+    if "-" in tok.split("/")[0]:
+        number, _, rest = tok.partition("-")
+        parts = re.split(r"[/-]", rest)
+        words = [cardinal(int(number), s.d), *(_code_word(p, s.d) for p in parts)]
+        s.b.say(" ".join(words), m.start(), m.end())
+        return m.end()
+    number, *middle, tail = tok.split("/")
     roman = parse_roman(tail)
     if roman is not None and not middle:
-        s.b.say(f"{cardinal(int(number), s.d)} trên {cardinal(roman, s.d)}", m.start(), m.end())
+        n = int(number)
+        if s.prev_word(m.start()) in _DATE_CONTEXT and dates_vi.valid_date(n, roman):
+            _say_date(s, m, n, roman, None)
+        else:
+            s.b.say(f"{cardinal(n, s.d)} trên {cardinal(roman, s.d)}", m.start(), m.end())
         return m.end()
     words = [cardinal(int(number), s.d)]
     if middle:
         words += ["năm", cardinal(int(middle[0]), s.d)]
-    table = abbreviations("abbreviations_vi")
-    for part in tail.split("-"):
-        words.append(
-            _code_part(part, table) or " ".join(_code_part(p, table) or letters(p) for p in part.split("&"))
-        )
+    words += [_code_word(part, s.d) for part in tail.split("-")]
     s.b.say(" ".join(words), m.start(), m.end())
     return m.end()
 
 
-def _code_part(part: str, table: dict[str, dict[str, str]]) -> str | None:
-    row = table.get(part, {})
+def _code_part(part: str) -> str | None:
+    row = abbreviations("abbreviations_vi").get(part, {})
     return row.get("code") or row.get("always") or row.get("before_name")
+
+
+def _code_word(part: str, d: Dialect) -> str:
+    """One piece of a code: from the table, else its "&"-joined pieces, letters and numbers ("QH15")."""
+    known = _code_part(part)
+    if known:
+        return known
+    words = []
+    for piece in part.split("&"):
+        known = _code_part(piece)
+        if known:
+            words.append(known)
+            continue
+        for run in re.findall(r"\d+|\D+", piece):
+            words.append(cardinal(int(run), d) if run.isdigit() else _code_part(run) or letters(run))
+    return " ".join(words)
 
 
 def daterange(s: Scan, m: re.Match[str]) -> int:
@@ -159,6 +201,9 @@ def time(s: Scan, m: re.Match[str]) -> int:
 
 def monthyear(s: Scan, m: re.Match[str]) -> int:
     month, year = (int(x) for x in m.group().split("/"))
+    if s.prev_word(m.start()) in _PERIOD:
+        s.b.say(f"{cardinal(month, s.d)} năm {cardinal(year, s.d)}", m.start(), m.end())
+        return m.end()
     if not 1 <= month <= 12:
         return slash(s, m)
     _say_date(s, m, None, month, year)
@@ -166,15 +211,20 @@ def monthyear(s: Scan, m: re.Match[str]) -> int:
 
 
 def slash(s: Scan, m: re.Match[str]) -> int:
-    """ "2/9" after "ngày", "từ", "sáng" is a date; "1/2 số hộ" a fraction; "8/10 tiêu chí" a ratio."""
+    """ "2/9" after "ngày", "từ", "sáng", "thứ Hai" or ending the sentence is a date, and so is each end of
+    "21/10-1/11"; "đường 3/2" is a street named for a date; "1/2 số hộ" a fraction; "8/10 tiêu chí" a
+    ratio."""
     a_text, b_text = m.group().split("/")
     a, b = int(a_text), int(b_text)
     prev = s.prev_word(m.start())
     fraction = s.word_after(m.end()) in _FRACTION_AFTER or (prev in _FRACTION_BEFORE and a < b)
-    at_start = not s.text[s.lo : m.start()].strip()
-    if not fraction and dates_vi.valid_date(a, b) and (prev in _DATE_CONTEXT or at_start):
-        _say_date(s, m, a, b, None)
-        return m.end()
+    if not fraction and dates_vi.valid_date(a, b):
+        if prev in _STREET:
+            s.b.say(dates_vi.date(a, b, None, s.d, say_day=False, first_days=False), m.start(), m.end())
+            return m.end()
+        if _slash_is_date(s, m, prev):
+            _say_date(s, m, a, b, None)
+            return m.end()
     if a < b <= 10 and fraction:
         text = f"{cardinal(a, s.d)} phần {'tư' if b == 4 else cardinal(b, s.d)}"
     else:
@@ -183,15 +233,51 @@ def slash(s: Scan, m: re.Match[str]) -> int:
     return unit_after(s, m.end())
 
 
+def _slash_is_date(s: Scan, m: re.Match[str], prev: str) -> bool:
+    start, end = m.start(), m.end()
+    if prev in _DATE_CONTEXT or not s.text[s.lo : start].strip():
+        return True
+    if ends_with(s.words_before(start, 2), _WEEKDAYS):
+        return True
+    if _SLASH_RANGE_AFTER.match(s.text, end, s.hi) or _SLASH_RANGE_BEFORE.search(s.text, s.lo, start):
+        return True
+    if prev in _RATIO_BEFORE or m.group() == "24/7":  # "24/7" is "round the clock", never 24 July
+        return False
+    rest = s.text[end : s.hi].lstrip()
+    return not rest or rest[0] in ".;!?(" or s.word_after(end) in _DATE_AFTER
+
+
+def series(s: Scan, m: re.Match[str]) -> int:
+    """Three or more numbers joined by dashes ("NPK 20-20-15", "16-16-8") are a list, not a range."""
+    s.b.say(", ".join(cardinal(int(x), s.d) for x in m.group().split("-")), m.start(), m.end())
+    return m.end()
+
+
 def phone(s: Scan, m: re.Match[str]) -> int:
+    """Phone numbers digit by digit in their groups. An ungrouped "19001006" is a hotline only where the
+    sentence speaks of calling; "Tổng cộng 19000000 đồng" is an amount."""
     tok = m.group()
     shortest = 8 if tok[:2] in ("18", "19") else 9
-    if not shortest <= sum(c.isdigit() for c in tok) <= 12:
-        first = re.match(r"\d+", tok)
+    hotline_alone = tok.isdigit() and shortest == 8 and not _calling(s, m.start())
+    if hotline_alone or not shortest <= sum(c.isdigit() for c in tok) <= 12:
+        first = _DIGIT_RUN.match(s.text, m.start())
         assert first is not None
         return number(s, first)
-    s.b.say(read_digits(tok), m.start(), m.end())
+    plus = "cộng " if tok.startswith("+") else ""  # "+84 909 123 456"
+    s.b.say(plus + read_digits(tok.lstrip("+")), m.start(), m.end())
     return m.end()
+
+
+def dashdate(s: Scan, m: re.Match[str]) -> int:
+    """ "sáng 6-10", "ngày 2-9": a day and month after a word that names the day; elsewhere a range."""
+    a, b = (int(x) for x in m.group().split("-"))
+    prev = s.prev_word(m.start())
+    if prev in _DAY_SAID and dates_vi.valid_date(a, b) and s.word_after(m.end()) not in _DASH_RANGE_AFTER:
+        _say_date(s, m, a, b, None)
+        return m.end()
+    first = _DIGIT_RUN.match(s.text, m.start())
+    assert first is not None
+    return number(s, first)
 
 
 def plain_numbers(s: Scan, m: re.Match[str]) -> int:
@@ -209,8 +295,10 @@ def number(s: Scan, m: re.Match[str]) -> int:
     before = s.words_before(start)
     prev = before[-1] if before else ""
     plain = tok.isdigit()
-    if (len(tok) >= 3 and ends_with(before, PHONE_CONTEXT)) or (
-        plain and (len(tok) >= 9 or (len(tok) >= 3 and tok[0] == "0"))
+    if (
+        (len(tok) >= 3 and ends_with(before, PHONE_CONTEXT))
+        or (plain and (len(tok) >= 9 or (len(tok) >= 3 and tok[0] == "0")))
+        or (tok in _EMERGENCY and _emergency_number(s, start, end))
     ):
         b.say(read_digits(tok), start, end)
         return end
@@ -231,11 +319,41 @@ def number(s: Scan, m: re.Match[str]) -> int:
             spoken = dates_vi.day(n, d)
         elif prev == "giờ" and len(tok) == 2 and n < 60 and _hour_before(s, start):
             spoken = cardinal(n, d) + ("" if s.word_after(end) == "phút" else " phút")
+        elif n <= 24 and prev in _CLOCK_G_BEFORE and re.match(r"g(?!\w)", s.text[end : end + 2]):
+            b.say(f"{cardinal(n, d)} giờ", start, end + 1)
+            return end + 1
+        elif len(tok) <= 3 and _country_code(s, start, end):
+            spoken = numbers_vi.digits(tok)
         if spoken is not None:
             b.say(spoken, start, end)
             return end
+    if numbers_vi.parse_number(tok) is None and re.fullmatch(r"\d+(?:\.\d+)+", tok):
+        b.say(" chấm ".join(cardinal(int(x), d) for x in tok.split(".")), start, end)  # "Mục 1.1.2"
+        return end
     b.say(numbers_vi.number(tok, d), start, end)
     return unit_after(s, end)
+
+
+def _emergency_number(s: Scan, start: int, end: int) -> bool:
+    """113, 114, 115 are said digit by digit when the sentence is about calling and no noun follows."""
+    nxt = s.text[end : s.hi].lstrip()
+    if nxt[:1].isalpha() and s.word_after(end) not in _EMERGENCY_NEXT:
+        return False
+    return _calling(s, start)
+
+
+def _calling(s: Scan, start: int) -> bool:
+    """Whether the sentence so far speaks of calling (gọi, tổng đài, đường dây nóng, hotline...)."""
+    before = s.text[s.lo : start].lower()
+    return any(cue in before for cue in _CALLING_CUES)
+
+
+def _country_code(s: Scan, start: int, end: int) -> bool:
+    """ "+84", "+1": a calling code, said digit by digit ("cộng tám bốn"); not "+3°C"."""
+    plus = start - 1
+    if plus < s.lo or s.text[plus] != "+" or (plus > s.lo and s.text[plus - 1].isalnum()):
+        return False
+    return unit_pattern().match(s.text, end, s.hi) is None
 
 
 def _hour_before(s: Scan, start: int) -> bool:

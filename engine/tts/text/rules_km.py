@@ -1,8 +1,8 @@
 """Khmer bulletin text to speakable words: numbers in Khmer or Arabic digits, dates, times, units.
 
 Khmer writes words without spaces, so readings are joined to their neighbours exactly as the source
-joins the digits (ថ្ងៃទី១៥ -> ថ្ងៃទីដប់ប្រាំ). Latin-script words are left as written and reported, since
-a Khmer voice cannot say them.
+joins the digits (ថ្ងៃទី១៥ -> ថ្ងៃទីដប់ប្រាំ). Latin-script words a table knows (Facebook, COVID) are read in
+Khmer; the others are left as written and reported, since a Khmer voice cannot say them.
 """
 
 from __future__ import annotations
@@ -17,25 +17,41 @@ from .tables import mapping
 
 MONTHS = ("មករា", "កុម្ភៈ", "មីនា", "មេសា", "ឧសភា", "មិថុនា", "កក្កដា", "សីហា", "កញ្ញា", "តុលា", "វិច្ឆិកា", "ធ្នូ")
 _D = "[0-9០-៩]"
+_NO_D = "(?![0-9០-៩])"
+_HOTLINE = "[1១][89៨៩][0០]{2}"  # 1800 / 1900 numbers: grouped, or right after លេខ
 _TOKEN = re.compile(
     rf"""
-    (?P<date>(?<![0-9០-៩]){_D}{{1,2}}(?P<sep>[/.-]){_D}{{1,2}}(?P=sep){_D}{{4}}(?![0-9០-៩]))
-    |(?P<time>(?<![0-9០-៩]){_D}{{1,2}}[:h]{_D}{{2}}(?![0-9០-៩]))
-    |(?P<phone>(?<![0-9០-៩])[0០]{_D}{{2,3}}[ .]?{_D}{{3}}[ .]?{_D}{{3,4}}(?![0-9០-៩]))
-    |(?P<number>{_D}{{1,3}}(?:\ {_D}{{3}})+(?![0-9០-៩])|{_D}+(?:[.,]{_D}+)*)
+    (?P<date>(?<![0-9០-៩]){_D}{{1,2}}(?P<sep>[/.-]){_D}{{1,2}}(?P=sep){_D}{{4}}{_NO_D})
+    |(?P<time>(?<![0-9០-៩]){_D}{{1,2}}[:h]{_D}{{2}}{_NO_D})
+    |(?P<monthyear>(?<![0-9០-៩/]){_D}{{1,2}}/{_D}{{4}}{_NO_D})
+    |(?P<daymonth>(?<![0-9០-៩/]){_D}{{1,2}}/{_D}{{1,2}}(?![0-9០-៩/]))
+    |(?P<phone>(?<![0-9០-៩])(?:[0០]{_D}{{2,3}}(?:[ .]?{_D}{{3,4}}){{2}}
+        |{_HOTLINE}[ .]{_D}{{4}}|(?:(?<=លេខ)|(?<=លេខ\ )){_HOTLINE}{_D}{{4}}){_NO_D})
+    |(?P<number>{_D}{{1,3}}(?:\ {_D}{{3}})+{_NO_D}|{_D}+(?:[.,]{_D}+)*)
     |(?P<latin>[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+)
     """,
     re.X,
 )
 _GAP = re.compile(r"(?P<ws>\s+)|(?P<dash>[-–—])|(?P<text>[\u1780-\u17dd\u17f0-\u17f9\u19e0-\u19ff.,;:!?…]+)"
                   r"|(?P<quote>[\"'“”‘’«»()\[\]])|(?P<sym>.)", re.S)  # fmt: skip
-_NUMERIC = frozenset({"date", "time", "phone", "number"})
+_NUMERIC = frozenset({"date", "time", "phone", "number", "monthyear", "daymonth"})
+_EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
+_CALLING = ("ទូរស័ព្ទ", "ហៅ", "ទាក់ទង")  # words of calling: "ទូរស័ព្ទទៅលេខ ១១៤" is said digit by digit
 
 
 @cache
 def _unit_pattern() -> re.Pattern[str]:
     alt = "|".join(re.escape(k) for k in sorted(mapping("units_km"), key=len, reverse=True))
-    return re.compile(rf"\s?(?P<unit>{alt})(?![A-Za-z])")
+    return re.compile(rf"\s?(?P<unit>(?:{alt})(?:/(?:{alt}))?)(?![A-Za-z])")
+
+
+def _unit_reading(unit: str) -> str:
+    """A unit, or "A/B" as A ក្នុងមួយ B ("g/l": ក្រាមក្នុងមួយលីត្រ)."""
+    units = mapping("units_km")
+    if unit in units:
+        return units[unit]
+    a, _, b = unit.partition("/")
+    return f"{units[a]}ក្នុងមួយ{units[b]}"
 
 
 def _ints(token: str) -> list[int]:
@@ -54,21 +70,35 @@ def normalize_km(text: str, start: int = 0, end: int | None = None) -> Normalize
         if m is None:
             break
         kind = m.lastgroup or ""
-        pos = _token(b, text, m, kind)
+        pos = _token(b, text, m, kind, prev, start)
         prev = kind
     return b.build()
 
 
-def _token(b: Builder, text: str, m: re.Match[str], kind: str) -> int:
+def _token(b: Builder, text: str, m: re.Match[str], kind: str, prev: str, lo: int) -> int:
     tok, a, z = m.group(), m.start(), m.end()
-    before = text[max(0, a - 8) : a].rstrip()
+    before = text[max(lo, a - 8) : a].rstrip()
     if kind == "date":
         day, month, year = _ints(tok)
         if 1 <= day <= 31 and 1 <= month <= 12:
             head = "" if before.endswith("ថ្ងៃទី") else "ថ្ងៃទី"
-            spoken = f"{head}{numbers_km.cardinal(day)} ខែ{MONTHS[month - 1]} ឆ្នាំ{numbers_km.cardinal(year)}"
-            b.say(spoken, a, z)
+            b.say(
+                f"{head}{numbers_km.cardinal(day)} ខែ{MONTHS[month - 1]} ឆ្នាំ{numbers_km.cardinal(year)}", a, z
+            )
             return z
+    elif kind == "daymonth":
+        day, month = _ints(tok)
+        if 1 <= day <= 31 and 1 <= month <= 12 and before.endswith(("ថ្ងៃទី", "ថ្ងៃ")):
+            b.say(f"{numbers_km.cardinal(day)} ខែ{MONTHS[month - 1]}", a, z)  # ថ្ងៃទី ២/៩
+            return z
+        return _ratio(b, tok, a, z)
+    elif kind == "monthyear":
+        month, year = _ints(tok)
+        if 1 <= month <= 12:
+            head = "" if before.endswith("ខែ") else "ខែ"
+            b.say(f"{head}{MONTHS[month - 1]} ឆ្នាំ{numbers_km.cardinal(year)}", a, z)
+            return z
+        return _ratio(b, tok, a, z)
     elif kind == "time":
         hours, minutes = _ints(tok)
         if hours <= 24 and minutes < 60:
@@ -82,19 +112,41 @@ def _token(b: Builder, text: str, m: re.Match[str], kind: str) -> int:
         b.say(" ".join(numbers_km.digits(g) for g in re.split(r"[ .]", tok)), a, z)
         return z
     elif kind == "latin":
-        b.copy(a, z)
-        b.warn("foreign_word", f"{tok!r} is in Latin script; a Khmer voice may not say it", a, z, tok)
+        return _latin(b, text, m, prev)
+    ascii_tok = tok.translate(numbers_km.TO_ASCII)
+    if kind == "number" and before.endswith("ខែ") and ascii_tok.isdigit() and 1 <= int(ascii_tok) <= 12:
+        b.say(MONTHS[int(ascii_tok) - 1], a, z)
         return z
-    if kind == "number" and before.endswith("ខែ") and tok.translate(numbers_km.TO_ASCII).isdigit():
-        month = int(tok.translate(numbers_km.TO_ASCII))
-        if 1 <= month <= 12:
-            b.say(MONTHS[month - 1], a, z)
-            return z
+    if ascii_tok in _EMERGENCY and before.endswith("លេខ") and any(w in text[lo:a] for w in _CALLING):
+        b.say(numbers_km.digits(tok), a, z)
+        return z
     b.say(numbers_km.number(tok), a, z)
     u = _unit_pattern().match(text, z)
     if u is not None:
-        b.say(mapping("units_km")[u.group("unit")], u.start("unit"), u.end())
+        b.say(_unit_reading(u.group("unit")), u.start("unit"), u.end())
         return u.end()
+    return z
+
+
+def _ratio(b: Builder, tok: str, a: int, z: int) -> int:
+    first, second = _ints(tok)
+    b.say(f"{numbers_km.cardinal(first)}ក្នុងចំណោម{numbers_km.cardinal(second)}", a, z)
+    return z
+
+
+def _latin(b: Builder, text: str, m: re.Match[str], prev: str) -> int:
+    tok, a, z = m.group(), m.start(), m.end()
+    if tok in ("x", "X") and prev == "number" and re.match(r"\s*[0-9០-៩]", text[z : z + 3]):
+        b.say("គុណ", a, z)  # ៣ x ៤ ម៉ែត្រ
+        return z
+    reading = mapping("loanwords_km", fold_case=True).get(tok.lower())
+    if reading is not None:
+        if re.match(r"-[0-9០-៩]", text[z : z + 2]):
+            z += 1  # COVID-19: the name and its number are one word
+        b.say(reading, a, z)
+        return z
+    b.copy(a, z)
+    b.warn("foreign_word", f"{tok!r} is in Latin script; a Khmer voice may not say it", a, z, tok)
     return z
 
 

@@ -16,7 +16,7 @@ from . import numeric_vi as num
 from .builder import Builder
 from .model import Normalized
 from .numbers_vi import Dialect
-from .scan_vi import NUMERIC, Scan, word_set
+from .scan_vi import NUMERIC, Scan, line_start, word_set
 from .tables import mapping
 from .words_vi import word
 
@@ -26,13 +26,16 @@ _TOKEN = re.compile(
     |(?P<url>(?:https?://|www\.)[^\s]*[^\s.,;:!?)\]"'”]
         |\b[\w-]+(?:\.[\w-]+)*\.(?:gov|com|org|net|edu|vn)\b(?:/[^\s]*[^\s.,;:!?)\]"'”])?)
     |(?P<plate>\b\d{2}[A-Z]{1,2}\d?-\d{3}\.\d{2}\b|\b\d{2}[A-Z]{1,2}\d?-\d{4,5}\b)
-    |(?P<code>\b\d+(?:/\d{4})?/[A-ZĐ][\wĐđ&]*(?:-[A-ZĐa-zđ][\wĐđ&]*)*)
+    |(?P<code>\b\d+(?:/\d{4})?/[A-ZĐ][\wĐđ&]*(?:-[A-ZĐa-zđ][\wĐđ&]*)*|\b\d+-[A-ZĐ]{2,}/[A-ZĐ][\wĐđ]*)
     |(?P<daterange>\b\d{1,2}\s?[-–]\s?\d{1,2}/\d{1,2}(?:/\d{4})?\b)
     |(?P<date>\b\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)\d{4}\b)
+    |(?P<series>\b\d{1,3}(?:-\d{1,3}){2,}\b)
     |(?P<time>\b\d{1,2}(?:[hg:]\d{2}(?:ph|p|')?|h)(?!\w))
     |(?P<monthyear>\b\d{1,2}/\d{4}\b)
     |(?P<slash>\b\d+/\d+\b)
-    |(?P<phone>\b(?:0\d{2,4}(?:[ .]\d{2,4}){1,3}|1[89]00[ .]?\d{2,4}(?:[ .]\d{3,4})?)\b)
+    |(?P<phone>\b(?:0\d{2,4}(?:[ .]\d{2,4}){1,3}|1[89]00[ .]?\d{2,4}(?:[ .]\d{3,4})?)\b
+        |\(0\d{2,3}\)\ ?\d{3,4}[ .]?\d{3,4}\b|\+(?<![\w+]\+)\d{2,3}(?:[ .]?\d{2,4}){2,4}\b)
+    |(?P<dashdate>\b\d{1,2}-\d{1,2}\b(?![-/.,]?\d))
     |(?P<number>\d+(?:[.,]\d+)*)
     |(?P<word>[^\W\d_]\w*(?:[-&.][^\W_]\w*)*)
     """,
@@ -45,26 +48,28 @@ _GAP = re.compile(
 )
 _NEXT_WORD = re.compile(r"[^\W_]+")
 # After "/", these make it "per" (đồng/người, tấn/ha); other words make it "or" (xã/phường).
-_PER = word_set("người hộ năm tháng ngày tuần giờ phút con lượt ca lít ký tấn ha sào công lần cây khẩu suất")
+_PER = word_set(
+    "người hộ năm tháng ngày tuần giờ phút con lượt ca lít ký tấn ha sào công lần cây khẩu suất"
+    " khóa buổi chuyến"
+)
+_PER_CHAIN = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")  # "đ/học viên/khóa": the second "/" is "per" too
 
 HANDLERS: dict[str, Callable[[Scan, re.Match[str]], int]] = {
     "email": num.address,
     "url": num.address,
     "plate": num.plate,
     "code": num.code,
+    "series": num.series,
     "daterange": num.daterange,
     "date": num.date,
     "time": num.time,
     "monthyear": num.monthyear,
     "slash": num.slash,
     "phone": num.phone,
+    "dashdate": num.dashdate,
     "number": num.number,
     "word": word,
 }
-
-
-def _line_start(text: str, a: int) -> bool:
-    return text[:a].rstrip(" \t")[-1:] in ("", "\n")
 
 
 def _gap(s: Scan, start: int, end: int, next_kind: str) -> None:
@@ -85,7 +90,7 @@ def _gap(s: Scan, start: int, end: int, next_kind: str) -> None:
         elif kind == "dash":
             if s.prev in NUMERIC and next_kind in NUMERIC and not text[z:end].strip():
                 b.say("đến", a, z)
-            elif _line_start(text, a) and not text[z : z + 1].isdigit():
+            elif line_start(text, a) and not text[z : z + 1].isdigit():
                 continue  # a list marker
             elif z == end and next_kind == "number" and (a == 0 or text[a - 1].isspace()):
                 b.say("âm", a, z)
@@ -100,10 +105,16 @@ def _symbol(s: Scan, a: int, z: int, next_kind: str) -> None:
     if ch == "/":
         nxt = _NEXT_WORD.match(s.text, z, s.hi)
         following = nxt.group() if nxt else ""
-        per = following.lower() in _PER or following in mapping("units_vi")
-        s.b.say("trên" if per or s.prev in NUMERIC or next_kind in NUMERIC else "hoặc", a, z)
+        units = mapping("units_vi")
+        per = following.lower() in _PER or following in units or s.prev_word(a) in units  # "đồng/lượng"
+        per = per or bool(s.per_end and _PER_CHAIN.fullmatch(s.text, s.per_end, a))
+        if per or s.prev in NUMERIC or next_kind in NUMERIC:
+            s.b.say("trên", a, z)
+            s.per_end = z
+        else:
+            s.b.say("hoặc", a, z)
         return
-    if ch in "•·*+" and _line_start(s.text, a):
+    if ch in "•·*+" and line_start(s.text, a):
         return  # a list marker
     reading = mapping("symbols_vi").get(ch)
     if reading:

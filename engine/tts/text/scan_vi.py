@@ -9,11 +9,14 @@ from .builder import Builder
 from .numbers_vi import Dialect
 
 _WORD = re.compile(r"[^\W\d_]+")
-NUMERIC = frozenset({"plate", "number", "time", "date", "monthyear", "slash", "phone", "daterange", "code"})
 
 
 def word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
+
+
+# Token kinds that hold a number: a dash between two of them is "đến".
+NUMERIC = word_set("plate number time date monthyear slash phone daterange dashdate code series")
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Scan:
     lo: int = 0  # start of the sentence: context never looks before it
     hi: int = 0  # end of the sentence
     prev: str = ""  # kind of the last token
+    per_end: int = 0  # end of the last "/" read as "per" ("trên")
 
     def words_before(self, start: int, n: int = 3) -> list[str]:
         return [w.lower() for w in _WORD.findall(self.text, max(self.lo, start - 40), start)[-n:]]
@@ -35,6 +39,11 @@ class Scan:
     def word_after(self, end: int) -> str:
         m = _WORD.search(self.text, end, min(end + 30, self.hi))
         return m.group().lower() if m else ""
+
+
+def line_start(text: str, a: int) -> bool:
+    """Whether only spaces stand between the start of the line and ``a`` (where list markers stand)."""
+    return text[:a].rstrip(" \t")[-1:] in ("", "\n")
 
 
 def ends_with(words: list[str], phrases: tuple[str, ...]) -> bool:

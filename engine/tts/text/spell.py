@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from . import numbers_vi
-from .tables import mapping
+from .tables import abbreviations, mapping
 
 _PARTS = re.compile(r"\d+|[^\W\d_]+|.", re.S)
 _URL_WORDS = {
@@ -42,9 +43,16 @@ def letters(word: str) -> str:
 
 
 def address(text: str) -> str:
-    """An e-mail or web address: known pieces as words, the rest letter by letter, symbols named."""
+    """An e-mail or web address: known pieces as words, the rest letter by letter, symbols named.
+
+    Vietnamese words written without tones ("dichvucong", "tin-tuc") get their tones back from
+    data/toneless_vi.tsv where it knows them; a known abbreviation in front ("ubndphuong") is spelled, as
+    the listener must type it."""
+    parts = _PARTS.findall(text)
     out = []
-    for part in _PARTS.findall(text):
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         low = part.lower()
         if low in _URL_WORDS:
             out.append(_URL_WORDS[low])
@@ -55,10 +63,79 @@ def address(text: str) -> str:
         elif low in mapping("loanwords_vi", fold_case=True):
             out.append(mapping("loanwords_vi", fold_case=True)[low])
         elif part.isalpha():
-            out.append(syllables(low) or letters(part))
+            run = [low]  # words joined by hyphens ("tin-tuc") are toned as one phrase
+            while i + 2 < len(parts) and parts[i + 1] == "-" and parts[i + 2].isalpha():
+                run.append(parts[i + 2].lower())
+                i += 2
+            out.append(f" {_URL_SYMBOLS['-']} ".join(_address_words(run)))
         else:
             out.append(mapping("symbols_vi").get(part, letters(part)))
+        i += 1
     return " ".join(out)
+
+
+def _address_words(run: list[str]) -> list[str]:
+    """The readings of hyphen-joined lower-case words of an address, one per word."""
+    pieces = [_syllables_or_abbreviation(w) for w in run]
+    flat = [s for head, sylls in pieces for s in sylls]
+    toned = iter(tone(flat))
+    out = []
+    for head, sylls in pieces:
+        words = [head] if head else []
+        words += [next(toned) for _ in sylls]
+        out.append(" ".join(words))
+    return out
+
+
+def _syllables_or_abbreviation(word: str) -> tuple[str, list[str]]:
+    """(spelled head, toneless syllables): the word whole from the table, split into syllables, or a
+    known abbreviation and syllables ("ubndphuong"); else spelled whole with no syllables."""
+    whole = _toneless_whole().get(word)
+    if whole:
+        return "", word_syllables(whole)
+    split = syllables(word)
+    if split:
+        return "", split.split()
+    table = abbreviations("abbreviations_vi")
+    for i in range(len(word) - 2, 1, -1):
+        rest = syllables(word[i:])
+        if rest and (word[:i].upper() in table or word[:i].upper().replace("D", "Đ") in table):
+            return letters(word[:i]), rest.split()
+    return letters(word), []
+
+
+def word_syllables(toned: str) -> list[str]:
+    return [_untoned(s) for s in toned.split()]
+
+
+def _untoned(syllable: str) -> str:
+    """As an address writes it: no tone, no vowel marks, "đ" as "d"."""
+    bare = unicodedata.normalize("NFD", syllable.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in bare if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1)
+def _toneless_whole() -> dict[str, str]:
+    """Table rows looked up as one address word: "dichvucong" -> "dịch vụ công"."""
+    return {k.replace(" ", ""): v for k, v in mapping("toneless_vi").items()}
+
+
+def tone(sylls: list[str]) -> list[str]:
+    """Toneless syllables with their tones restored where a table phrase covers them, longest first."""
+    table = mapping("toneless_vi")
+    out: list[str] = []
+    i = 0
+    while i < len(sylls):
+        for k in range(min(4, len(sylls) - i), 0, -1):
+            reading = table.get(" ".join(sylls[i : i + k]))
+            if reading:
+                out += reading.split()
+                i += k
+                break
+        else:
+            out.append(sylls[i])
+            i += 1
+    return out
 
 
 _BASE = str.maketrans(

@@ -10,12 +10,13 @@ import re
 
 from . import numbers_vi, spell
 from .numbers_vi import cardinal
-from .numeric_vi import unit_reading
+from .numeric_vi import unit_pattern, unit_reading
 from .roman import parse_roman
-from .scan_vi import NUMERIC, Scan, word_set
+from .scan_vi import NUMERIC, Scan, ends_with, line_start, word_set
 from .tables import abbreviations, mapping
 
 _HEAD = re.compile(r"[^\W\d_]+|\d+")
+_SLASH_TAIL = re.compile(r"/[^\W\d_]{1,2}(?![\w/])")  # "đ/c", "v/v": abbreviations with a slash
 _NAME_AFTER = re.compile(r"\.?\s*(?=[A-ZĐÀ-Ỹ\d])|\.(?=\w)")
 _PHONE_AFTER = re.compile(r"[.:]?\s*(?:\+84|0)\d")
 _NEXT_WORD = re.compile(r"\.?\s*([^\W\d_]+)")
@@ -24,6 +25,11 @@ _ROMAN_CONTEXT = word_set(
 )
 _CAPS_AROUND = re.compile(r"[^\W\d_]+")
 _SPACE_WORD = re.compile(r" ([^\W\d_]+)(?![\w&.\-])")
+_CAMEL = re.compile(r"[A-ZĐ][a-zđ]+|[a-zđ]+|[A-ZĐ]+(?![a-zđ])")
+_HEAD_LETTERS = re.compile(r"[^\W\d_]+")
+_CODE = re.compile(r"[A-ZĐ]{1,3}\d+[A-ZĐ]{1,3}\d*")
+_SLASH_YEAR = re.compile(r"/(\d{4})\b")
+_NAME_CUES = ("tên quốc tế", "tên gọi", "có tên", "mang tên")  # an all-capital word after these is a name
 _PLAIN: dict[str, bool] = {}  # words seen to need no reading and no context: copied as they are
 _PLAIN_MAX = 100_000
 
@@ -34,11 +40,17 @@ def word(s: Scan, m: re.Match[str]) -> int:
         return _plain_run(s, m.start(), m.end())
     table = abbreviations("abbreviations_vi")
     loans = mapping("loanwords_vi", fold_case=True)
+    if len(tok) <= 2 and (m.start() == s.lo or s.text[m.start() - 1] != "/"):
+        tail = _SLASH_TAIL.match(s.text, m.end(), s.hi)
+        if tail and tok + tail.group() in table:
+            return _abbreviation(s, tok + tail.group(), table[tok + tail.group()], m.start(), tail.end())
     if tok in table:
         return _abbreviation(s, tok, table[tok], m.start(), m.end())
-    if tok.lower() in loans:
+    if tok.lower() in loans and _loanword_here(s, tok, m.end()):
         s.b.say(loans[tok.lower()], m.start(), m.end())
         return m.end()
+    if _CODE.fullmatch(tok) and "always" not in table.get(_HEAD_LETTERS.match(tok).group(), {}):  # type: ignore[union-attr]
+        return _unknown_word(s, tok, m.start(), m.end())  # "H5N1" is spelled; "QL1A" is quốc lộ 1A
     head_m = _HEAD.match(tok)
     assert head_m is not None
     head = head_m.group()
@@ -46,20 +58,36 @@ def word(s: Scan, m: re.Match[str]) -> int:
     if head in ("x", "X") and s.prev in NUMERIC and re.match(r"\s*\d", s.text[end : end + 3]):
         s.b.say("nhân", start, end)
         return end
-    if start > s.lo and s.text[start - 1] == "/" and head in mapping("units_vi"):
-        s.b.say(unit_reading(head, s.d), start, end)
+    if start > s.lo and s.text[start - 1] == "/":
+        unit = unit_pattern().match(s.text, start, s.hi)
+        if unit is not None:  # "con/m2", "đồng/kg"
+            s.b.say(unit_reading(unit.group("unit"), s.d), start, unit.end())
+            return unit.end()
+    if len(head) == 1 and head.islower() and _list_marker(s, start, end):
+        s.b.say(spell.letters(head), start, end)  # "b) Thời gian: ..."
         return end
     roman = parse_roman(head) if head.isupper() else None
     if roman is not None:
         prev = s.prev_word(start)
         if prev in _ROMAN_CONTEXT:
             s.b.say(numbers_vi.ordinal(roman, s.d) if prev == "thứ" else cardinal(roman, s.d), start, end)
+            year = _SLASH_YEAR.match(s.text, end, s.hi)
+            if year is None:
+                return end
+            s.b.say(f"năm {cardinal(int(year.group(1)), s.d)}", year.start(), year.end())  # "Quý III/2025"
+            return year.end()
+        if _list_marker(s, start, end) or (start - s.lo >= 2 and re.match(r"\d-", s.text[start - 2 : start])):
+            s.b.say(cardinal(roman, s.d), start, end)  # "II. NHIỆM VỤ", "RON 95-III"
             return end
     rows = table.get(head)
     if rows:
         return _abbreviation(s, head, rows, start, end)
-    if head.lower() in loans:
+    if head.lower() in loans and _loanword_here(s, head, end):
         s.b.say(loans[head.lower()], start, end)
+        return end
+    parts = _CAMEL.findall(head)
+    if len(parts) > 1 and all(p.lower() in loans for p in parts):
+        s.b.say(" ".join(loans[p.lower()] for p in parts), start, end)  # "ZaloPay"
         return end
     if _acronym_like(s, head, start, end):
         return _unknown_word(s, head, start, end)
@@ -69,6 +97,22 @@ def word(s: Scan, m: re.Match[str]) -> int:
         s.b.copy(start, end)
         return end
     return _unknown_word(s, head, start, end)
+
+
+def _loanword_here(s: Scan, tok: str, end: int) -> bool:
+    """Short loanwords ("AI", "OA", "OK", "Fax") are not read where they can be Vietnamese or part of a
+    name: "ai" (who) and "Ai có nhu cầu..." are Vietnamese, "Ok" in "Ok Om Bok" is a name."""
+    if len(tok) > 3 or tok.isupper():
+        return True
+    if spell.is_vietnamese_syllable(tok.lower()):
+        return False
+    nxt = _NEXT_WORD.match(s.text, end, s.hi)
+    return tok.islower() or nxt is None or not nxt.group(1).istitle()
+
+
+def _list_marker(s: Scan, start: int, end: int) -> bool:
+    """A letter or Roman numeral that opens a line and is closed by "." or ")": "a)", "II."."""
+    return s.text[end : end + 1] in (".", ")") and line_start(s.text, start)
 
 
 def _plain_run(s: Scan, start: int, end: int) -> int:
@@ -123,6 +167,9 @@ def _unknown_word(s: Scan, word: str, start: int, end: int) -> int:
         word.isupper() and word.isascii() and len(word) <= 3
     ):
         s.b.copy(start, end)
+    elif word.isupper() and len(word) >= 4 and ends_with(s.words_before(start), _NAME_CUES):
+        s.b.say(word.lower(), start, end)  # a storm's international name: "tên quốc tế YAGI"
+        s.b.warn("foreign_word", f"{word!r} read as a foreign name", start, end, word.lower())
     elif word.isupper() or (not word.islower() and not word.istitle()):
         spelled = spell.letters(word)
         s.b.say(spelled, start, end)
