@@ -60,7 +60,8 @@ def spec_to_dict(spec: BroadcastSpec) -> dict[str, Any]:
 
 def spec_from_dict(data: dict[str, Any], audio: dict[int, bytes]) -> BroadcastSpec:
     segments = tuple(
-        Segment(**{**s, "audio": audio[i] if s["audio"] else None}) for i, s in enumerate(data["segments"])
+        Segment(**{**s, "audio": audio.get(i) if s["audio"] else None})
+        for i, s in enumerate(data["segments"])
     )
     return BroadcastSpec(
         **{

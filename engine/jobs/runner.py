@@ -117,7 +117,7 @@ class Runner:
             self._wake.wait(timeout)
 
     def _plan_once(self) -> float | None:
-        active = self.store.active_broadcasts()
+        active = self.store.active_broadcasts(with_audio=False)
         emergency = self.store.emergency_group()
         by_id = {b.id: b for b in active}
         with self._lock:

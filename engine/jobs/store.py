@@ -29,7 +29,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -397,13 +397,13 @@ class Store:
         token = _encode_token(rows[size - 1][1], fingerprint) if len(rows) > size else ""
         return page, token
 
-    def active_broadcasts(self) -> list[Broadcast]:
-        """Every broadcast not yet finished, cancelled or failed, oldest first: the scheduler's input."""
+    def active_broadcasts(self, with_audio: bool = True) -> list[Broadcast]:
+        """Every broadcast not yet finished, cancelled or failed, oldest first: the scheduler's input
+        (which passes ``with_audio=False``: see :meth:`_select`)."""
         with self._guard():
-            rows = self._conn.execute(
-                f"SELECT id FROM broadcasts WHERE state NOT IN ({_TERMINAL_SQL}) ORDER BY seq"
-            ).fetchall()
-            return [self._get(self._conn, r[0]) for r in rows]
+            return self._select(
+                self._conn, f"WHERE state NOT IN ({_TERMINAL_SQL}) ORDER BY seq", (), with_audio=with_audio
+            )
 
     def broadcasts_between(self, since: float, until: float | None = None) -> list[Broadcast]:
         """Broadcasts whose life [create_time, end_time] overlaps [since, until), oldest first."""
@@ -594,34 +594,65 @@ class Store:
 
     @staticmethod
     def _get(conn: sqlite3.Connection, broadcast_id: str) -> Broadcast:
-        row = conn.execute(
-            "SELECT seq, spec, state, create_time, start_time, update_time, air_time, end_time, progress,"
-            " interruptions, failure_reason, repeats_done FROM broadcasts WHERE id = ?",
-            (broadcast_id,),
-        ).fetchone()
-        if row is None:
+        found = Store._select(conn, "WHERE id = ?", (broadcast_id,))
+        if not found:
             raise NotFound(f"broadcast {broadcast_id!r} not found")
-        seq, spec, state, created, start, updated, aired, ended, progress, cuts, failure, repeats = row
-        audio = dict(
-            conn.execute(
-                "SELECT segment_index, audio FROM segment_audio WHERE broadcast_seq = ?", (seq,)
-            ).fetchall()
-        )
-        return Broadcast(
-            id=broadcast_id,
-            spec=codec.spec_from_dict(json.loads(spec), audio),
-            state=BroadcastState(state),
-            seq=seq,
-            create_time=created,
-            start_time=start,
-            update_time=updated,
-            air_time=aired,
-            end_time=ended,
-            progress=codec.progress_from_dict(json.loads(progress)),
-            interruptions=tuple(codec.interruption_from_dict(c) for c in json.loads(cuts)),
-            failure_reason=failure,
-            repeats_done=repeats,
-        )
+        return found[0]
+
+    @staticmethod
+    def _select(
+        conn: sqlite3.Connection, where: str, args: Sequence[object], with_audio: bool = True
+    ) -> list[Broadcast]:
+        """Broadcasts in one query (and their audio in one more). Without audio, a pre-recorded segment's
+        ``audio`` is None: enough for scheduling, which must not pull megabytes per plan."""
+        rows = conn.execute(
+            "SELECT id, seq, spec, state, create_time, start_time, update_time, air_time, end_time, progress,"
+            f" interruptions, failure_reason, repeats_done FROM broadcasts {where}",
+            args,
+        ).fetchall()
+        audio: dict[int, dict[int, bytes]] = {}
+        seqs = [row[1] for row in rows]
+        for start in range(0, len(seqs) if with_audio else 0, 500):
+            chunk = seqs[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for seq, index, blob in conn.execute(
+                "SELECT broadcast_seq, segment_index, audio FROM segment_audio"
+                f" WHERE broadcast_seq IN ({marks})",
+                chunk,
+            ):
+                audio.setdefault(seq, {})[index] = blob
+        return [
+            Broadcast(
+                id=bid,
+                spec=codec.spec_from_dict(json.loads(spec), audio.get(seq, {})),
+                state=BroadcastState(state),
+                seq=seq,
+                create_time=created,
+                start_time=start_time,
+                update_time=updated,
+                air_time=aired,
+                end_time=ended,
+                progress=codec.progress_from_dict(json.loads(progress)),
+                interruptions=tuple(codec.interruption_from_dict(c) for c in json.loads(cuts)),
+                failure_reason=failure,
+                repeats_done=repeats,
+            )
+            for (
+                bid,
+                seq,
+                spec,
+                state,
+                created,
+                start_time,
+                updated,
+                aired,
+                ended,
+                progress,
+                cuts,
+                failure,
+                repeats,
+            ) in rows
+        ]
 
 
 _TERMINAL_SQL = ", ".join(str(int(s)) for s in TERMINAL_STATES)
