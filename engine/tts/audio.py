@@ -4,6 +4,9 @@ Piper normalizes every sentence to full-scale peak, so loud and quiet sentences 
 one bulletin jumps in level. Here each voice gets one fixed gain, measured once (ITU-R BS.1770
 loudness of a calibration text) against the broadcast target, and every piece of every bulletin
 from that voice gets the same gain; a soft limiter only touches peaks above -1 dBFS.
+
+Resampling and K-weighting are plain numpy, equal to scipy's ``resample_poly`` and ``lfilter`` to
+float rounding (tests compare them): importing ``scipy.signal`` costs ~70 MiB of memory per process.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from fractions import Fraction
 from functools import cache
 
 import numpy as np
-from scipy.signal import lfilter, resample_poly
+from numpy.lib.stride_tricks import sliding_window_view
 
 OUTPUT_RATE = 48_000
 DEFAULT_TARGET_LUFS = -16.0  # public-address speech: louder than EBU R128's -23 for TV
@@ -26,19 +29,50 @@ _HIGHPASS_A = (1.0, -1.99004745483398, 0.99007225036621)
 
 
 def resample(audio: np.ndarray, rate: int, target: int = OUTPUT_RATE) -> np.ndarray:
-    """Polyphase resampling (22.05 kHz → 48 kHz is 320/147)."""
+    """Polyphase resampling (22.05 kHz → 48 kHz is up 320, down 147), as scipy's ``resample_poly``."""
     audio = np.asarray(audio, dtype=np.float32)
     if rate == target or audio.size == 0:
         return audio
     ratio = Fraction(target, rate)
-    return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
+    up, down = ratio.numerator, ratio.denominator
+    phases, skip = _polyphase(up, down)
+    taps = phases.shape[1]
+    n_out = -(-audio.size * up // down)
+    last = (skip + n_out - 1) * down // up  # the last input index any output needs
+    padded = np.zeros(taps - 1 + max(audio.size, last + 1), np.float32)
+    padded[taps - 1 : taps - 1 + audio.size] = audio
+    windows = sliding_window_view(padded, taps)
+    out = np.empty(n_out, np.float32)
+    # Outputs r, r + up, r + 2·up, ... share one filter phase and step down inputs at a time.
+    for r in range(min(up, n_out)):
+        start = (skip + r) * down
+        count = len(range(r, n_out, up))
+        first = start // up
+        out[r::up] = windows[first : first + (count - 1) * down + 1 : down] @ phases[start % up]
+    return out
+
+
+@cache
+def _polyphase(up: int, down: int) -> tuple[np.ndarray, int]:
+    """resample_poly's low-pass (Kaiser β 5 windowed sinc, 10 zero crossings a side) cut into ``up``
+    phases, each reversed for a dot product with a window of input; and how many outputs lead in."""
+    max_rate = max(up, down)
+    half = 10 * max_rate
+    n = np.arange(2 * half + 1) - half
+    h = np.sinc(n / max_rate) / max_rate * np.kaiser(2 * half + 1, 5.0)
+    h = (h / h.sum()).astype(np.float32) * np.float32(up)
+    lead = down - half % down
+    taps = -(-(h.size + lead) // up)
+    filt = np.zeros(taps * up, np.float32)
+    filt[lead : lead + h.size] = h
+    return np.ascontiguousarray(filt.reshape(taps, up).T[:, ::-1]), (half + lead) // down
 
 
 def loudness(audio: np.ndarray, rate: int = OUTPUT_RATE) -> float:
     """Integrated loudness in LUFS (BS.1770: K-weighting, 400 ms blocks, absolute and relative gates)."""
     if rate != OUTPUT_RATE:
         audio = resample(audio, rate)
-    weighted = lfilter(_HIGHPASS_B, _HIGHPASS_A, lfilter(_SHELF_B, _SHELF_A, np.asarray(audio, np.float64)))
+    weighted = _k_weighted(np.asarray(audio, np.float64))
     block, step = int(0.4 * OUTPUT_RATE), int(0.1 * OUTPUT_RATE)
     if weighted.size < block:
         weighted = np.pad(weighted, (0, block - weighted.size))
@@ -53,6 +87,29 @@ def loudness(audio: np.ndarray, rate: int = OUTPUT_RATE) -> float:
     relative = -0.691 + 10 * np.log10(gated.mean()) - 10.0
     gated = gated[-0.691 + 10 * np.log10(gated) > relative]
     return float(-0.691 + 10 * np.log10(gated.mean()))
+
+
+def _k_weighted(audio: np.ndarray) -> np.ndarray:
+    """The two K-weighting biquads, applied as one FIR: their impulse response, convolved by FFT."""
+    h = _k_impulse()
+    size = 1 << (audio.size + h.size - 2).bit_length()
+    return np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(h, size), size)[: audio.size]
+
+
+@cache
+def _k_impulse(length: int = 8192) -> np.ndarray:
+    """The high-pass's poles sit at radius 0.995: after 8192 samples the response is below 1e-17."""
+    impulse = np.zeros(length)
+    impulse[0] = 1.0
+    for b, a in ((_SHELF_B, _SHELF_A), (_HIGHPASS_B, _HIGHPASS_A)):
+        out = np.empty(length)
+        x1 = x2 = y1 = y2 = 0.0
+        for i, x0 in enumerate(impulse.tolist()):
+            y0 = b[0] * x0 + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
+            out[i] = y0
+            x2, x1, y2, y1 = x1, x0, y1, y0
+        impulse = out
+    return impulse
 
 
 def gain_for(measured_lufs: float, target_lufs: float = DEFAULT_TARGET_LUFS) -> float:

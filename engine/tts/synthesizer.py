@@ -4,9 +4,13 @@ How the work is cut and ordered (anchors measured on 2 cores, ../shared/notes/pe
 
 * One worker thread per core, each onnxruntime run on one intra-op thread: with two or more requests in
   flight that beats onnxruntime's default by ~25%. No cross-request batching: on CPU it gained nothing.
-* A request is cut into pieces, one per sentence; a long first sentence is cut at clause boundaries so
-  the first audio comes early. Pieces run in order and at most ``lookahead`` ahead of what the caller
-  has taken, so a cancelled or abandoned request stops costing CPU within a piece.
+* A request is cut into pieces, one per sentence; a long first sentence is cut at clause boundaries, and
+  its first clause once more after its first few words, so the first audio comes early. Pieces run in
+  order and at most ``lookahead`` ahead of what the caller has taken, so a cancelled or abandoned request
+  stops costing CPU within a piece.
+* A first piece that finds every worker idle runs alone on all cores (the voice's all-cores session) and
+  the other workers wait for it: alone, a bulletin starts speaking as fast as the machine allows, and
+  under load no run ever shares the cores with a multi-threaded one.
 * One queue for all requests, ordered: emergency pieces, then the first piece of any request, then later
   pieces; within that by priority, then by arrival. A new bulletin starts speaking while long ones run.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 import threading
 import time
 from collections import Counter
@@ -33,14 +38,22 @@ from engine.tts.voices.registry import VoiceRegistry
 EMERGENCY = 3
 PRIORITIES = range(4)  # 0 normal .. 3 emergency, as in the API
 FIRST_CLAUSE_SPLIT_CHARS = 60  # a first sentence longer than this is spoken clause by clause
-_CLAUSE_PAUSE_S = 0.12
-# One ordinary sentence per language: long enough to measure loudness, short enough that calibrating
-# does not grow onnxruntime's memory arena beyond what everyday sentences need.
+FIRST_PIECE_CHARS = 12  # ...and its first clause cut at the first word boundary past this (~1 s of speech)
+_MIN_REST_CHARS = 16  # unless what is left of the clause would be shorter than this
+_CLAUSE_PAUSE_S = 0.12  # after a clause that ends in , ; : (a cut between two words gets none)
+# Where a cut is a word boundary: English spaces separate words; Vietnamese spaces separate syllables,
+# so only before a function word that does not end a compound (not "tại": hiện tại; not "khi": sau khi).
+_PHRASE_STARTS: dict[str, frozenset[str] | None] = {
+    "en": None,  # any space
+    "vi": frozenset({"và", "các", "của", "đã", "sẽ", "đang", "để", "nhưng", "hoặc", "nếu", "cho"}),
+}
+# Ordinary phrases per language, each shorter than everyday sentences: long enough together to measure
+# loudness, short enough that calibrating does not grow onnxruntime's memory arena beyond what speech needs.
 _CALIBRATION = {
-    "vi": "Ủy ban nhân dân xã thông báo lịch tiêm chủng cho trẻ em trong tháng này.",
-    "en": "The commune office announces the vaccination schedule for children this month.",
-    "km": "នេះជាសេចក្តីជូនដំណឹងពីឃុំ អំពីការចាក់វ៉ាក់សាំងសម្រាប់កុមារ។",
-    "yue": "今個月嘅兒童疫苗接種時間表已經公佈。",
+    "vi": ("Ủy ban nhân dân xã thông báo", "lịch tiêm chủng cho trẻ em trong tháng này."),
+    "en": ("The commune office announces", "the vaccination schedule for children this month."),
+    "km": ("នេះជាសេចក្តីជូនដំណឹងពីឃុំ", "អំពីការចាក់វ៉ាក់សាំងសម្រាប់កុមារ។"),
+    "yue": ("今個月嘅兒童疫苗接種時間表", "已經公佈。"),
 }
 
 
@@ -165,6 +178,8 @@ class Synthesizer:
         self._sequence = itertools.count()
         self._gains: dict[str, float] = {}
         self._gain_lock = threading.Lock()
+        self._running = 0  # pieces being synthesized
+        self._alone = False  # one of them is running on every core: the other workers wait
         self._closed = False
         self._threads = [
             threading.Thread(target=self._work, name=f"loa-tts-{i}", daemon=True) for i in range(self.workers)
@@ -277,32 +292,20 @@ class Synthesizer:
         plans: list[_Plan] = []
         for index, sentence in enumerate(sentences):
             warnings = tuple(str(getattr(w, "message", w)) for w in sentence.warnings)
-            clauses = [c for c in sentence.clauses if c.text.strip()]
-            if index == 0 and len(sentence.text) > FIRST_CLAUSE_SPLIT_CHARS and len(clauses) > 1:
-                for ci, clause in enumerate(clauses):
-                    last_clause = ci == len(clauses) - 1
-                    pause = request.sentence_pause_s if last_clause else _CLAUSE_PAUSE_S
-                    plans.append(
-                        _Plan(
-                            clause.text,
-                            index,
-                            clause.source_span,
-                            warnings if ci == 0 else (),
-                            pause,
-                            ci == 0,
-                        )
-                    )
-            elif sentence.text.strip():
-                plans.append(
-                    _Plan(
-                        sentence.text,
-                        index,
-                        sentence.source_span,
-                        warnings,
-                        request.sentence_pause_s,
-                        not plans,
-                    )
-                )
+            if not sentence.text.strip():
+                continue
+            if index == 0 and len(sentence.text) > FIRST_CLAUSE_SPLIT_CHARS and len(sentence.clauses) > 1:
+                parts = [(c.text, c.source_span) for c in sentence.clauses if c.text.strip()]
+            else:
+                parts = [(sentence.text, sentence.source_span)]
+            if not plans:
+                parts[:1] = _cut_first(*parts[0], request.text, request.language)
+            for i, (text, span) in enumerate(parts):
+                if i == len(parts) - 1:
+                    pause = request.sentence_pause_s
+                else:
+                    pause = _CLAUSE_PAUSE_S if text.rstrip().endswith((",", ";", ":")) else 0.0
+                plans.append(_Plan(text, index, span, warnings if i == 0 else (), pause, not plans))
         if not plans:
             raise ValueError("text: nothing speakable in it")
         return plans
@@ -320,17 +323,20 @@ class Synthesizer:
         )
 
     def _gain(self, voice: Voice, language: str) -> float:
-        """The voice's fixed gain to the broadcast target, measured once on a calibration text."""
+        """The voice's fixed gain to the broadcast target, measured once on a calibration text.
+
+        It runs on the voice's all-cores session when it has one, so that session is made and warmed
+        with the voice, not during the first bulletin."""
         with self._gain_lock:
             gain = self._gains.get(voice.info.id)
             if gain is None:
-                text = _CALIBRATION.get(voice.info.language, _CALIBRATION.get(language, ""))
-                out = voice.synthesize(text, SynthesisOptions()) if text else None
-                level = (
-                    audio_ops.loudness(out.audio, out.sample_rate)
-                    if out is not None and out.audio.size
-                    else -70.0
+                phrases = _CALIBRATION.get(voice.info.language, _CALIBRATION.get(language, ()))
+                synthesize = getattr(voice, "synthesize_alone", voice.synthesize)
+                outs = [synthesize(phrase, SynthesisOptions()) for phrase in phrases]
+                speech = np.concatenate(
+                    [audio_ops.resample(o.audio, o.sample_rate) for o in outs] or [np.zeros(0, np.float32)]
                 )
+                level = audio_ops.loudness(speech) if speech.size else -70.0
                 gain = audio_ops.gain_for(level, self.target_lufs)
                 self._gains[voice.info.id] = gain
             return gain
@@ -338,24 +344,32 @@ class Synthesizer:
     def _work(self) -> None:
         while True:
             with self._cv:
-                while not self._queue and not self._closed:
+                while (not self._queue or self._alone) and not self._closed:
                     self._cv.wait()
                 if self._closed:
                     return
                 _, job = heapq.heappop(self._queue)
-            if job.cancelled.is_set():
-                job.done.set()
-                continue
+                # Idle machine, first piece: run it on every core while the other workers wait.
+                alone = self.workers > 1 and job.plan.first and self._running == 0
+                self._alone = alone
+                self._running += 1
             try:
-                self._run(job)
+                if not job.cancelled.is_set():
+                    self._run(job, alone)
             except BaseException as error:  # handed to the request's thread, which raises it
                 job.error = error
             finally:
                 job.done.set()
+                with self._cv:
+                    self._running -= 1
+                    if alone:
+                        self._alone = False
+                        self._cv.notify_all()
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, alone: bool = False) -> None:
         start = time.perf_counter()
-        out = job.voice.synthesize(job.plan.text, job.options)
+        synthesize = getattr(job.voice, "synthesize_alone", None) if alone else None
+        out = (synthesize or job.voice.synthesize)(job.plan.text, job.options)
         samples = audio_ops.resample(out.audio, out.sample_rate)
         gain = self._gains.get(job.voice.info.id, 1.0)
         job.audio = audio_ops.apply_gain(samples, gain)
@@ -372,6 +386,33 @@ def _segment(text: str, language: str, dialect: str | None) -> Sequence[Any]:
 
     result: Sequence[Any] = sentences(text, lang=language, dialect=dialect)
     return result
+
+
+def _cut_first(text: str, span: Any, source: str, language: str) -> list[tuple[str, Any]]:
+    """The request's first clause as two pieces: its first words (at least FIRST_PIECE_CHARS), then the
+    rest, spoken back to back. Only at a word boundary that is also one in the source (the two words
+    around it appear there exactly once, side by side), so never inside a word or a number's reading."""
+    starts = _PHRASE_STARTS.get(language.split("-")[0].lower(), frozenset())
+    if starts is not None and not starts:
+        return [(text, span)]
+    source_text = source[span.start : span.end]
+    for cut in (m.start() for m in re.finditer(" ", text)):
+        head, rest = text[:cut].rstrip(), text[cut + 1 :].lstrip()
+        if len(head) < FIRST_PIECE_CHARS:
+            continue
+        if len(rest) < _MIN_REST_CHARS:
+            break
+        if not head[-1].isalnum() or (starts is not None and rest.split()[0].lower() not in starts):
+            continue
+        left, right = head.split()[-1], rest.split()[0]
+        found = list(re.finditer(rf"(?<!\w){re.escape(left)}(\s+){re.escape(right)}(?!\w)", source_text))
+        if len(found) != 1:
+            continue
+        gap = found[0].span(1)
+        first = type(span)(span.start, span.start + gap[0])
+        second = type(span)(span.start + gap[1], span.end)
+        return [(head, first), (rest, second)]
+    return [(text, span)]
 
 
 def _describe_unread(unread: Counter[str]) -> list[str]:

@@ -56,3 +56,35 @@ def test_chime_and_pause() -> None:
     assert audio.silence(0.3).size == 14_400 and not audio.silence(0.3).any()
     with pytest.raises(ValueError):
         audio.silence(-1)
+
+
+@pytest.mark.parametrize("rate", [8_000, 16_000, 22_050, 24_000, 44_100])
+@pytest.mark.parametrize("length", [1, 7, 1_000, 50_001])
+def test_resample_equals_scipy_resample_poly(rate: int, length: int) -> None:
+    signal = pytest.importorskip("scipy.signal")
+    from fractions import Fraction
+
+    noise = (np.random.default_rng(length).standard_normal(length) * 0.3).astype(np.float32)
+    ratio = Fraction(48_000, rate)
+    expected = signal.resample_poly(noise, ratio.numerator, ratio.denominator)
+    got = audio.resample(noise, rate)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_k_weighting_equals_scipy_lfilter() -> None:
+    signal = pytest.importorskip("scipy.signal")
+    noise = np.random.default_rng(3).standard_normal(48_000 * 3)
+    expected = signal.lfilter(
+        audio._HIGHPASS_B, audio._HIGHPASS_A, signal.lfilter(audio._SHELF_B, audio._SHELF_A, noise)
+    )
+    np.testing.assert_allclose(audio._k_weighted(noise), expected, atol=1e-9)
+
+
+def test_no_scipy_import_at_run_time() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, engine.tts.synthesizer; print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -212,3 +212,129 @@ def test_workers_default_to_one_per_core_with_one_thread_each(registry: VoiceReg
     pinned = VoiceRegistry(builtin=False, intra_op_threads=2)
     with Synthesizer(pinned, workers=3, registry=CollectorRegistry()):
         assert pinned.intra_op_threads == 2  # the operator's choice stands
+
+
+def test_first_clause_is_cut_after_its_first_words_at_a_word_boundary(synth: Synthesizer) -> None:
+    text = "The commune office announces the vaccination schedule for children. Thank you."
+    request = SpeechRequest(text, language="en", voice_id="vi_VN-tiny-medium", sentence_pause_s=0.5)
+    pieces = list(synth.stream(request))
+    assert [p.text for p in pieces] == [
+        "The commune office",
+        "announces the vaccination schedule for children.",
+        "Thank you.",
+    ]
+    assert [p.sentence_index for p in pieces] == [0, 0, 1]
+    assert [text[p.source_span.start : p.source_span.end] for p in pieces] == [p.text for p in pieces]
+    # the two halves of the sentence are spoken back to back; the sentence pause comes after the second
+    voice = synth.voices.get("vi_VN-tiny-medium")
+    speech = [audio.resample(voice.synthesize(p.text, SynthesisOptions()).audio, 22_050).size for p in pieces]
+    assert [p.audio.size for p in pieces] == [speech[0], speech[1] + 24_000, speech[2]]
+
+
+def test_vietnamese_first_clause_is_cut_only_before_a_function_word(synth: Synthesizer) -> None:
+    def texts(text: str) -> list[str]:
+        return [p.text for p in synth._plan(SpeechRequest(text, voice_id="vi_VN-tiny-medium"))]
+
+    # "thông báo", "tiêm chủng" are words of two syllables: no cut between syllables
+    assert texts("Ủy ban nhân dân xã thông báo lịch tiêm chủng.") == [
+        "Ủy ban nhân dân xã thông báo lịch tiêm chủng."
+    ]
+    assert texts("Bà con thôn Bản Phố đã được cấp nước sạch.") == [
+        "Bà con thôn Bản Phố",
+        "đã được cấp nước sạch.",
+    ]
+    # the cut maps back through the reading of the numbers
+    source = "Từ 7 giờ đến 11 giờ sẽ mất điện ở thôn Bản Phố."
+    plans = synth._plan(SpeechRequest(source, voice_id="vi_VN-tiny-medium"))
+    assert [p.text.lower() for p in plans] == ["từ bảy giờ đến mười một giờ", "sẽ mất điện ở thôn bản phố."]
+    assert [source[p.source_span.start : p.source_span.end] for p in plans] == [
+        "Từ 7 giờ đến 11 giờ",
+        "sẽ mất điện ở thôn Bản Phố.",
+    ]
+
+
+class AloneRecorder(Recorder):
+    """Notes which pieces ran on the all-cores path, and how many ran at once."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.running = 0
+        self.overlap_with_alone = False
+        self.lock = threading.Lock()
+        self.alone_running = False
+
+    def synthesize(self, text: str, options: SynthesisOptions) -> VoiceAudio:
+        with self.lock:
+            self.running += 1
+            self.overlap_with_alone |= self.alone_running
+        try:
+            time.sleep(0.02)
+            return super().synthesize(text, options)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    def synthesize_alone(self, text: str, options: SynthesisOptions) -> VoiceAudio:
+        with self.lock:
+            self.alone_running = True
+            self.overlap_with_alone |= self.running > 0
+        try:
+            time.sleep(0.05)
+            self.log.append(f"alone: {text}")
+            return self.voice.synthesize(text, options)
+        finally:
+            with self.lock:
+                self.alone_running = False
+
+
+def test_first_piece_on_an_idle_synthesizer_runs_alone(registry: VoiceRegistry) -> None:
+    log: list[str] = []
+    gate = threading.Event()
+    gate.set()
+    recorder = AloneRecorder(registry.get("vi_VN-tiny-medium"), "rec", log, gate)
+    registry.add_voice(recorder)
+    with Synthesizer(registry, workers=2, lookahead=3, registry=CollectorRegistry()) as synth:
+        synth.prepare(voice_id="rec")
+        log.clear()
+        first = synth.synthesize(SpeechRequest("Một a. Một b. Một c. Một d.", voice_id="rec"))
+        assert log[0] == "alone: Một a." and all(not t.startswith("alone") for t in log[1:])
+        assert not recorder.overlap_with_alone  # the other worker waited for it
+        # a bulletin arriving while another runs shares the cores like any piece
+        log.clear()
+        gate.clear()
+        recorder.waiting.clear()
+        running = threading.Thread(
+            target=synth.synthesize, args=(SpeechRequest("Hai a. Hai b.", voice_id="rec"),)
+        )
+        running.start()
+        assert recorder.waiting.wait(5)  # "Hai b." is held at the gate, on one worker
+        arriving = threading.Thread(target=synth.synthesize, args=(SpeechRequest("Ba a.", voice_id="rec"),))
+        arriving.start()
+        deadline = time.monotonic() + 5
+        while recorder.running < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        gate.set()
+        for thread in (running, arriving):
+            thread.join(10)
+        assert sorted(log) == ["Ba a.", "Hai b.", "alone: Hai a."]
+        assert not recorder.overlap_with_alone
+    assert first.audio.size > 0
+
+
+def test_all_cores_session_speaks_exactly_as_the_shared_one(joe_model: Path) -> None:
+    import os
+
+    from engine.tts.voices.piper import PiperVoice
+
+    text = "The commune office announces the vaccination schedule."
+    one, other = (
+        PiperVoice.load(joe_model, intra_op_threads=1),
+        PiperVoice.load(joe_model, intra_op_threads=1),
+    )
+    alone = one.synthesize_alone(text, SynthesisOptions())  # each session's first run: same noise draw
+    shared = other.synthesize(text, SynthesisOptions())
+    np.testing.assert_array_equal(alone.audio, shared.audio)
+    cores = len(os.sched_getaffinity(0))
+    if cores > 1:
+        assert one.sessions.alone() is not one.session
+        assert one.sessions.alone().get_session_options().intra_op_num_threads == cores
