@@ -20,11 +20,13 @@ from .scan_vi import NUMERIC, Scan, line_start, word_set
 from .tables import mapping
 from .words_vi import word
 
+# Address parts are bounded (RFC 5321 local part ≤ 64, DNS labels ≤ 63): unbounded ones made a long run
+# of letters and dots quadratic, each start position scanning to the end of the run.
 _TOKEN = re.compile(
     r"""
-    (?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
+    (?P<email>[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8})
     |(?P<url>(?:https?://|www\.)[^\s]*[^\s.,;:!?)\]"'”]
-        |\b[\w-]+(?:\.[\w-]+)*\.(?:gov|com|org|net|edu|vn)\b(?:/[^\s]*[^\s.,;:!?)\]"'”])?)
+        |\b[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.(?:gov|com|org|net|edu|vn)\b(?:/[^\s]*[^\s.,;:!?)\]"'”])?)
     |(?P<plate>\b\d{2}[A-Z]{1,2}\d?-\d{3}\.\d{2}\b|\b\d{2}[A-Z]{1,2}\d?-\d{4,5}\b)
     |(?P<code>\b\d+(?:/\d{4})?/[A-ZĐ][\wĐđ&]*(?:-[A-ZĐa-zđ][\wĐđ&]*)*|\b\d+-[A-ZĐ]{2,}/[A-ZĐ][\wĐđ]*)
     |(?P<daterange>\b\d{1,2}\s?[-–]\s?\d{1,2}/\d{1,2}(?:/\d{4})?\b)
@@ -37,7 +39,7 @@ _TOKEN = re.compile(
         |\(0\d{2,3}\)\ ?\d{3,4}[ .]?\d{3,4}\b|\+(?<![\w+]\+)\d{2,3}(?:[ .]?\d{2,4}){2,4}\b)
     |(?P<dashdate>\b\d{1,2}-\d{1,2}\b(?![-/.,]?\d))
     |(?P<number>\d+(?:[.,]\d+)*)
-    |(?P<word>[^\W\d_]\w*(?:[-&.][^\W_]\w*)*)
+    |(?P<word>[^\W\d_]\w*(?:[-&.][^\W_]\w*){0,8})
     """,
     re.X,
 )
