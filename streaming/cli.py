@@ -53,6 +53,7 @@ def _speaker(args: argparse.Namespace) -> int:
             clock=clock,
             log_frames=args.sink.lower().endswith(".wav"),
             keys=args.keys,
+            sr_tolerance=args.sr_tolerance,
             **({"name": args.name} if args.name else {}),
         )
         agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
@@ -115,6 +116,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--keys",
         metavar="FILE",
         help="SRTP keys (`loa keys export`): every group is then SRTP-only; re-read on change and SIGHUP",
+    )
+    speaker.add_argument(
+        "--sr-tolerance",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --keys: a new stream plays only once a sender report arrives that is at most this far "
+        "ahead of the sender's clock and at most the playout delay behind it (refuses replays of old "
+        "broadcasts; default 5)",
     )
     speaker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     speaker.add_argument(

@@ -1,8 +1,11 @@
 """A speaker's packet path: every datagram a group socket receives goes through :meth:`Ingress.receive`.
 
 SRTP first (when the speaker has a keyring), then the playout's jitter buffers, so nothing that fails
-authentication, replay or key checks can reach a decoder. No sockets and no clock here: the receiver
-passes datagrams and arrival times in, so the whole path can be driven as data (and fuzzed). It never
+authentication, replay or key checks can reach a decoder; with a keyring, the playout must also hold new
+SSRCs until a live sender report (``Playout(sr_tolerance=...)``), since SRTP cannot tell an old
+broadcast's packets replayed to a speaker that forgot them from new ones. No sockets and no clock here:
+the receiver passes datagrams and arrival times in, so the whole path can be driven as data (and
+fuzzed). It never
 raises on a datagram's content: the outcome string says what became of it (a bounded set, used as a
 metric label).
 """
@@ -28,6 +31,9 @@ OUTCOMES = (
     "rejected_unknown_key",
     "rejected_replay",
     "rejected_malformed",
+    "held",  # keyed group: RTP of a new SSRC, waiting for its first live sender report
+    "rejected_stale",  # keyed group: a new SSRC's authenticated sender report is not the present
+    "rejected_unverified",  # keyed group: RTP of a new SSRC whose sender report was stale
 )
 
 
@@ -45,12 +51,22 @@ class Ingress:
     def __init__(
         self, playout: Playout, keyring: Keyring | None = None, lock: threading.Lock | None = None
     ) -> None:
+        if keyring is not None and playout.sr_tolerance is None:
+            raise ValueError("a keyed speaker's playout needs sr_tolerance: SRTP alone lets replays in")
         self.playout = playout
         self.keyring = keyring
         self.lock = lock or threading.Lock()  # shared with the playout thread that renders
 
-    def receive(self, group: str, data: bytes, arrival: float, source: tuple[str, int] | None = None) -> str:
-        """One datagram from ``group`` (``ADDR:PORT``): one of :data:`OUTCOMES`."""
+    def receive(
+        self,
+        group: str,
+        data: bytes,
+        arrival: float,
+        source: tuple[str, int] | None = None,
+        offset: float | None = 0.0,
+    ) -> str:
+        """One datagram from ``group`` (``ADDR:PORT``): one of :data:`OUTCOMES`. ``offset``: sender clock
+        minus local clock (None: time sync has no sample yet), for the playout's freshness check."""
         if group not in self.playout.groups or len(data) > MAX_DATAGRAM:
             return "invalid"
         if self.keyring is not None:
@@ -59,4 +75,4 @@ class Ingress:
             except SrtpError as exc:
                 return rejection(exc)
         with self.lock:
-            return self.playout.on_datagram(group, data, arrival, source)
+            return self.playout.on_datagram(group, data, arrival, source, offset)

@@ -12,7 +12,10 @@ clock is taken as synchronized (NTP/PTP in the field).
 
 With ``keys`` (a provisioning file, see keyring.py) every group is SRTP-only: what fails authentication,
 replay or key checks is dropped before the jitter buffer and counted (metrics ``outcome`` label, the
-summary's ``srtp`` block, and the ``rejected_packets`` field of the LOAR status sent to the server). The
+summary's ``srtp`` block, and the ``rejected_packets`` field of the LOAR status sent to the server). A
+new SSRC then plays only after a sender report whose NTP time is the present on the sender's clock as
+this speaker knows it (system clock, or time sync; see playout.py): an authentic replay of an old broadcast
+cannot take the group from the live one (playout.py; counted in the summary's ``gate`` block). The
 file is re-read when it changes and on :meth:`SpeakerAgent.reload_keys` (SIGHUP). The speaker's own
 receiver reports stay plain RTCP: they carry no audio, and the sender only accepts them for streams it
 has open and bounds its table of them (sender.py).
@@ -52,6 +55,7 @@ class SpeakerConfig:
     clock: Clock = field(default_factory=Clock)
     log_frames: bool = True  # keep every played frame for the sink's summary (tests, diagnostics)
     keys: str | None = None  # provisioning file: every group must be SRTP with these keys
+    sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
 
 
 class SpeakerAgent:
@@ -59,7 +63,7 @@ class SpeakerAgent:
         self.config = config
         self.clock = config.clock
         self.sink = sink
-        self.playout = Playout(config.groups)
+        self.playout = Playout(config.groups, sr_tolerance=config.sr_tolerance if config.keys else None)
         self.keyring = Keyring(config.keys, list(self.playout.groups)) if config.keys else None
         self.ssrc = secrets.randbits(32)
         self.estimator = OffsetEstimator() if config.time_sync else None
@@ -144,8 +148,24 @@ class SpeakerAgent:
             "offset": self.offset(),
             "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
             "streams": streams,
-            **({"srtp": self._srtp_status()} if self.keyring is not None else {}),
+            **({"srtp": self._srtp_status(), "gate": self._gate_status()} if self.keyring else {}),
         }
+
+    def _gate_status(self) -> dict[str, int]:
+        with self._lock:
+            p = self.playout
+            return {
+                "admitted": p.admitted,
+                "stale_reports": p.stale_reports,
+                "unverified": p.unverified,
+                "pending": len(p.pending),
+            }
+
+    def rejected(self) -> int:
+        """Datagrams refused for security: SRTP drops, and a new stream's stale reports and their RTP."""
+        if self.keyring is None:
+            return 0
+        return self.keyring.rejected + self.playout.stale_reports + self.playout.unverified
 
     def _srtp_status(self) -> dict[str, Any]:
         assert self.keyring is not None
@@ -218,7 +238,7 @@ class SpeakerAgent:
                 if sock is self._control:
                     self._on_control(data, arrival)
                     continue
-                outcome = self.ingress.receive(self._sockets[sock], data, arrival, source)
+                outcome = self.ingress.receive(self._sockets[sock], data, arrival, source, self.offset())
                 if self.metrics is not None:
                     self.metrics.on_datagram(outcome, len(data))
 
@@ -264,7 +284,7 @@ class SpeakerAgent:
                     self.underruns,
                     s.late,
                     self.playing_priority,
-                    self.keyring.rejected if self.keyring is not None else 0,
+                    self.rejected(),
                 )
                 target = self.config.feedback or s.source
                 assert target is not None

@@ -16,8 +16,9 @@ speakers simply play a short silence, and no audio is played after its own prese
 Each stream's packets are sent up to ``spread`` (default 10 ms) before their media time, at a phase fixed
 per stream, so that streams started together do not all fall due at the same instant of the 20 ms tick.
 Opus's 6.5 ms encoder look-ahead is folded into the RTP timestamps, so decoded sample k of the stream is
-source sample k (see opus.py). RTCP: a sender report (+ SDES CNAME + Loa's LOAS priority block) with the
-first packet and every ``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops
+source sample k (see opus.py). RTCP: a sender report (+ SDES CNAME + Loa's LOAS priority block) just
+before the first packet (SRTP speakers hold a new stream until its first report) and every
+``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops
 reading at a BYE, so it must not overtake the last packet). With ``feedback_bind``, RTCP is sent from
 that unicast port and speakers' receiver reports and time-sync requests are answered there.
 
@@ -516,6 +517,10 @@ class PacedSender:
                         self._streams.discard(stream)
 
     def _send_rtp(self, stream: Stream, send_at: float, data: bytes) -> None:
+        if time.time() >= stream._next_sr:  # before the packet: a keyed speaker plays nothing until it
+            stream._next_sr = time.time() + self.sr_interval  # has the stream's first sender report
+            stream._refresh_keys()
+            self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
         sent = 0
         for i, (sock, address) in enumerate(stream._targets):
             out = stream._protect(i, data, False)
@@ -539,10 +544,6 @@ class PacedSender:
             stream.first_packet_time = now
         stream.frames_sent += 1
         stream.octets_sent += len(data) - 12
-        if now >= stream._next_sr:
-            stream._next_sr = now + self.sr_interval
-            stream._refresh_keys()
-            self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
 
     def _send_rtcp(self, stream: Stream, plain: bytes) -> None:
         for i, d in enumerate(stream.destinations):

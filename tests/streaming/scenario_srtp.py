@@ -71,9 +71,9 @@ class Capture:
         return [(o, d) for o, d in self.datagrams if struct.unpack_from("!I", d, 4 + 4 * (o == 0))[0] == ssrc]
 
 
-def write_keys(path: Path, keys: list[MasterKey]) -> None:
+def write_keys(path: Path, keys: list[MasterKey], group: tuple[str, int] = GROUP) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(dump_provisioning({"village": keys}, {"village": f"{GROUP[0]}:{GROUP[1]}"}))
+    tmp.write_text(dump_provisioning({"village": keys}, {"village": f"{group[0]}:{group[1]}"}))
     os.replace(tmp, path)  # atomic, as `loa keys export` followed by a copy into place would be
 
 

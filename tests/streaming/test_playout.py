@@ -204,3 +204,81 @@ def test_bad_datagrams_are_counted_not_fatal() -> None:
     with pytest.raises(ValueError, match="twice"):
         Playout([NORMAL, NORMAL])
     assert not playout.render(FIRST_BLOCK, None).samples.any()
+
+
+# --- keyed groups: a new SSRC plays only after a live sender report (replays of old broadcasts) ---
+
+
+def _deliver(playout: Playout, datagrams: list[tuple[bytes, float]], offset: float | None = 0.0) -> list[str]:
+    return [playout.on_datagram(KEY[1], data, arrival, offset=offset) for data, arrival in datagrams]
+
+
+def test_keyed_rtp_before_the_first_report_is_held_then_plays_from_the_first_frame() -> None:
+    src = Source(1.0)
+    playout = Playout([NORMAL], sr_tolerance=5.0)
+    early = [(src.packet(k), src.arrival(k)) for k in range(5)]
+    assert _deliver(playout, early) == ["held"] * 5 and not playout.streams
+    assert _deliver(playout, [(src.sender_report(), src.arrival(5))]) == ["rtcp"]
+    rest = {0: [(KEY[1], src.packet(k), src.arrival(k)) for k in range(5, 51)]}
+    rest[0].append((KEY[1], src.bye(), src.arrival(51)))
+    _, frames = play(playout, 55, rest)
+    assert [f.kind for f in frames] == ["packet"] * 51
+    assert [f.index for f in frames] == [FIRST_BLOCK + 960 * k for k in range(51)], "in sync, none lost"
+    assert playout.admitted == 1 and playout.unverified == 0 and not playout.pending
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_keyed_replay_of_an_old_broadcast_never_touches_the_live_one(keyed: bool) -> None:
+    live = Source(3.0, ssrc=1)
+    old = Source(1.0, ssrc=2, ts0=99_000, seed=3, start=START - 60)  # captured a minute ago
+    deliveries: dict[int, list[tuple[str, bytes, float]]] = {0: [(KEY[1], live.sender_report(), START)]}
+    for k in range(151):  # each packet arrives 400 ms before it plays
+        deliveries.setdefault(max(0, k - 20), []).append((KEY[1], live.packet(k), live.arrival(k)))
+    deliveries[130].append((KEY[1], live.bye(), live.arrival(151)))
+    replay = [(KEY[1], old.sender_report(), START + 0.4)]
+    replay += [(KEY[1], old.packet(k), START + 0.4 + 0.02 * k) for k in range(51)]
+    replay.insert(26, (KEY[1], old.sender_report(25), START + 0.9))
+    deliveries[20] += [*replay, (KEY[1], old.bye(), START + 1.5)]
+    playout = Playout([NORMAL], sr_tolerance=5.0 if keyed else None)
+    _, frames = play(playout, 152, deliveries)
+    live_frames = [f for f in frames if f.ssrc == 1]
+    if not keyed:  # what the gate prevents: the replay's new SSRC ends the live stream
+        assert len(live_frames) < 151
+        return
+    assert [f.kind for f in frames] == ["packet"] * 151 and len(live_frames) == 151
+    assert playout.stale_reports == 2 and playout.unverified == 51  # every replayed datagram counted
+    assert 2 not in playout.streams and not playout.pending and playout.admitted == 1
+
+
+def test_keyed_report_is_judged_on_the_senders_clock() -> None:
+    src = Source(1.0)
+    sr = src.sender_report()
+    # no time sync sample yet: not judged, the stream waits (its packets held) for a later report
+    playout = Playout([NORMAL], sr_tolerance=5.0)
+    assert _deliver(playout, [(src.packet(0), START)], offset=None) == ["held"]
+    assert _deliver(playout, [(sr, START)], offset=None) == ["rtcp"] and not playout.streams
+    assert playout.stale_reports == 0 and len(playout.pending[src.ssrc].held) == 1
+    assert _deliver(playout, [(sr, START)], offset=0.0) == ["rtcp"] and src.ssrc in playout.streams
+    assert len(playout.streams[src.ssrc]._packets) == 1, "the held packet went into the new stream"
+    # a speaker clock 3 s behind (offset +3 s): the report is 3 s ahead of it, within the tolerance
+    playout = Playout([NORMAL], sr_tolerance=5.0)
+    assert _deliver(playout, [(sr, START - 3)], offset=3.0) == ["rtcp"] and src.ssrc in playout.streams
+    # ... 6 s ahead: refused; and behind by more than the 500 ms playout delay: refused
+    for arrival in (START - 6, START + 0.6):
+        playout = Playout([NORMAL], sr_tolerance=5.0)
+        assert _deliver(playout, [(sr, arrival)]) == ["rejected_stale"] and not playout.streams
+        assert _deliver(playout, [(src.packet(1), arrival)]) == ["rejected_unverified"]
+    with pytest.raises(ValueError, match="sr_tolerance"):
+        Playout([NORMAL], sr_tolerance=0)
+
+
+def test_keyed_stream_back_after_an_outage_resumes_but_its_old_packets_do_not() -> None:
+    src = Source(3.0)
+    playout = Playout([NORMAL], stream_timeout=0.5, sr_tolerance=5.0)
+    deliveries = all_upfront(src, list(range(40)), bye=False)
+    deliveries[99] = [(KEY[1], src.packet(k), src.arrival(k)) for k in range(100, 151)]  # no new report
+    _, frames = play(playout, 151, deliveries)
+    resumed = [f for f in frames if f.kind == "packet" and f.rtp >= 5000 + 960 * 100]
+    assert len(resumed) == 51 and resumed[0].index == FIRST_BLOCK + 960 * 100
+    playout.expire(START + 10)
+    assert _deliver(playout, [(src.packet(10), START + 10)]) == ["held"], "media time 10 s ago: not live"
