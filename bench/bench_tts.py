@@ -5,8 +5,13 @@ the only real neural voice available offline here. Prints a table and the ratios
 goals for:
 
 * throughput (audio seconds per wall second) at 1, 2, 4, 16 concurrent requests with distinct texts,
-  against the compute limit (cores × single-thread throughput of a bare onnxruntime loop);
+  against the compute limit (cores × single-thread throughput of a bare onnxruntime loop), and against
+  what the machine gave at that moment (one bare loop per core, in parallel): on a shared machine the
+  second is the fair yardstick, the first the goal;
 * time to first audio for a 10-sentence text, alone and with 4 other bulletins synthesizing;
+
+Each figure is the median of ``--repeats`` rounds; within a round the engines (and the bare loops the
+ratios divide by) run back to back, so a ratio compares runs that saw the same machine load.
 * engine overhead of one request over a bare onnxruntime loop doing the same inference;
 * peak memory (RSS) of a process holding 2 voices, each engine in its own subprocess.
 """
@@ -174,17 +179,18 @@ def bare_loop(model: Path) -> RunFn:
 # -- measurements ------------------------------------------------------------------------------------
 
 
-def throughput(run: RunFn, texts: list[str]) -> float:
-    """All texts at once, one thread each: audio seconds per wall second."""
+def throughput(run: RunFn | list[RunFn], texts: list[str]) -> float:
+    """All texts at once, one thread each (a list of runs: thread i uses run i): audio s per wall s."""
+    runs = run if isinstance(run, list) else [run] * len(texts)
     totals: list[float] = []
     lock = threading.Lock()
 
-    def one(text: str) -> None:
+    def one(text: str, run: RunFn) -> None:
         seconds = run(text, None)
         with lock:
             totals.append(seconds)
 
-    threads = [threading.Thread(target=one, args=(t,)) for t in texts]
+    threads = [threading.Thread(target=one, args=(t, r)) for t, r in zip(texts, runs, strict=True)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -253,9 +259,10 @@ def _memory_child(engine: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
+    parser.add_argument("--quick", action="store_true", help="one round (noisier)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per figure (median reported)")
     args = parser.parse_args()
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else max(1, args.repeats)
     cores = len(os.sched_getaffinity(0))
     model = joe_model()
     tmp = tempfile.TemporaryDirectory()
@@ -266,35 +273,43 @@ def main() -> None:
         "piper-tts": piper_engine(model),
         "sherpa-onnx": sherpa_engine(sherpa_model_dir(model, Path(tmp.name))),
     }
-    bare = bare_loop(model)
-    for run in [*engines.values(), bare, loa_single]:
+    bares = [bare_loop(model) for _ in range(cores)]  # one session per core, for the parallel yardstick
+    for run in [*engines.values(), *bares, loa_single]:
         run(ENGLISH[0], None)  # warm-up: first run allocates
+    load_start = os.getloadavg()[0]
+    print(f"# TTS benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cores} cores, voice {model.name}, "
+          f"load average {load_start:.1f}")  # fmt: skip
 
-    print(f"# TTS benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cores} cores, voice {model.name}")
-    single = median(throughput(bare, bulletins(1, 3, 100 + r)) for r in range(repeats))
-    limit = cores * single
-    print(
-        f"bare onnxruntime loop, 1 thread: {single:.1f} audio s/s; compute limit ({cores} cores) {limit:.1f}"
-    )
-
-    rows = {name: Row(name, {}) for name in engines}
-    for concurrency in (1, 2, 4, 16):
-        for name, run in engines.items():
-            value = median(throughput(run, bulletins(concurrency, 2, 1000 * r)) for r in range(repeats))
-            rows[name].values[f"thr@{concurrency}"] = value
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
+    rounds: dict[str, list[float]] = {}
+    singles: list[float] = []
+    for r in range(repeats):
+        single = throughput(bares[0], bulletins(1, 4, 100 + r))
+        parallel = throughput(bares, bulletins(cores, 4, 200 + 10 * r))
+        singles.append(single)
+        rounds.setdefault("parallel", []).append(parallel / (cores * single))
+        for concurrency in (1, 2, 4, 16):
+            texts = bulletins(concurrency, max(2, 8 // concurrency), 1000 * r)  # ~8+ sentences in all
+            for name, run in engines.items():
+                value = throughput(run, texts)
+                samples[name].setdefault(f"thr@{concurrency}", []).append(value)
+                rounds.setdefault(f"{name} limit@{concurrency}", []).append(value / (cores * single))
+                rounds.setdefault(f"{name} parallel@{concurrency}", []).append(value / parallel)
     ten = " ".join(ENGLISH[:10])
-    for name, run in engines.items():
-        rows[name].values["ttfa"] = median(first_audio(run, ten, []) for _ in range(repeats))
-        rows[name].values["ttfa+4"] = median(
-            first_audio(run, ten, bulletins(4, 4, 500 + 10 * r)) for r in range(repeats)
-        )
+    for r in range(repeats):
+        for key, background in (("ttfa", []), ("ttfa+4", bulletins(4, 4, 500 + 10 * r))):
+            for name, run in engines.items():
+                samples[name].setdefault(key, []).append(first_audio(run, ten, background))
+            loa_first, piper_first = samples["loa"][key][-1], samples["piper-tts"][key][-1]
+            rounds.setdefault(f"{key} piper", []).append(loa_first / piper_first)
     overhead_text = bulletins(1, 6, 7)[0]
-    pairs = [(_timed(bare, overhead_text), _timed(loa_single, overhead_text)) for _ in range(repeats + 4)]
+    pairs = [(_timed(bares[0], overhead_text), _timed(loa_single, overhead_text)) for _ in range(repeats + 4)]
     bare_s, loa_s = median(p[0] for p in pairs), median(p[1] for p in pairs)  # alternated: drift hits both
-    for name in rows:
-        rows[name].values["mem"] = peak_memory(
-            {"loa": "loa", "piper-tts": "piper", "sherpa-onnx": "sherpa"}[name]
-        )
+    rows = {name: Row(name, {k: median(v) for k, v in samples[name].items()}) for name in engines}
+    for name, row in rows.items():
+        row.values["mem"] = peak_memory({"loa": "loa", "piper-tts": "piper", "sherpa-onnx": "sherpa"}[name])
+    ratio = {k: median(v) for k, v in rounds.items()}
+    limit = cores * median(singles)
 
     header = ["engine", "thr@1", "thr@2", "thr@4", "thr@16", "ttfa", "ttfa+4", "mem"]
     print("| " + " | ".join(header) + " |")
@@ -304,18 +319,21 @@ def main() -> None:
             f"{row.values[k]:.3f}" if k.startswith("ttfa") else f"{row.values[k]:.1f}" for k in header[1:]
         ]
         print("| " + " | ".join([row.name, *cells]) + " |")
-    loa, piper = rows["loa"].values, rows["piper-tts"].values
     print(
         "\nthroughput in audio s per wall s; ttfa in s (10-sentence text; +4: while 4 bulletins run); mem MiB"
     )
+    print(f"bare onnxruntime loop, 1 thread: {median(singles):.1f} audio s/s; compute limit ({cores} cores) "
+          f"{limit:.1f}; {cores} bare loops in parallel reached {ratio['parallel']:.2f} of it")  # fmt: skip
     for c in (2, 4, 16):
         print(
-            f"loa / compute limit at {c} concurrent: {loa[f'thr@{c}'] / limit:.2f}"
-            f"  (piper-tts: {piper[f'thr@{c}'] / limit:.2f})"
+            f"at {c} concurrent, / compute limit: loa {ratio[f'loa limit@{c}']:.2f}, piper-tts "
+            f"{ratio[f'piper-tts limit@{c}']:.2f}; / parallel bare loops: loa "
+            f"{ratio[f'loa parallel@{c}']:.2f}, piper-tts {ratio[f'piper-tts parallel@{c}']:.2f}"
         )
-    print(f"loa first audio / piper-tts: alone {loa['ttfa'] / piper['ttfa']:.2f}, with 4 running "
-          f"{loa['ttfa+4'] / piper['ttfa+4']:.2f}")  # fmt: skip
+    print(f"loa first audio / piper-tts (median of per-round ratios): alone {ratio['ttfa piper']:.2f}, "
+          f"with 4 running {ratio['ttfa+4 piper']:.2f}")  # fmt: skip
     print(f"loa engine overhead over a bare onnxruntime loop (1 worker, 1 thread): {loa_s / bare_s - 1:+.1%}")
+    print(f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     synth.close()
     single_synth.close()
     tmp.cleanup()

@@ -349,8 +349,15 @@ class Synthesizer:
                 if self._closed:
                     return
                 _, job = heapq.heappop(self._queue)
-                # Idle machine, first piece: run it on every core while the other workers wait.
-                alone = self.workers > 1 and job.plan.first and self._running == 0
+                # Idle machine, first piece: run it on every core while the other workers wait. Idle means
+                # nothing running and nothing queued but this request's own next pieces; otherwise (say 16
+                # bulletins at once) every first piece would take its turn alone.
+                alone = (
+                    self.workers > 1
+                    and job.plan.first
+                    and self._running == 0
+                    and all(queued.cancelled is job.cancelled for _, queued in self._queue)
+                )
                 self._alone = alone
                 self._running += 1
             try:
@@ -359,12 +366,12 @@ class Synthesizer:
             except BaseException as error:  # handed to the request's thread, which raises it
                 job.error = error
             finally:
-                job.done.set()
-                with self._cv:
+                with self._cv:  # before done: the request's next piece must find this worker free
                     self._running -= 1
                     if alone:
                         self._alone = False
                         self._cv.notify_all()
+                job.done.set()
 
     def _run(self, job: _Job, alone: bool = False) -> None:
         start = time.perf_counter()

@@ -262,6 +262,9 @@ class AloneRecorder(Recorder):
         self.overlap_with_alone = False
         self.lock = threading.Lock()
         self.alone_running = False
+        self.alone_gate = threading.Event()
+        self.alone_gate.set()
+        self.alone_waiting = threading.Event()
 
     def synthesize(self, text: str, options: SynthesisOptions) -> VoiceAudio:
         with self.lock:
@@ -279,6 +282,8 @@ class AloneRecorder(Recorder):
             self.alone_running = True
             self.overlap_with_alone |= self.running > 0
         try:
+            self.alone_waiting.set()
+            self.alone_gate.wait(10)
             time.sleep(0.05)
             self.log.append(f"alone: {text}")
             return self.voice.synthesize(text, options)
@@ -318,6 +323,25 @@ def test_first_piece_on_an_idle_synthesizer_runs_alone(registry: VoiceRegistry) 
             thread.join(10)
         assert sorted(log) == ["Ba a.", "Hai b.", "alone: Hai a."]
         assert not recorder.overlap_with_alone
+        # bulletins queued together are not idle time: after one ran alone, the next shares the cores
+        log.clear()
+        recorder.alone_gate.clear()
+        recorder.alone_waiting.clear()
+        threads = [
+            threading.Thread(target=synth.synthesize, args=(SpeechRequest(text, voice_id="rec"),))
+            for text in ("Bốn a. Bốn b.", "Năm a.", "Sáu a.")
+        ]
+        threads[0].start()
+        assert recorder.alone_waiting.wait(5)  # "Bốn a." alone, held
+        for thread in threads[1:]:
+            thread.start()
+        deadline = time.monotonic() + 5
+        while len(synth._queue) < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        recorder.alone_gate.set()
+        for thread in threads:
+            thread.join(10)
+        assert log[0] == "alone: Bốn a." and sorted(log[1:]) == ["Bốn b.", "Năm a.", "Sáu a."]
     assert first.audio.size > 0
 
 
