@@ -16,9 +16,10 @@ Rules
 - A candidate that must wait reserves its groups: a later candidate (same or lower priority) that needs
   one of them waits too, so a long bulletin to many groups is not starved by short ones to a few, and
   a lower priority is not started only to be preempted a moment later.
-- An EMERGENCY broadcast to more than one group airs once, on the emergency group, when one is
-  configured (the speakers resolve priority); to one group, or with no emergency group, it airs on its
-  own groups.
+- An EMERGENCY broadcast to every group (or that names the emergency group) airs once, on the
+  emergency group, when one is configured: every speaker joins it and resolves priority, so a
+  commune-wide alert is one multicast stream. One to some of the groups airs on those groups only (one
+  encoding, sent to each), so hamlets it was not meant for do not hear it.
 """
 
 from __future__ import annotations
@@ -56,13 +57,15 @@ class Plan:
     next_wakeup: float | None = None  # the earliest future start (minus lead_s); plan again then
 
 
-def airing_groups(broadcast: Broadcast, emergency_group_id: str | None) -> tuple[str, ...]:
-    """Where a broadcast's one stream is sent."""
-    if (
-        emergency_group_id
-        and broadcast.priority == Priority.EMERGENCY
-        and (len(broadcast.group_ids) > 1 or emergency_group_id in broadcast.group_ids)
-    ):
+def airing_groups(
+    broadcast: Broadcast, emergency_group_id: str | None, all_group_ids: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """Where a broadcast's one stream is sent. ``all_group_ids``: every group there is."""
+    if not emergency_group_id or broadcast.priority != Priority.EMERGENCY:
+        return broadcast.group_ids
+    targets = set(broadcast.group_ids)
+    everyone = all_group_ids - {emergency_group_id}
+    if emergency_group_id in targets or (len(targets) > 1 and everyone and everyone <= targets):
         return (emergency_group_id,)
     return broadcast.group_ids
 
@@ -81,11 +84,13 @@ def plan(
     broadcasts: Sequence[Broadcast],
     *,
     emergency_group_id: str | None = None,
+    all_group_ids: frozenset[str] = frozenset(),
     lead_s: float = 0.0,
 ) -> Plan:
     """Decides preemptions, starts and resumes at time ``now``.
 
     ``broadcasts``: the unfinished ones (Store.active_broadcasts); terminal ones are ignored.
+    ``all_group_ids``: every group there is (an emergency to all of them airs on the emergency group).
     ``lead_s``: how long before its start time a broadcast may start synthesizing, so that its first
     sample can play exactly at ``air_at``.
     """
@@ -94,7 +99,10 @@ def plan(
     next_wakeup: float | None = None
     for b in broadcasts:
         if b.state in AIRING_STATES:
-            holding[b.id] = (b.priority, _cover(airing_groups(b, emergency_group_id), emergency_group_id))
+            holding[b.id] = (
+                b.priority,
+                _cover(airing_groups(b, emergency_group_id, all_group_ids), emergency_group_id),
+            )
         elif b.state == BroadcastState.PREEMPTED or (
             b.state == BroadcastState.QUEUED and b.start_time - lead_s <= now
         ):
@@ -109,7 +117,7 @@ def plan(
     start: list[Airing] = []
     resume: list[Airing] = []
     for b in candidates:
-        groups = airing_groups(b, emergency_group_id)
+        groups = airing_groups(b, emergency_group_id, all_group_ids)
         cover = _cover(groups, emergency_group_id)
         blockers = [bid for bid, (_, held) in holding.items() if _overlap(cover, held)]
         if any(_overlap(cover, r) for r in reserved) or any(holding[x][0] >= b.priority for x in blockers):

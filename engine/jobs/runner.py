@@ -126,7 +126,11 @@ class Runner:
                 if bid not in by_id:
                     airing.stop("cancelled")
         decided = policy.plan(
-            time.time(), active, emergency_group_id=emergency.id if emergency else None, lead_s=LEAD_S
+            time.time(),
+            active,
+            emergency_group_id=emergency.id if emergency else None,
+            all_group_ids=frozenset(g.id for g in self.store.list_groups()),
+            lead_s=LEAD_S,
         )
         for cut in decided.preempt:
             self._preempt(cut, by_id)

@@ -129,22 +129,38 @@ def test_scheduled_start_and_next_wakeup() -> None:
     assert plan(NOW + 27.5, [later], lead_s=2.0) == Plan(next_wakeup=NOW + 28)
 
 
-def test_emergency_to_many_groups_is_one_stream_to_the_emergency_group() -> None:
-    wide = bc("bao", "ap-1", "ap-2", "ap-3", priority=P.EMERGENCY)
-    one = bc("chay", "ap-4", priority=P.EMERGENCY)
-    assert airing_groups(wide, "tinh") == ("tinh",)
-    assert airing_groups(wide, None) == ("ap-1", "ap-2", "ap-3")
-    assert airing_groups(one, "tinh") == ("ap-4",)
-    assert airing_groups(bc("n", "ap-1", "ap-2"), "tinh") == ("ap-1", "ap-2")
+ALL = frozenset({"tinh", "ap-1", "ap-2", "ap-3", "ap-4", "ap-7", "ap-9"})
+
+
+def test_emergency_to_every_group_is_one_stream_to_the_emergency_group() -> None:
+    wide = bc("bao", *sorted(ALL - {"tinh"}), priority=P.EMERGENCY)
+    named = bc("lu", "tinh", priority=P.EMERGENCY)
+    some = bc("chay", "ap-1", "ap-4", priority=P.EMERGENCY)
+    assert airing_groups(wide, "tinh", ALL) == ("tinh",)
+    assert airing_groups(named, "tinh", ALL) == ("tinh",)
+    assert airing_groups(wide, None, ALL) == wide.group_ids
+    # Targeted: only the hamlets it names hear it, one encoding sent to each.
+    assert airing_groups(some, "tinh", ALL) == ("ap-1", "ap-4")
+    assert airing_groups(bc("n", *sorted(ALL - {"tinh"})), "tinh", ALL) == tuple(sorted(ALL - {"tinh"}))
     # Every speaker hears the emergency group, so it holds every group: all lower ones yield.
-    step = plan(NOW, [bc("n9", "ap-9", state=S.ON_AIR), wide], emergency_group_id="tinh")
+    step = plan(NOW, [bc("n9", "ap-9", state=S.ON_AIR), wide], emergency_group_id="tinh", all_group_ids=ALL)
     assert step.preempt == (Preemption("n9", "bao", P.EMERGENCY),)
     assert step.start == (Airing("bao", ("tinh",), NOW, resuming=False),)
     # While it airs, nothing lower starts anywhere.
     on_air = dataclasses.replace(wide, state=S.ON_AIR)
-    assert plan(NOW, [on_air, bc("h", "ap-7", priority=P.HIGH)], emergency_group_id="tinh") == Plan()
+    high = bc("h", "ap-7", priority=P.HIGH)
+    assert plan(NOW, [on_air, high], emergency_group_id="tinh", all_group_ids=ALL) == Plan()
     # Two emergencies: the second waits for the first.
-    assert plan(NOW, [on_air, one], emergency_group_id="tinh") == Plan()
+    assert plan(NOW, [on_air, some], emergency_group_id="tinh", all_group_ids=ALL) == Plan()
+
+
+def test_targeted_emergency_preempts_only_its_groups() -> None:
+    some = bc("chay", "ap-1", "ap-4", priority=P.EMERGENCY)
+    elsewhere = bc("n9", "ap-9", state=S.ON_AIR)
+    there = bc("n1", "ap-1", state=S.ON_AIR)
+    step = plan(NOW, [elsewhere, there, some], emergency_group_id="tinh", all_group_ids=ALL)
+    assert step.preempt == (Preemption("n1", "chay", P.EMERGENCY),)
+    assert step.start == (Airing("chay", ("ap-1", "ap-4"), NOW, resuming=False),)
 
 
 def test_recovered_broadcast_resumes_from_its_progress() -> None:
