@@ -1,12 +1,17 @@
 """Text front-end speed and accuracy: sentences per second on one core, against sea-g2p when installed.
 
-``python -m bench.bench_text [--seconds S]``. Speed: ``sentences()`` (segmentation, normalization,
-clauses, source spans) over a corpus of commune bulletins, pinned to one core; the goal is 5,000
-sentences/s. Accuracy: the share of the public test set (tests/text/cases_*.tsv) and of the held-out
+``python -m bench.bench_text [--seconds S] [--adversarial-only]``. Speed: ``sentences()`` (segmentation,
+normalization, clauses, source spans) over a corpus of commune bulletins, pinned to one core; the goal is
+5,000 sentences/s. Accuracy: the share of the public test set (tests/text/cases_*.tsv) and of the held-out
 sets (tests/text/heldout*_*.tsv, written without looking at the public set) read right, ignoring
 punctuation and case so that a peer's different punctuation habits do not count against it. The peer,
 sea-g2p (PyPI, Rust), is measured in the same run when it is installed (``pip install sea-g2p``); it is a
 yardstick only and never used by Loa.
+
+Adversarial: seconds per 100,000 characters (the API's limit) for pathological texts (long runs built
+from a few characters), next to ordinary bulletin text. Each is timed at 10,000 and at 100,000
+characters: equal figures mean time linear in the length; a figure growing ~10x means quadratic. A case
+projected to take more than a minute at 100,000 is not run at that size.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 from collections.abc import Callable
 from statistics import median
 
-from engine.tts.text import sentences
+from engine.tts.text import normalize, sentences
 from tests.text.casefile import Case, load
 
 BULLETINS = (
@@ -97,11 +102,94 @@ def _peer() -> Callable[[str], str] | None:
     return Normalizer(lang="vi").normalize
 
 
+# (name, language, the text is this repeated; a prefix said once first)
+ADVERSARIAL: tuple[tuple[str, str, str, str], ...] = (
+    ("digits", "vi", "", "1"),
+    ("digits", "km", "", "1"),
+    ("Khmer digits", "km", "", "១"),
+    ("1.", "vi", "", "1."),
+    ("1.", "km", "", "1."),
+    ("1,", "km", "", "1,"),
+    ("1.000 grouped", "vi", "1", ".000"),
+    ("1.000 grouped", "km", "1", ".000"),
+    ("1/", "vi", "", "1/"),
+    ("1/2/", "vi", "", "1/2/"),
+    ("a-", "vi", "", "a-"),
+    ("a-", "km", "", "a-"),
+    ("UBND-VX/", "vi", "", "UBND-VX/"),
+    ("UBND.", "vi", "", "UBND."),
+    ("@", "vi", "", "@"),
+    ("x@", "vi", "", "x@"),
+    ("a.b.", "vi", "", "a.b."),
+    ("http://aaa", "vi", "http://", "a"),
+    ("www.a", "vi", "www.", "a"),
+    ("a1", "vi", "", "a1"),
+    ("1h", "vi", "", "1h"),
+    ("X. ", "vi", "", "X. "),
+    ("113 ", "vi", "gọi ", "113 "),
+    ("1 - ", "vi", "", "1 - "),
+    ("‰", "vi", "", "‰"),
+    ("+", "vi", "", "+"),
+    ("letters", "vi", "", "a"),
+    ("combining", "vi", "", "a\u0301"),
+    ("line breaks", "vi", "", "Tin\n"),
+)
+_PROJECTED_LIMIT_S = 60.0
+
+
+def _bulletin_text(chars: int) -> str:
+    whole = "\n\n".join(BULLETINS)
+    return (whole * (chars // len(whole) + 1))[:chars]
+
+
+def _repeated(prefix: str, unit: str, chars: int) -> str:
+    """Whole units only, so that "1" + ".000"... stays a grouped number."""
+    return prefix + unit * ((chars - len(prefix)) // len(unit))
+
+
+def _seconds(text: str, lang: str) -> str | float:
+    """normalize() and sentences() of the text, as the API's Normalize call runs both."""
+    start = time.perf_counter()
+    try:
+        normalize(text, lang)
+        sentences(text, lang)
+    except Exception as e:  # the figure to report is which exception
+        return type(e).__name__
+    return time.perf_counter() - start
+
+
+def adversarial() -> None:
+    print(f"{'text':16s} {'lang':4s} {'s/100k at 10k':>14s} {'s/100k at 100k':>15s}  growth")
+    cases = [("bulletins", "vi", None, ""), *ADVERSARIAL]
+    for name, lang, prefix, unit in cases:
+        small = _bulletin_text(10_000) if prefix is None else _repeated(prefix, unit, 10_000)
+        big = _bulletin_text(100_000) if prefix is None else _repeated(prefix, unit, 100_000)
+        t_small = _seconds(small, lang)
+        if isinstance(t_small, str):
+            print(f"{name:16s} {lang:4s} {t_small:>14s}")
+            continue
+        if t_small * 100 > _PROJECTED_LIMIT_S:
+            print(
+                f"{name:16s} {lang:4s} {t_small * 10:14.3f} {'not run':>15s}  (up to {t_small * 100:.0f} s)"
+            )
+            continue
+        t_big = _seconds(big, lang)
+        if isinstance(t_big, str):
+            print(f"{name:16s} {lang:4s} {t_small * 10:14.3f} {t_big:>15s}")
+            continue
+        print(f"{name:16s} {lang:4s} {t_small * 10:14.3f} {t_big:15.3f}  {t_big / (t_small * 10):5.1f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    p.add_argument("--adversarial-only", action="store_true", help="only the pathological-text timings")
     args = p.parse_args(argv)
     pinned = _pin_one_core()
+    if args.adversarial_only:
+        print(pinned)
+        adversarial()
+        return 0
     segmented = [s for b in BULLETINS for s in sentences(b)]
     texts = [b[s.source_span.start : s.source_span.end] for b in BULLETINS for s in sentences(b)]
     print(f"corpus: {len(BULLETINS)} bulletins, {len(segmented)} sentences; {pinned}")
@@ -112,8 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         f"  (goal 5,000: {ours / 5000:.2f}x)"
     )
     cases_vi, cases_km = load("cases_vi.tsv"), load("cases_km.tsv")
-    from engine.tts.text import normalize
-
     held_vi = load("heldout_vi.tsv") + load("heldout2_vi.tsv")
     held_km = load("heldout_km.tsv")
     acc_vi = _accuracy(cases_vi, lambda c: normalize(c.text, "vi", c.dialect).text)
@@ -126,11 +212,20 @@ def main(argv: list[str] | None = None) -> int:
         f" km {held_acc_km:.1%} of {len(held_km)}"
     )
 
+    _compare_peer(args.seconds, ours, texts, cases_vi, held_vi)
+    print()
+    adversarial()
+    return 0
+
+
+def _compare_peer(
+    seconds: float, ours: float, texts: list[str], cases_vi: list[Case], held_vi: list[Case]
+) -> None:
     peer = _peer()
     if peer is None:
         print("sea-g2p:               not installed (pip install sea-g2p to compare)")
-        return 0
-    theirs, theirs_median = _rate(lambda: sum(1 for t in texts if peer(t) is not None), args.seconds)
+        return
+    theirs, theirs_median = _rate(lambda: sum(1 for t in texts if peer(t) is not None), seconds)
     south = [c for c in cases_vi if c.dialect is None]
     acc_peer = _accuracy(south, lambda c: peer(c.text))
     acc_ours_south = _accuracy(south, lambda c: normalize(c.text, "vi").text)
@@ -143,7 +238,6 @@ def main(argv: list[str] | None = None) -> int:
     held_peer = _accuracy(held_south, lambda c: peer(c.text))
     held_ours = _accuracy(held_south, lambda c: normalize(c.text, "vi").text)
     print(f"held-out, vi South:    loa {held_ours:.1%}, sea-g2p {held_peer:.1%} of {len(held_south)} cases")
-    return 0
 
 
 if __name__ == "__main__":

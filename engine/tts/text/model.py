@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class Normalized:
     warnings: tuple[TextWarning, ...] = ()
     pieces: tuple[Piece, ...] = field(default=(), repr=False, compare=False)
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        """Output starts of the pieces, built once: a sentence asks for every clause's span."""
+        return [p.out_start for p in self.pieces]
+
     def source_span(self, start: int, end: int) -> Span:
         """The source span that produced output [start, end); a reading maps to its whole source token."""
         if not 0 <= start <= end <= len(self.text):
@@ -53,8 +59,7 @@ class Normalized:
         pieces = self.pieces
         if not pieces:
             return Span(0, 0)
-        starts = [p.out_start for p in pieces]
-        i = max(bisect_right(starts, start) - 1, 0)
+        i = max(bisect_right(self._starts, start) - 1, 0)
         lo: int | None = None
         hi: int | None = None
         while i < len(pieces):

@@ -7,6 +7,7 @@ The rules a speaker applies, not the ones a dictionary lists: 21 is "hai mươi 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -28,6 +29,9 @@ DEFAULT_DIALECT = "south"
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 BILLION = 10**9
+MAX_DIGITS = 15  # up to 999 nghìn tỷ: a longer run is no amount a listener can follow
+_GROUP_SEPARATOR = re.compile(r"[ .]")
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def _tens_units(t: int, u: int, d: Dialect) -> list[str]:
@@ -89,7 +93,36 @@ def cardinal(n: int, d: Dialect) -> str:
 
 def digits(s: str) -> str:
     """Digit by digit, as for phone, account and ID numbers."""
-    return " ".join(DIGITS[int(c)] for c in s if c.isdigit())
+    return " ".join(DIGITS[int(c)] for c in s if c.isdecimal())
+
+
+def group_digits(s: str) -> list[str]:
+    """The source's own groups ("0913 456 789"), else 4-3-3 for ten digits and threes otherwise."""
+    groups = [g for g in _GROUP_SEPARATOR.split(s) if g]
+    if len(groups) > 1:
+        return groups
+    n = len(s)
+    if n <= 4:
+        return [s]
+    sizes = {8: (4, 4), 10: (4, 3, 3), 11: (4, 3, 4)}.get(n) or ((3,) * (n // 3 - 1) + (3 + n % 3,))
+    out, i = [], 0
+    for size in sizes:
+        out.append(s[i : i + size])
+        i += size
+    return out
+
+
+def read_digits(s: str) -> str:
+    """Digit by digit in groups, a pause between them: phone, account and ID numbers."""
+    return ", ".join(digits(g) for g in group_digits(s))
+
+
+def amount(s: str, d: Dialect) -> str:
+    """A digit string as a number; beyond MAX_DIGITS (nghìn tỷ) digit by digit in groups, as account
+    numbers are read, since no listener follows a longer amount."""
+    if len(s) > MAX_DIGITS:
+        return read_digits(s)
+    return cardinal(int(s), d)
 
 
 def ordinal(n: int, d: Dialect) -> str:
@@ -108,11 +141,10 @@ def fraction_part(s: str, d: Dialect) -> str:
     return digits(s)
 
 
-def parse_number(s: str) -> tuple[int, str | None, str | None] | None:
-    """Vietnamese notation: "." groups thousands, "," marks decimals. Returns (integer, mark, fraction).
-
-    The mark is "," or "." for a decimal part, None for an integer. None when the string is no number.
-    """
+def parse_number(s: str) -> tuple[str, str | None, str | None] | None:
+    """Vietnamese notation: "." groups thousands, "," marks decimals. Returns (whole, mark, fraction):
+    the whole part as written ("1.234"), "," or "." for a decimal part or None for an integer. None when
+    the string is no number."""
     if "," in s:
         whole, _, frac = s.partition(",")
         if "," in frac or "." in frac or not frac:
@@ -120,15 +152,31 @@ def parse_number(s: str) -> tuple[int, str | None, str | None] | None:
         whole_n = parse_number(whole)
         if whole_n is None or whole_n[1] is not None:
             return None
-        return whole_n[0], ",", frac
+        return whole, ",", frac
+    if not s:
+        return None
     if "." in s:
         groups = s.split(".")
         if all(len(g) == 3 for g in groups[1:]) and 1 <= len(groups[0]) <= 3:
-            return int("".join(groups)), None, None
+            return s, None, None
         if len(groups) == 2 and groups[0] and groups[1]:
-            return int(groups[0]), ".", groups[1]
+            return groups[0], ".", groups[1]
         return None
-    return int(s), None, None
+    return (s, None, None) if s.isdecimal() else None
+
+
+def whole_amount(whole: str, d: Dialect) -> str:
+    """The whole part as parse_number gives it: a number, or beyond MAX_DIGITS its groups digit by digit."""
+    joined = whole.replace(".", "")
+    return read_digits(whole) if len(joined) > MAX_DIGITS else cardinal(int(joined), d)
+
+
+def amount_digits(s: str) -> int:
+    """The digits of the longest whole number ``number`` reads from ``s`` ("1.234.567" counts 7)."""
+    parsed = parse_number(s)
+    runs = _DIGIT_RUN.findall(s)
+    longest = max((len(r) for r in runs), default=0)
+    return max(len(parsed[0].replace(".", "")), longest) if parsed else longest
 
 
 def number(s: str, d: Dialect) -> str:
@@ -138,6 +186,6 @@ def number(s: str, d: Dialect) -> str:
         return digits(s)
     whole, mark, frac = parsed
     if mark is None:
-        return cardinal(whole, d)
+        return whole_amount(whole, d)
     assert frac is not None
-    return f"{cardinal(whole, d)} {'phẩy' if mark == ',' else 'chấm'} {fraction_part(frac, d)}"
+    return f"{whole_amount(whole, d)} {'phẩy' if mark == ',' else 'chấm'} {fraction_part(frac, d)}"

@@ -9,7 +9,7 @@ import re
 from functools import cache
 
 from . import dates_vi, numbers_vi
-from .numbers_vi import Dialect, cardinal
+from .numbers_vi import MAX_DIGITS, Dialect, amount, cardinal, read_digits
 from .roman import parse_roman
 from .scan_vi import Scan, ends_with, word_set
 from .spell import address as spell_address
@@ -43,30 +43,12 @@ _CALLING_CUES = (
     "gọi", "điện thoại", "đường dây", "tổng đài", "cấp cứu", "cứu hỏa", "cứu hộ", "cháy", "công an",
     "khẩn cấp", "hotline", "liên hệ", "báo tin", "sđt", "số máy", "cskh", "zalo",
 )  # fmt: skip
+_CALLING = re.compile("|".join(re.escape(cue) for cue in _CALLING_CUES), re.I)
+_CALLING_LONGEST = max(len(cue) for cue in _CALLING_CUES)
 _EMERGENCY_NEXT = word_set("hoặc và để khi nếu ngay miễn")
 _DAY_SAID = word_set("ngày hôm mùng mồng sáng trưa chiều tối đêm khuya")
 _FRACTION_BEFORE = word_set("khoảng gần hơn chiếm được còn trên dưới")
 _FRACTION_AFTER = word_set("số dân diện tổng lượng trong")
-
-
-def group_digits(s: str) -> list[str]:
-    """The source's own groups ("0913 456 789"), else 4-3-3 for ten digits and threes otherwise."""
-    groups = [g for g in re.split(r"[ .]", s) if g]
-    if len(groups) > 1:
-        return groups
-    n = len(s)
-    if n <= 4:
-        return [s]
-    sizes = {8: (4, 4), 10: (4, 3, 3), 11: (4, 3, 4)}.get(n) or ((3,) * (n // 3 - 1) + (3 + n % 3,))
-    out, i = [], 0
-    for size in sizes:
-        out.append(s[i : i + size])
-        i += size
-    return out
-
-
-def read_digits(s: str) -> str:
-    return ", ".join(numbers_vi.digits(g) for g in group_digits(s))
 
 
 @cache
@@ -113,24 +95,25 @@ def code(s: Scan, m: re.Match[str]) -> int:
     if "-" in tok.split("/")[0]:
         number, _, rest = tok.partition("-")
         parts = re.split(r"[/-]", rest)
-        words = [cardinal(int(number), s.d), *(_code_word(p, s.d) for p in parts)]
+        words = [amount(number, s.d), *(_code_word(p, s.d) for p in parts)]
         s.b.say(" ".join(words), m.start(), m.end())
-        return m.end()
+        return _warn_long(s, tok, m.start(), m.end(), " ".join(words))
     number, *middle, tail = tok.split("/")
     roman = parse_roman(tail)
     if roman is not None and not middle:
-        n = int(number)
-        if s.prev_word(m.start()) in _DATE_CONTEXT and dates_vi.valid_date(n, roman):
-            _say_date(s, m, n, roman, None)
-        else:
-            s.b.say(f"{cardinal(n, s.d)} trên {cardinal(roman, s.d)}", m.start(), m.end())
-        return m.end()
-    words = [cardinal(int(number), s.d)]
+        day = int(number) if len(number) <= 2 else 0
+        if s.prev_word(m.start()) in _DATE_CONTEXT and dates_vi.valid_date(day, roman):
+            _say_date(s, m, day, roman, None)
+            return m.end()
+        spoken = f"{amount(number, s.d)} trên {cardinal(roman, s.d)}"
+        s.b.say(spoken, m.start(), m.end())
+        return _warn_long(s, tok, m.start(), m.end(), spoken)
+    words = [amount(number, s.d)]
     if middle:
         words += ["năm", cardinal(int(middle[0]), s.d)]
     words += [_code_word(part, s.d) for part in tail.split("-")]
     s.b.say(" ".join(words), m.start(), m.end())
-    return m.end()
+    return _warn_long(s, tok, m.start(), m.end(), " ".join(words))
 
 
 def _code_part(part: str) -> str | None:
@@ -150,7 +133,7 @@ def _code_word(part: str, d: Dialect) -> str:
             words.append(known)
             continue
         for run in re.findall(r"\d+|\D+", piece):
-            words.append(cardinal(int(run), d) if run.isdigit() else _code_part(run) or letters(run))
+            words.append(amount(run, d) if run.isdecimal() else _code_part(run) or letters(run))
     return " ".join(words)
 
 
@@ -215,6 +198,10 @@ def slash(s: Scan, m: re.Match[str]) -> int:
     "21/10-1/11"; "đường 3/2" is a street named for a date; "1/2 số hộ" a fraction; "8/10 tiêu chí" a
     ratio."""
     a_text, b_text = m.group().split("/")
+    if len(a_text) > MAX_DIGITS or len(b_text) > MAX_DIGITS:
+        spoken = f"{amount(a_text, s.d)} trên {amount(b_text, s.d)}"
+        s.b.say(spoken, m.start(), m.end())
+        return _warn_long(s, m.group(), m.start(), m.end(), spoken)
     a, b = int(a_text), int(b_text)
     prev = s.prev_word(m.start())
     fraction = s.word_after(m.end()) in _FRACTION_AFTER or (prev in _FRACTION_BEFORE and a < b)
@@ -235,16 +222,17 @@ def slash(s: Scan, m: re.Match[str]) -> int:
 
 def _slash_is_date(s: Scan, m: re.Match[str], prev: str) -> bool:
     start, end = m.start(), m.end()
-    if prev in _DATE_CONTEXT or not s.text[s.lo : start].strip():
+    if prev in _DATE_CONTEXT or s.at_sentence_start(start):
         return True
     if ends_with(s.words_before(start, 2), _WEEKDAYS):
         return True
-    if _SLASH_RANGE_AFTER.match(s.text, end, s.hi) or _SLASH_RANGE_BEFORE.search(s.text, s.lo, start):
+    before = max(s.lo, start - 16)  # longer than any match of the pattern: the same answer, bounded work
+    if _SLASH_RANGE_AFTER.match(s.text, end, s.hi) or _SLASH_RANGE_BEFORE.search(s.text, before, start):
         return True
     if prev in _RATIO_BEFORE or m.group() == "24/7":  # "24/7" is "round the clock", never 24 July
         return False
-    rest = s.text[end : s.hi].lstrip()
-    return not rest or rest[0] in ".;!?(" or s.word_after(end) in _DATE_AFTER
+    following = s.next_char(end)
+    return not following or following in ".;!?(" or s.word_after(end) in _DATE_AFTER
 
 
 def series(s: Scan, m: re.Match[str]) -> int:
@@ -260,7 +248,9 @@ def phone(s: Scan, m: re.Match[str]) -> int:
     shortest = 8 if tok[:2] in ("18", "19") else 9
     hotline_alone = tok.isdigit() and shortest == 8 and not _calling(s, m.start())
     if hotline_alone or not shortest <= sum(c.isdigit() for c in tok) <= 12:
-        first = _DIGIT_RUN.match(s.text, m.start())
+        if tok.startswith("+"):  # "+840913": too short for a phone; the sign is said, then the number
+            s.b.say(mapping("symbols_vi")["+"], m.start(), m.start() + 1)
+        first = _DIGIT_RUN.search(s.text, m.start(), m.end())
         assert first is not None
         return number(s, first)
     plus = "cộng " if tok.startswith("+") else ""  # "+84 909 123 456"
@@ -295,13 +285,15 @@ def number(s: Scan, m: re.Match[str]) -> int:
     before = s.words_before(start)
     prev = before[-1] if before else ""
     plain = tok.isdigit()
+    id_context = len(tok) >= 3 and ends_with(before, PHONE_CONTEXT)
     if (
-        (len(tok) >= 3 and ends_with(before, PHONE_CONTEXT))
+        id_context
         or (plain and (len(tok) >= 9 or (len(tok) >= 3 and tok[0] == "0")))
         or (tok in _EMERGENCY and _emergency_number(s, start, end))
     ):
-        b.say(read_digits(tok), start, end)
-        return end
+        spoken = read_digits(tok)
+        b.say(spoken, start, end)
+        return end if id_context else _warn_long(s, tok, start, end, spoken)
     letters_after = _LETTERS.match(s.text, end, s.hi)
     if letters_after:
         loan = mapping("loanwords_vi", fold_case=True).get(tok + letters_after.group().lower())
@@ -310,42 +302,52 @@ def number(s: Scan, m: re.Match[str]) -> int:
             return letters_after.end()
     if plain:
         n = int(tok)
-        spoken = None
+        reading: str | None = None
         if prev == "thứ":
-            spoken = numbers_vi.ordinal(n, d)
+            reading = numbers_vi.ordinal(n, d)
         elif prev == "tháng" and 1 <= n <= 12:
-            spoken = dates_vi.month(n, d)
+            reading = dates_vi.month(n, d)
         elif prev == "ngày" and n <= 10 and s.word_after(end) == "tháng":
-            spoken = dates_vi.day(n, d)
+            reading = dates_vi.day(n, d)
         elif prev == "giờ" and len(tok) == 2 and n < 60 and _hour_before(s, start):
-            spoken = cardinal(n, d) + ("" if s.word_after(end) == "phút" else " phút")
+            reading = cardinal(n, d) + ("" if s.word_after(end) == "phút" else " phút")
         elif n <= 24 and prev in _CLOCK_G_BEFORE and re.match(r"g(?!\w)", s.text[end : end + 2]):
             b.say(f"{cardinal(n, d)} giờ", start, end + 1)
             return end + 1
         elif len(tok) <= 3 and _country_code(s, start, end):
-            spoken = numbers_vi.digits(tok)
-        if spoken is not None:
-            b.say(spoken, start, end)
+            reading = numbers_vi.digits(tok)
+        if reading is not None:
+            b.say(reading, start, end)
             return end
     if numbers_vi.parse_number(tok) is None and re.fullmatch(r"\d+(?:\.\d+)+", tok):
-        b.say(" chấm ".join(cardinal(int(x), d) for x in tok.split(".")), start, end)  # "Mục 1.1.2"
-        return end
-    b.say(numbers_vi.number(tok, d), start, end)
+        spoken = " chấm ".join(amount(x, d) for x in tok.split("."))  # "Mục 1.1.2"
+        b.say(spoken, start, end)
+        return _warn_long(s, tok, start, end, spoken)
+    spoken = numbers_vi.number(tok, d)
+    b.say(spoken, start, end)
+    _warn_long(s, tok, start, end, spoken)
     return unit_after(s, end)
+
+
+def _warn_long(s: Scan, tok: str, start: int, end: int, spoken: str) -> int:
+    """Reports a number too long to be an amount, which the readers said digit by digit; returns end."""
+    n = numbers_vi.amount_digits(tok)
+    if n > MAX_DIGITS:
+        message = f"a {n}-digit number is longer than any amount (nghìn tỷ); read digit by digit"
+        s.b.warn("spelled_out", message, start, end, spoken)
+    return end
 
 
 def _emergency_number(s: Scan, start: int, end: int) -> bool:
     """113, 114, 115 are said digit by digit when the sentence is about calling and no noun follows."""
-    nxt = s.text[end : s.hi].lstrip()
-    if nxt[:1].isalpha() and s.word_after(end) not in _EMERGENCY_NEXT:
+    if s.next_char(end).isalpha() and s.word_after(end) not in _EMERGENCY_NEXT:
         return False
     return _calling(s, start)
 
 
 def _calling(s: Scan, start: int) -> bool:
     """Whether the sentence so far speaks of calling (gọi, tổng đài, đường dây nóng, hotline...)."""
-    before = s.text[s.lo : start].lower()
-    return any(cue in before for cue in _CALLING_CUES)
+    return s.said_before(_CALLING, start, _CALLING_LONGEST)
 
 
 def _country_code(s: Scan, start: int, end: int) -> bool:

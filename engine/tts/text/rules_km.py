@@ -12,6 +12,7 @@ from functools import cache
 
 from . import numbers_km
 from .builder import Builder
+from .lines import SeenBefore, line_start
 from .model import Normalized
 from .tables import mapping
 
@@ -35,8 +36,11 @@ _TOKEN = re.compile(
 _GAP = re.compile(r"(?P<ws>\s+)|(?P<dash>[-–—])|(?P<text>[\u1780-\u17dd\u17f0-\u17f9\u19e0-\u19ff.,;:!?…]+)"
                   r"|(?P<quote>[\"'“”‘’«»()\[\]])|(?P<sym>.)", re.S)  # fmt: skip
 _NUMERIC = frozenset({"date", "time", "phone", "number", "monthyear", "daymonth"})
+_LONG = "a number longer than any amount (15 digits) is read digit by digit"
 _EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
-_CALLING = ("ទូរស័ព្ទ", "ហៅ", "ទាក់ទង")  # words of calling: "ទូរស័ព្ទទៅលេខ ១១៤" is said digit by digit
+_CALLING_WORDS = ("ទូរស័ព្ទ", "ហៅ", "ទាក់ទង")  # words of calling: "ទូរស័ព្ទទៅលេខ ១១៤" is said digit by digit
+_CALLING = re.compile("|".join(_CALLING_WORDS))
+_CALLING_LONGEST = max(len(w) for w in _CALLING_WORDS)
 
 
 @cache
@@ -61,6 +65,7 @@ def _ints(token: str) -> list[int]:
 def normalize_km(text: str, start: int = 0, end: int | None = None) -> Normalized:
     end = len(text) if end is None else end
     b = Builder(text, spaced=False)
+    calling = SeenBefore(text, start, _CALLING, _CALLING_LONGEST)
     prev = ""
     pos = start
     while pos < end:
@@ -70,12 +75,14 @@ def normalize_km(text: str, start: int = 0, end: int | None = None) -> Normalize
         if m is None:
             break
         kind = m.lastgroup or ""
-        pos = _token(b, text, m, kind, prev, start)
+        pos = _token(b, text, m, kind, prev, start, calling)
         prev = kind
     return b.build()
 
 
-def _token(b: Builder, text: str, m: re.Match[str], kind: str, prev: str, lo: int) -> int:
+def _token(
+    b: Builder, text: str, m: re.Match[str], kind: str, prev: str, lo: int, calling: SeenBefore
+) -> int:
     tok, a, z = m.group(), m.start(), m.end()
     before = text[max(lo, a - 8) : a].rstrip()
     if kind == "date":
@@ -114,13 +121,17 @@ def _token(b: Builder, text: str, m: re.Match[str], kind: str, prev: str, lo: in
     elif kind == "latin":
         return _latin(b, text, m, prev)
     ascii_tok = tok.translate(numbers_km.TO_ASCII)
-    if kind == "number" and before.endswith("ខែ") and ascii_tok.isdigit() and 1 <= int(ascii_tok) <= 12:
+    month = ascii_tok.isdecimal() and len(ascii_tok) <= 2 and 1 <= int(ascii_tok) <= 12
+    if kind == "number" and before.endswith("ខែ") and month:
         b.say(MONTHS[int(ascii_tok) - 1], a, z)
         return z
-    if ascii_tok in _EMERGENCY and before.endswith("លេខ") and any(w in text[lo:a] for w in _CALLING):
+    if ascii_tok in _EMERGENCY and before.endswith("លេខ") and calling(a):
         b.say(numbers_km.digits(tok), a, z)
         return z
-    b.say(numbers_km.number(tok), a, z)
+    spoken = numbers_km.number(tok)
+    b.say(spoken, a, z)
+    if numbers_km.amount_digits(tok) > numbers_km.MAX_DIGITS:
+        b.warn("spelled_out", f"{_LONG} ({numbers_km.amount_digits(tok)} digits)", a, z, spoken)
     u = _unit_pattern().match(text, z)
     if u is not None:
         b.say(_unit_reading(u.group("unit")), u.start("unit"), u.end())
@@ -151,6 +162,7 @@ def _latin(b: Builder, text: str, m: re.Match[str], prev: str) -> int:
 
 
 def _gap(b: Builder, text: str, start: int, end: int, prev: str, next_kind: str) -> None:
+    blank_from = len(text[start:end].rstrip()) + start  # after it the gap is only whitespace
     for g in _GAP.finditer(text, start, end):
         kind, a, z = g.lastgroup, g.start(), g.end()
         if kind == "ws":
@@ -160,9 +172,9 @@ def _gap(b: Builder, text: str, start: int, end: int, prev: str, next_kind: str)
         elif kind == "quote":
             continue
         elif kind == "dash":
-            if prev in _NUMERIC and next_kind in _NUMERIC and not text[z:end].strip():
+            if prev in _NUMERIC and next_kind in _NUMERIC and z >= blank_from:
                 b.say("ដល់", a, z)
-            elif text[:a].rstrip(" \t")[-1:] not in ("", "\n"):
+            elif not line_start(text, a):
                 b.pause(a, z)
         else:
             ch = text[a:z]

@@ -21,7 +21,9 @@ from .tables import mapping
 from .words_vi import word
 
 # Address parts are bounded (RFC 5321 local part ≤ 64, DNS labels ≤ 63): unbounded ones made a long run
-# of letters and dots quadratic, each start position scanning to the end of the run.
+# of letters and dots quadratic, each start position scanning to the end of the run. Word parts are
+# bounded too: a handler that reads only a word's head ("a" of "a1a1a1...") must not make the next search
+# rescan the whole run.
 _TOKEN = re.compile(
     r"""
     (?P<email>[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8})
@@ -39,7 +41,7 @@ _TOKEN = re.compile(
         |\(0\d{2,3}\)\ ?\d{3,4}[ .]?\d{3,4}\b|\+(?<![\w+]\+)\d{2,3}(?:[ .]?\d{2,4}){2,4}\b)
     |(?P<dashdate>\b\d{1,2}-\d{1,2}\b(?![-/.,]?\d))
     |(?P<number>\d+(?:[.,]\d+)*)
-    |(?P<word>[^\W\d_]\w*(?:[-&.][^\W_]\w*){0,8})
+    |(?P<word>[^\W\d_]\w{0,63}(?:[-&.][^\W_]\w{0,63}){0,8})
     """,
     re.X,
 )
@@ -76,6 +78,7 @@ HANDLERS: dict[str, Callable[[Scan, re.Match[str]], int]] = {
 
 def _gap(s: Scan, start: int, end: int, next_kind: str) -> None:
     text, b = s.text, s.b
+    blank_from = len(text[start:end].rstrip()) + start  # after it the gap is only whitespace
     for g in _GAP.finditer(text, start, end):
         kind, a, z = g.lastgroup, g.start(), g.end()
         if kind == "ws":
@@ -90,7 +93,7 @@ def _gap(s: Scan, start: int, end: int, next_kind: str) -> None:
         elif kind == "quote":
             continue  # quotation marks have no sound
         elif kind == "dash":
-            if s.prev in NUMERIC and next_kind in NUMERIC and not text[z:end].strip():
+            if s.prev in NUMERIC and next_kind in NUMERIC and z >= blank_from:
                 b.say("đến", a, z)
             elif line_start(text, a) and not text[z : z + 1].isdigit():
                 continue  # a list marker

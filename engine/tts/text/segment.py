@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from .lines import BLANKS, line_start
 from .model import Normalized, Span
 from .tables import abbreviations
 
@@ -57,8 +58,7 @@ def _is_end(text: str, m: re.Match[str], dotted: frozenset[str]) -> bool:
     token = word.group(1)
     if token in dotted:
         return False
-    line_start = text.rfind("\n", 0, word.start()) + 1
-    at_line_start = not text[line_start : word.start()].strip()
+    at_line_start = line_start(text, word.start(), BLANKS)
     is_marker = token.isdigit() or (len(token) == 1 and token.isalpha()) or set(token) <= set("IVXLC")
     return not (at_line_start and is_marker and len(token) <= 4)
 

@@ -35,7 +35,7 @@ def letters(word: str) -> str:
     names = mapping("letters_vi")
     out = []
     for ch in word:
-        if ch.isdigit():
+        if ch.isdecimal():
             out.append(numbers_vi.DIGITS[int(ch)])
         else:
             out.append(names.get(ch.lower(), ch))
@@ -56,7 +56,7 @@ def address(text: str) -> str:
         low = part.lower()
         if low in _URL_WORDS:
             out.append(_URL_WORDS[low])
-        elif part.isdigit():
+        elif part.isdecimal():
             out.append(numbers_vi.digits(part))
         elif part in _URL_SYMBOLS:
             out.append(_URL_SYMBOLS[part])
@@ -97,11 +97,16 @@ def _syllables_or_abbreviation(word: str) -> tuple[str, list[str]]:
     if split:
         return "", split.split()
     table = abbreviations("abbreviations_vi")
-    for i in range(len(word) - 2, 1, -1):
+    for i in range(min(len(word) - 2, _longest_abbreviation()), 1, -1):
         rest = syllables(word[i:])
         if rest and (word[:i].upper() in table or word[:i].upper().replace("D", "Đ") in table):
             return letters(word[:i]), rest.split()
     return letters(word), []
+
+
+@lru_cache(maxsize=1)
+def _longest_abbreviation() -> int:
+    return max(len(k) for k in abbreviations("abbreviations_vi"))
 
 
 def word_syllables(toned: str) -> list[str]:
@@ -149,39 +154,50 @@ _SYLLABLE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def syllables(word: str) -> str | None:
     """A run of toneless Vietnamese syllables split apart ("dichvucong" -> "dich vu cong"), or None.
 
     Fewest pieces, then the longest onsets (maximal onset: "hotro" is "ho tro", not "hot ro"); every
     piece has two letters or more, so "xyz" stays unsplittable.
     """
-    best = _split(word.translate(_BASE), 0)
-    if best is None:
+    sizes = _split(word.translate(_BASE))
+    if sizes is None:
         return None
     out, i = [], 0
-    for size in best[1]:
+    for size in sizes:
         out.append(word[i : i + size])
         i += size
     return " ".join(out)
 
 
-@lru_cache(maxsize=8192)
-def _split(word: str, i: int) -> tuple[int, tuple[int, ...]] | None:
-    if i == len(word):
-        return 0, ()
-    best: tuple[int, tuple[int, ...]] | None = None
-    for size in range(2, min(len(word) - i, 7) + 1):
-        piece = word[i : i + size]
-        if _SYLLABLE.fullmatch(piece) is None:
-            continue
-        rest = _split(word, i + size)
-        if rest is None:
-            continue
-        onset = _ONSET.match(piece)
-        cost = rest[0] + 10 - (len(onset.group()) if onset else 0)
-        if best is None or cost < best[0]:
-            best = (cost, (size, *rest[1]))
-    return best
+def _split(word: str) -> list[int] | None:
+    """The piece sizes of the cheapest split, by dynamic programming from the end of the word (a loop,
+    not recursion: an address may hold a word of any length)."""
+    n = len(word)
+    cost: list[int | None] = [None] * (n + 1)
+    choice = [0] * (n + 1)
+    cost[n] = 0
+    for i in range(n - 2, -1, -1):
+        for size in range(2, min(n - i, 7) + 1):
+            rest = cost[i + size]
+            if rest is None:
+                continue
+            piece = word[i : i + size]
+            if _SYLLABLE.fullmatch(piece) is None:
+                continue
+            onset = _ONSET.match(piece)
+            here = rest + 10 - (len(onset.group()) if onset else 0)
+            best = cost[i]
+            if best is None or here < best:
+                cost[i], choice[i] = here, size
+    if cost[0] is None:
+        return None
+    sizes, i = [], 0
+    while i < n:
+        sizes.append(choice[i])
+        i += choice[i]
+    return sizes
 
 
 def is_vietnamese_syllable(lower_word: str) -> bool:
