@@ -57,16 +57,16 @@ loa_rtp_reporting_speakers, loa_rtp_send_lateness_seconds (histogram).
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import ipaddress
 import itertools
 import secrets
 import socket
+import struct
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -76,14 +76,19 @@ import numpy as np
 
 from streaming import rtcp
 from streaming.clock import ntp_from_wall, ntp_middle
+from streaming.mmsg import DatagramBatch
 from streaming.opus import OpusEncoder, OpusSettings, encoder_lookahead, validate_pcm
-from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket
+from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE
 from streaming.srtp import MasterKey, SrtpError, SrtpSession
 
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
 LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
+_BUCKETS = np.array(LATENESS_BUCKETS)
 BYE_DELAY = 0.1
 EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, and harmless to receivers
+SLOTS_PER_SECOND = 4000  # packets are grouped in 250 µs slots of due time; a slot leaves as one batch
+ENQUEUE_CHUNK = 256
+RTP_FIXED_HEADER = struct.Struct("!BBHII")  # no CSRC, no extension: what this sender puts on every packet
 MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
 RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
 
@@ -138,8 +143,45 @@ class SpeakerReport:
     rejected_packets: int = 0
 
 
+Entry = tuple[float, "Stream", bytes | None]  # (send at, stream, RTP packet); None: the stream's BYE
+Target = tuple[Callable[[bytes], None], Callable[[int], None], int, SrtpSession | None]
+
+
 class Stream:
     """One broadcast's RTP stream to one or more destinations. Created by :meth:`PacedSender.open_stream`."""
+
+    __slots__ = (
+        "_aborted",
+        "_bye_sent",
+        "_encoder",
+        "_finishing",
+        "_frame",
+        "_last_send_at",
+        "_lookahead",
+        "_marker",
+        "_next_sr",
+        "_pending",
+        "_phase",
+        "_rtcp_tail",
+        "_sender",
+        "_seq",
+        "_srtp",
+        "_start_time",
+        "_targets",
+        "_ts0",
+        "cname",
+        "codec",
+        "destinations",
+        "done",
+        "first_packet_time",
+        "frames_sent",
+        "gaps",
+        "octets_sent",
+        "priority",
+        "samples_fed",
+        "srtp_errors",
+        "ssrc",
+    )
 
     def __init__(
         self,
@@ -171,14 +213,16 @@ class Stream:
         self._encoder: OpusEncoder | None = None
         self._lookahead = encoder_lookahead(codec)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._slot = 0  # next free frame slot on the time grid
+        self._frame = 0  # next free frame slot on the time grid
         self._marker = True
-        self._queue: deque[tuple[float, int, bytes]] = deque()  # (send_at, kind, data); kind 0 RTP, 1 BYE
         self._last_send_at = 0.0
-        self._next_sr = 0.0
+        self._next_sr = 0.0  # when its next sender report is due; -1 once aborted (see PacedSender._send)
         self._finishing = False
-        self.scheduled = False
-        self._targets: list[tuple[socket.socket, tuple[str, int]]] = []
+        self._aborted = False  # its packets still in the sender's time slots are skipped
+        self._bye_sent = False
+        # per destination: the appends of its socket's batch (datagram, sockaddr id), its sockaddr id,
+        # and its SRTP session or None
+        self._targets: list[Target] = []
         # SDES and the priority block never change: serialized once, appended to every sender report
         self._rtcp_tail = rtcp.serialize_compound(
             [
@@ -252,18 +296,14 @@ class Stream:
                 [encoder.encode(tail[i : i + FRAME_SAMPLES]) for i in range(0, len(tail), FRAME_SAMPLES)]
             )
         self._finishing = True
-        with self._sender._cond:
-            bye_at = max(self._last_send_at, time.time()) + BYE_DELAY
-            self._queue.append((bye_at, 1, b""))
-            self._sender._schedule(self)
+        self._sender._enqueue([(max(self._last_send_at, time.time()) + BYE_DELAY, self, None)])
 
     def abort(self) -> None:
         """Stops now (preemption): drops what is queued and sends BYE."""
         self._finishing = True
-        with self._sender._cond:
-            self._queue.clear()
-            self._queue.append((time.time(), 1, b""))
-            self._sender._schedule(self)
+        self._aborted = True
+        self._next_sr = -1.0  # the sender thread's one per-packet check then finds it aborted
+        self._sender._enqueue([(time.time(), self, None)])
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
@@ -272,39 +312,32 @@ class Stream:
         now = time.time()
         if self._start_time is None:
             self._start_time = now + self._lookahead / CLOCK_RATE + self._phase
-        packets = []
+        packets: list[Entry] = []
+        pack = RTP_FIXED_HEADER.pack
         for payload in payloads:
-            rtp_offset = self._slot * FRAME_SAMPLES - self._lookahead
+            rtp_offset = self._frame * FRAME_SAMPLES - self._lookahead
             send_at = self._start_time + rtp_offset / CLOCK_RATE - self._phase
             if send_at < now - FRAME_SECONDS:  # the feed fell behind: move to the next slot still ahead
                 skip = int((now - send_at) / FRAME_SECONDS)
-                self._slot += skip
+                self._frame += skip
                 rtp_offset += skip * FRAME_SAMPLES
                 send_at += skip * FRAME_SECONDS
                 self._marker = True
                 self.gaps += 1
-            data = RtpPacket(
-                PAYLOAD_TYPE,
-                self._seq,
-                (self._ts0 + rtp_offset) & 0xFFFF_FFFF,
-                self.ssrc,
-                payload,
-                marker=self._marker,
-            ).serialize()
-            packets.append((send_at, 0, data))
+            marker = 0x80 if self._marker else 0
+            ts = (self._ts0 + rtp_offset) & 0xFFFF_FFFF
+            header = pack(0x80, marker | PAYLOAD_TYPE, self._seq, ts, self.ssrc)
+            packets.append((send_at, self, header + payload))
             self._marker = False
             self._seq = (self._seq + 1) & 0xFFFF
-            self._slot += 1
-        with self._sender._cond:
-            self._queue.extend(packets)
-            if packets:
-                self._last_send_at = packets[-1][0]
-            self._sender._schedule(self)
+            self._frame += 1
+        if packets:
+            self._last_send_at = packets[-1][0]
+            self._sender._enqueue(packets)
 
     # --- sender thread side ---
 
-    def _protect(self, i: int, data: bytes, rtcp_packet: bool) -> bytes | None:
-        session = self._srtp[i]
+    def _protect(self, session: SrtpSession | None, data: bytes, rtcp_packet: bool) -> bytes | None:
         if session is None:
             return data
         try:
@@ -355,10 +388,12 @@ class PacedSender:
         self.switch_interval = switch_interval
         self.spread = spread
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Stream]] = []
-        self._counter = itertools.count()
+        # packets waiting (with BYEs), by the time slot of their due time, and a heap of the slots in use
+        self._slots: dict[int, list[Entry]] = {}
+        self._due: list[int] = []
         self._streams: set[Stream] = set()
-        self._sockets: dict[tuple[int, str | None], socket.socket] = {}
+        self._batches: dict[tuple[int, str | None], DatagramBatch] = {}
+        self._feedback_options: tuple[int, str | None] | None = None
         self._running = False
         self._threads: list[threading.Thread] = []
         self._phases = itertools.count()
@@ -412,8 +447,8 @@ class PacedSender:
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(timeout=2)
-        for sock in self._sockets.values():
-            sock.close()
+        for batch in self._batches.values():
+            batch.sock.close()
         if self._feedback is not None:
             self._feedback.close()
         if self._collector is not None and self._registry is not None:
@@ -443,7 +478,11 @@ class PacedSender:
         stream = Stream(
             self, destinations, codec or OpusSettings(), Priority(int(priority)), cname, start_time, phase
         )
-        stream._targets = [(self._socket_for(d), (d.address, d.port)) for d in stream.destinations]
+        batches = [self._batch_for(d) for d in stream.destinations]
+        stream._targets = [
+            (batch.queued.append, batch.names.append, batch.address(d.address, d.port), session)
+            for batch, d, session in zip(batches, stream.destinations, stream._srtp, strict=True)
+        ]
         with self._cond:
             self._streams.add(stream)
         return stream
@@ -464,103 +503,135 @@ class PacedSender:
 
     # --- internals ---
 
-    def _schedule(self, stream: Stream) -> None:
-        """Caller holds the lock. Puts the stream on the heap at its next packet's time."""
-        if stream.scheduled or not stream._queue:
-            return
-        stream.scheduled = True
-        heapq.heappush(self._heap, (stream._queue[0][0], next(self._counter), stream))
-        if self._heap[0][2] is stream:
-            self._cond.notify()
+    def _enqueue(self, entries: list[Entry]) -> None:
+        """Files packets by due time. A few hundred per hold of the lock, so that a long feed never holds
+        up the sender thread."""
+        slots, due = self._slots, self._due
+        for chunk in range(0, len(entries), ENQUEUE_CHUNK):
+            with self._cond:
+                earliest = due[0] if due else None
+                for entry in entries[chunk : chunk + ENQUEUE_CHUNK]:
+                    slot = int(entry[0] * SLOTS_PER_SECOND)
+                    waiting = slots.get(slot)
+                    if waiting is None:
+                        slots[slot] = [entry]
+                        heapq.heappush(due, slot)
+                    else:
+                        waiting.append(entry)
+                if earliest is None or due[0] < earliest:  # earlier than what the sender thread sleeps for
+                    self._cond.notify()
 
-    def _socket_for(self, d: Destination) -> socket.socket:
+    def _batch_for(self, d: Destination) -> DatagramBatch:
         key = (d.ttl, d.interface)
-        sock = self._sockets.get(key)
-        if sock is None:
+        batch = self._batches.get(key)
+        if batch is None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
             if d.interface:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface))
             sock.setblocking(False)
-            self._sockets[key] = sock
-        return sock
+            batch = self._batches[key] = DatagramBatch(sock)
+        return batch
 
     def _run(self) -> None:
-        heap, cond, schedule = self._heap, self._cond, self._schedule
+        slots, due, cond = self._slots, self._due, self._cond
         pop = heapq.heappop
         while True:
             with cond:
                 if not self._running:
                     return
-                if not heap:
+                if not due:
                     cond.wait(0.5)
                     continue
                 now = time.time()
-                if heap[0][0] > now + EARLY:
-                    cond.wait(heap[0][0] - now)
+                # a slot leaves once its end is (nearly) reached: no packet goes more than EARLY early
+                last = int((now + EARLY) * SLOTS_PER_SECOND) - 1
+                if due[0] > last:
+                    cond.wait((due[0] + 1) / SLOTS_PER_SECOND - EARLY - now)
                     continue
                 # everything due now, in one hold of the lock; sent below without it
-                batch = []
-                while heap and heap[0][0] <= now + EARLY:
-                    stream = pop(heap)[2]
-                    batch.append((stream, stream._queue.popleft()))
-                    stream.scheduled = False
-                    schedule(stream)
-            for stream, (send_at, kind, data) in batch:
-                if kind == 0:
-                    self._send_rtp(stream, send_at, data)
-                else:
-                    self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
-                    stream.done.set()
-                    with cond:
-                        self._streams.discard(stream)
+                batch: list[Entry] = []
+                while due and due[0] <= last:
+                    batch += slots.pop(pop(due))
+            self._send(batch, now)
 
-    def _send_rtp(self, stream: Stream, send_at: float, data: bytes) -> None:
-        if time.time() >= stream._next_sr:  # before the packet: a keyed speaker plays nothing until it
-            stream._next_sr = time.time() + self.sr_interval  # has the stream's first sender report
-            stream._refresh_keys()
-            self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
-        sent = 0
-        for i, (sock, address) in enumerate(stream._targets):
-            out = stream._protect(i, data, False)
-            if out is None:
-                self.send_errors += 1
+    def _send(self, due: list[Entry], now: float) -> None:
+        """One wake-up's packets: sender reports first where due, then every RTP packet in one
+        sendmmsg per socket, then the BYEs. The loop below runs once per packet: keep it lean."""
+        send_at_of: list[float] = []
+        note = send_at_of.append
+        byes = []
+        errors = 0
+        for send_at, stream, data in due:
+            if data is None:
+                byes.append((stream, send_at))
                 continue
-            try:
-                sock.sendto(out, address)
-                sent += len(out)
-            except OSError:
-                self.send_errors += 1
-        now = time.time()
-        late = now - send_at if now > send_at else 0.0
-        self.lateness_counts[bisect.bisect_left(LATENESS_BUCKETS, late)] += 1
-        self.lateness_sum += late
+            if now >= stream._next_sr:  # a sender report is due, or the stream was aborted
+                if stream._aborted:
+                    continue
+                stream._next_sr = now + self.sr_interval  # before the packet: a keyed speaker plays
+                if stream.first_packet_time is None:  # nothing until it has the first report
+                    stream.first_packet_time = now
+                stream._refresh_keys()
+                self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
+            for queue, address, name, session in stream._targets:
+                if session is None:
+                    queue(data)
+                else:
+                    packet = stream._protect(session, data, False)
+                    if packet is None:
+                        errors += 1
+                        continue
+                    queue(packet)
+                address(name)
+            stream.frames_sent += 1
+            stream.octets_sent += len(data) - 12
+            note(send_at)
+        for batch in list(self._batches.values()):
+            if batch.queued:
+                sent, nbytes, refused = batch.flush()
+                self.packets_sent += sent
+                self.bytes_sent += nbytes
+                errors += refused
+        self.send_errors += errors
+        if send_at_of:
+            self._record_lateness(time.time() - np.array(send_at_of))
+        for stream, send_at in byes:
+            if stream._bye_sent:  # abort() after finish(): the first BYE ends the stream
+                continue
+            stream._bye_sent = True
+            self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
+            stream.done.set()
+            with self._cond:
+                self._streams.discard(stream)
+
+    def _record_lateness(self, late: np.ndarray) -> None:
+        late = np.maximum(late, 0.0)
+        counts = np.bincount(np.searchsorted(_BUCKETS, late), minlength=len(self.lateness_counts))
+        self.lateness_counts = [a + int(b) for a, b in zip(self.lateness_counts, counts, strict=True)]
+        self.lateness_sum += float(late.sum())
         if self.lateness is not None:
-            self.lateness.append(late)
-        self.packets_sent += len(stream._targets)
-        self.bytes_sent += sent
-        if stream.first_packet_time is None:
-            stream.first_packet_time = now
-        stream.frames_sent += 1
-        stream.octets_sent += len(data) - 12
+            self.lateness.extend(late.tolist())
 
     def _send_rtcp(self, stream: Stream, plain: bytes) -> None:
-        for i, d in enumerate(stream.destinations):
-            data = stream._protect(i, plain, True)
+        for d, session in zip(stream.destinations, stream._srtp, strict=True):
+            data = stream._protect(session, plain, True)
             if data is None:
                 self.send_errors += 1
                 continue
             try:
                 if self._feedback is not None:  # from the feedback port, so that replies come back there
-                    self._feedback.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
-                    if d.interface:
-                        self._feedback.setsockopt(
-                            socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface)
-                        )
+                    if self._feedback_options != (d.ttl, d.interface):
+                        self._feedback.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
+                        if d.interface:
+                            self._feedback.setsockopt(
+                                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface)
+                            )
+                        self._feedback_options = (d.ttl, d.interface)
                     self._feedback.sendto(data, (d.address, d.port + 1))
                 else:
-                    self._sockets[(d.ttl, d.interface)].sendto(data, (d.address, d.port + 1))
+                    self._batches[(d.ttl, d.interface)].sock.sendto(data, (d.address, d.port + 1))
                 self.rtcp_sent += 1
             except OSError:
                 self.send_errors += 1

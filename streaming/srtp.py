@@ -311,11 +311,21 @@ class _Keyed:
     rtp_salt: bytes
     rtcp: AESGCM
     rtcp_salt: bytes
+    rtp_salt_value: int = 0  # the salt as a number, for the sender's per-packet IV
+    trailer: bytes = b""  # the MKI, as every packet under this key ends
 
     @classmethod
     def of(cls, master: MasterKey) -> _Keyed:
         rtp, rtcp = derive_session_keys(master)
-        return cls(master, AESGCM(rtp.key), rtp.salt, AESGCM(rtcp.key), rtcp.salt)
+        return cls(
+            master,
+            AESGCM(rtp.key),
+            rtp.salt,
+            AESGCM(rtcp.key),
+            rtcp.salt,
+            int.from_bytes(rtp.salt, "big"),
+            struct.pack("!I", master.mki),
+        )
 
 
 class SrtpSession:
@@ -349,6 +359,7 @@ class SrtpSession:
         self._search_time = clock()
         self._max_streams = max_streams
         self._keys: dict[int, _Keyed] = {}
+        self._sending: tuple[_Keyed, float, float] | None = None  # current key, valid from, until
         self._tx: dict[int, _RtpStream] = {}
         self._rx: OrderedDict[int, _RtpStream] = OrderedDict()
         self._tx_rtcp: dict[int, int] = {}
@@ -367,6 +378,7 @@ class SrtpSession:
             old = self._keys.get(master.mki)
             new[master.mki] = old if old is not None and old.master == master else _Keyed.of(master)
         self._keys = new
+        self._sending = None
 
     @property
     def keys(self) -> list[MasterKey]:
@@ -391,6 +403,21 @@ class SrtpSession:
             raise NoKeyError("srtp: no key is active yet (every not_before is in the future)")
         return max(ready, key=lambda m: (m.not_before, m.mki))
 
+    def _sending_key(self) -> _Keyed:
+        """current_key(), remembered until the next instant it could change (a key's not_before or the
+        current key's not_after): a sender asks for every packet."""
+        now = self._clock()
+        cached = self._sending
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0]
+        master = self.current_key()
+        changes = [k.master.not_before for k in self._keys.values() if k.master.not_before > now]
+        if master.not_after is not None:
+            changes.append(master.not_after)
+        keyed = self._keys[master.mki]
+        self._sending = (keyed, now, min(changes, default=float("inf")))
+        return keyed
+
     def _receiving_key(self, packet: bytes, trailer: int) -> _Keyed:
         if len(packet) < MKI_LEN + trailer:
             raise MalformedPacketError("srtp: too short for the MKI")
@@ -406,8 +433,8 @@ class SrtpSession:
 
     def protect(self, packet: bytes) -> bytes:
         """Plain RTP in, SRTP out (header | ciphertext | tag | MKI)."""
-        keyed = self._keys[self.current_key().mki]
-        rtp_header_length(packet)
+        keyed = self._sending_key()
+        n = rtp_header_length(packet)
         seq, _ts, ssrc = struct.unpack_from("!HII", packet, 2)
         stream = self._tx.get(ssrc)
         if stream is None:
@@ -421,7 +448,10 @@ class SrtpSession:
             ) from None
         stream.accept(seq, roc)
         self.stats.protected += 1
-        return seal_rtp(keyed.rtp, keyed.rtp_salt, packet, roc) + struct.pack("!I", keyed.master.mki)
+        # seal_rtp, with the IV (RFC 7714 §8.1) from the salt as a number: this runs for every packet sent
+        iv = (keyed.rtp_salt_value ^ (ssrc << 48 | (roc & 0xFFFF_FFFF) << 16 | seq)).to_bytes(SALT_LEN, "big")
+        header = packet[:n]
+        return header + keyed.rtp.encrypt(iv, packet[n:], header) + keyed.trailer
 
     def unprotect(self, packet: bytes) -> bytes:
         """SRTP in, plain RTP out; raises a SrtpError subclass (and counts it) for any packet refused."""
@@ -482,14 +512,14 @@ class SrtpSession:
 
     def protect_rtcp(self, packet: bytes) -> bytes:
         """Plain (compound) RTCP in, SRTCP out; the index counts up per SSRC."""
-        keyed = self._keys[self.current_key().mki]
+        keyed = self._sending_key()
         if len(packet) < RTCP_HEADER_LEN:
             raise MalformedPacketError(f"rtcp: {len(packet)} bytes, shorter than the 8-byte header")
         ssrc = struct.unpack_from("!I", packet, 4)[0]
         index = self._tx_rtcp.get(ssrc, 0)
         self._tx_rtcp[ssrc] = (index + 1) & SRTCP_INDEX_MASK
         self.stats.protected += 1
-        return seal_rtcp(keyed.rtcp, keyed.rtcp_salt, packet, index) + struct.pack("!I", keyed.master.mki)
+        return seal_rtcp(keyed.rtcp, keyed.rtcp_salt, packet, index) + keyed.trailer
 
     def unprotect_rtcp(self, packet: bytes) -> bytes:
         try:
