@@ -331,7 +331,7 @@ def number(s: Scan, m: re.Match[str]) -> int:
 
 def _warn_long(s: Scan, tok: str, start: int, end: int, spoken: str) -> int:
     """Reports a number too long to be an amount, which the readers said digit by digit; returns end."""
-    n = numbers_vi.amount_digits(tok)
+    n = numbers_vi.amount_digits(tok) if len(tok) > MAX_DIGITS else 0
     if n > MAX_DIGITS:
         message = f"a {n}-digit number is longer than any amount (nghìn tỷ); read digit by digit"
         s.b.warn("spelled_out", message, start, end, spoken)

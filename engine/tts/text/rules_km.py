@@ -130,7 +130,7 @@ def _token(
         return z
     spoken = numbers_km.number(tok)
     b.say(spoken, a, z)
-    if numbers_km.amount_digits(tok) > numbers_km.MAX_DIGITS:
+    if len(tok) > numbers_km.MAX_DIGITS and numbers_km.amount_digits(tok) > numbers_km.MAX_DIGITS:
         b.warn("spelled_out", f"{_LONG} ({numbers_km.amount_digits(tok)} digits)", a, z, spoken)
     u = _unit_pattern().match(text, z)
     if u is not None:
