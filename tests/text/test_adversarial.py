@@ -5,6 +5,7 @@ bench/bench_text.py, not asserted here.)"""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -174,3 +175,48 @@ _km_numbers = st.lists(st.text("0123456789០៥", min_size=1, max_size=4), min_
 def test_khmer_numbers_read_as_the_recursive_definition(s: str) -> None:
     if len(s.replace(" ", "").replace(".", "").replace(",", "")) <= numbers_km.MAX_DIGITS:
         assert numbers_km.number(s) == _km_number_reference(s)
+
+
+_VI_LETTERS = "aăâeêioôơuưyAĂÂEÊIOÔƠUƯYđĐbcghklmnpqrstvx"
+_TONES = ["", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"]
+_vi_words = st.lists(
+    st.tuples(
+        st.sampled_from(_VI_LETTERS), st.sampled_from(_TONES), st.sampled_from(["", "", "n", "ng", "ch"])
+    ).map("".join),
+    min_size=1,
+    max_size=3,
+).map("".join)
+_vi_texts = st.lists(
+    st.one_of(_vi_words, st.sampled_from([" ", " ", ", ", ". ", "\n", "2/9", "1.000", "UBND", "☎", "‰"])),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_vi_texts, st.sampled_from(LANGS))
+def test_decomposed_text_reads_as_composed(text: str, lang_dialect: tuple[str, str | None]) -> None:
+    """NFD input (macOS, some web forms) is read as the same words, with spans into the text as sent."""
+    nfc, nfd = unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)
+    composed, decomposed = _check(nfc, *lang_dialect), _check(nfd, *lang_dialect)
+    assert decomposed.text == composed.text
+    assert [unicodedata.normalize("NFC", w.source_text) for w in decomposed.warnings] == [
+        w.source_text for w in composed.warnings
+    ]
+    clauses = [
+        [unicodedata.normalize("NFC", nfd[c.source_span.start : c.source_span.end]) for c in s.clauses]
+        for s in sentences(nfd, *lang_dialect)
+    ]
+    assert clauses == [
+        [nfc[c.source_span.start : c.source_span.end] for c in s.clauses]
+        for s in sentences(nfc, *lang_dialect)
+    ]
+
+
+def test_decomposed_vietnamese_needs_no_warning() -> None:
+    nfd = unicodedata.normalize("NFD", "Ủy ban nhân dân xã thông báo lịch cúp điện ngày 2/9.")
+    norm = normalize(nfd)
+    assert norm.text == "Ủy ban nhân dân xã thông báo lịch cúp điện ngày mùng hai tháng chín."
+    assert not norm.warnings
+    i = norm.text.index("điện")
+    span = norm.source_span(i, i + len("điện"))
+    assert nfd[span.start : span.end] == unicodedata.normalize("NFD", "điện")

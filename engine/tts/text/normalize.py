@@ -11,6 +11,7 @@ import re
 
 from . import numbers_vi
 from .builder import Builder
+from .compose import compose
 from .model import Clause, Normalized, Sentence
 from .rules_km import normalize_km
 from .rules_vi import normalize_vi
@@ -74,7 +75,9 @@ def normalize(text: str, lang: str = "vi", dialect: str | None = None) -> Normal
     """The whole text as one speakable string, with its map back to the source and its warnings."""
     _check_text(text)
     code = resolve_language(lang)
-    return _normalize_range(text, code, resolve_dialect(code, dialect), 0, len(text))
+    d = resolve_dialect(code, dialect)
+    nfc = compose(text)
+    return nfc.normalized(_normalize_range(nfc.text, code, d, 0, len(nfc.text)))
 
 
 def sentences(text: str, lang: str = "vi", dialect: str | None = None) -> list[Sentence]:
@@ -82,16 +85,18 @@ def sentences(text: str, lang: str = "vi", dialect: str | None = None) -> list[S
     _check_text(text)
     code = resolve_language(lang)
     d = resolve_dialect(code, dialect)
+    nfc = compose(text)
     out: list[Sentence] = []
-    for span in sentence_spans(text):
-        norm = _normalize_range(text, code, d, span.start, span.end)
+    for span in sentence_spans(nfc.text):
+        norm = nfc.normalized(_normalize_range(nfc.text, code, d, span.start, span.end))
+        source = nfc.span(span.start, span.end)
         if not norm.text.strip(" .,;:!?…។៕"):
             if norm.warnings:
-                out.append(Sentence(norm.text, span, (), norm.warnings))
+                out.append(Sentence(norm.text, source, (), norm.warnings))
             continue
         clauses = []
         for a, z in clause_cuts(norm, first=not out):
             src = norm.source_span(a, z)
             clauses.append(Clause(norm.text[a:z].strip(), src))
-        out.append(Sentence(norm.text, span, tuple(clauses), norm.warnings))
+        out.append(Sentence(norm.text, source, tuple(clauses), norm.warnings))
     return out
