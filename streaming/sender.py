@@ -18,9 +18,15 @@ per stream, so that streams started together do not all fall due at the same ins
 Opus's 6.5 ms encoder look-ahead is folded into the RTP timestamps, so decoded sample k of the stream is
 source sample k (see opus.py). RTCP: a sender report (+ SDES CNAME + Loa's LOAS priority block) just
 before the first packet (SRTP speakers hold a new stream until its first report) and every
-``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops
-reading at a BYE, so it must not overtake the last packet). With ``feedback_bind``, RTCP is sent from
-that unicast port and speakers' receiver reports and time-sync requests are answered there.
+``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops reading at a BYE, so it
+must not overtake the last packet). With ``feedback_bind``, RTCP is sent from that unicast port and
+speakers' receiver reports and time-sync requests are answered there.
+
+How thousands of streams fit one thread: a fed packet is filed at once (by the feeding thread) in the
+250 µs slot of its due time, so the sender thread does no per-packet scheduling. It sleeps until the
+earliest slot's end, takes every slot that has come, and sends their packets in one sendmmsg(2) per
+socket (mmsg.py). A packet therefore leaves at most ``EARLY`` (0.1 ms) before its due time and, when the
+thread keeps up, less than a slot after it; what it measures is the send lateness histogram.
 
 CPython passes the GIL to a waiting thread only every 5 ms by default, so a busy Python thread elsewhere
 in the process (synthesis front-end, gRPC) would make packets up to 5 ms late. :meth:`PacedSender.start`
@@ -57,6 +63,7 @@ loa_rtp_reporting_speakers, loa_rtp_send_lateness_seconds (histogram).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import ipaddress
 import itertools
@@ -387,7 +394,11 @@ class PacedSender:
         self.sr_interval = sr_interval
         self.switch_interval = switch_interval
         self.spread = spread
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # the slots, the stream set, the speaker table
+        # held while the sender thread sleeps; released to wake it (a binary semaphore: cheaper per
+        # wake-up than a Condition, which the thread would pay thousands of times a second)
+        self._wake = threading.Lock()
+        self._wake.acquire()
         # packets waiting (with BYEs), by the time slot of their due time, and a heap of the slots in use
         self._slots: dict[int, list[Entry]] = {}
         self._due: list[int] = []
@@ -442,9 +453,9 @@ class PacedSender:
         return self
 
     def close(self) -> None:
-        with self._cond:
+        with self._lock:
             self._running = False
-            self._cond.notify_all()
+        self._notify()
         for thread in self._threads:
             thread.join(timeout=2)
         for batch in self._batches.values():
@@ -483,12 +494,12 @@ class PacedSender:
             (batch.queued.append, batch.names.append, batch.address(d.address, d.port), session)
             for batch, d, session in zip(batches, stream.destinations, stream._srtp, strict=True)
         ]
-        with self._cond:
+        with self._lock:
             self._streams.add(stream)
         return stream
 
     def _new_ssrc(self) -> int:
-        with self._cond:
+        with self._lock:
             ssrc = secrets.randbits(32)
             while ssrc in self._recent:
                 ssrc = secrets.randbits(32)
@@ -498,7 +509,7 @@ class PacedSender:
             return ssrc
 
     def speakers(self) -> list[SpeakerReport]:
-        with self._cond:
+        with self._lock:
             return sorted(self._reports.values(), key=lambda r: (r.cname, r.ssrc))
 
     # --- internals ---
@@ -508,7 +519,7 @@ class PacedSender:
         up the sender thread."""
         slots, due = self._slots, self._due
         for chunk in range(0, len(entries), ENQUEUE_CHUNK):
-            with self._cond:
+            with self._lock:
                 earliest = due[0] if due else None
                 for entry in entries[chunk : chunk + ENQUEUE_CHUNK]:
                     slot = int(entry[0] * SLOTS_PER_SECOND)
@@ -519,7 +530,11 @@ class PacedSender:
                     else:
                         waiting.append(entry)
                 if earliest is None or due[0] < earliest:  # earlier than what the sender thread sleeps for
-                    self._cond.notify()
+                    self._notify()
+
+    def _notify(self) -> None:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: a wake-up is already pending
+            self._wake.release()
 
     def _batch_for(self, d: Destination) -> DatagramBatch:
         key = (d.ttl, d.interface)
@@ -535,26 +550,24 @@ class PacedSender:
         return batch
 
     def _run(self) -> None:
-        slots, due, cond = self._slots, self._due, self._cond
+        slots, due, lock, wake = self._slots, self._due, self._lock, self._wake
         pop = heapq.heappop
         while True:
-            with cond:
+            with lock:
                 if not self._running:
                     return
-                if not due:
-                    cond.wait(0.5)
-                    continue
                 now = time.time()
                 # a slot leaves once its end is (nearly) reached: no packet goes more than EARLY early
                 last = int((now + EARLY) * SLOTS_PER_SECOND) - 1
-                if due[0] > last:
-                    cond.wait((due[0] + 1) / SLOTS_PER_SECOND - EARLY - now)
-                    continue
+                sleep = min(0.5, (due[0] + 1) / SLOTS_PER_SECOND - EARLY - now) if due else 0.5
                 # everything due now, in one hold of the lock; sent below without it
                 batch: list[Entry] = []
                 while due and due[0] <= last:
                     batch += slots.pop(pop(due))
-            self._send(batch, now)
+            if batch:
+                self._send(batch, now)
+            else:  # until the next slot is due, or a packet due earlier is filed (_notify)
+                wake.acquire(timeout=sleep)
 
     def _send(self, due: list[Entry], now: float) -> None:
         """One wake-up's packets: sender reports first where due, then every RTP packet in one
@@ -603,7 +616,7 @@ class PacedSender:
             stream._bye_sent = True
             self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
             stream.done.set()
-            with self._cond:
+            with self._lock:
                 self._streams.discard(stream)
 
     def _record_lateness(self, late: np.ndarray) -> None:
@@ -680,7 +693,7 @@ class PacedSender:
             if not isinstance(p, rtcp.ReceiverReport) or not p.reports:
                 continue
             block = p.reports[0]
-            with self._cond:
+            with self._lock:
                 ours = block.ssrc in self._recent
             if not ours:  # about no stream of ours: stale, misdirected or forged
                 continue
@@ -688,7 +701,7 @@ class PacedSender:
             if block.lsr:
                 rtt = ((ntp_middle(ntp_from_wall(received)) - block.lsr - block.dlsr) & 0xFFFF_FFFF) / 65536
             found = statuses.get(p.ssrc)
-            with self._cond:
+            with self._lock:
                 previous = self._reports.get(p.ssrc)
             report = SpeakerReport(
                 cname=cnames.get(p.ssrc, previous.cname if previous else ""),
@@ -706,7 +719,7 @@ class PacedSender:
                 last_seen=received,
                 rejected_packets=found.rejected_packets if found else 0,
             )
-            with self._cond:
+            with self._lock:
                 if p.ssrc not in self._reports and len(self._reports) >= MAX_SPEAKERS:
                     oldest = min(self._reports.values(), key=lambda r: r.last_seen)
                     del self._reports[oldest.ssrc]

@@ -21,6 +21,7 @@ every stream and never restarts a stream's sequence under the same key.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -328,6 +329,13 @@ class _Keyed:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _keyed(master: MasterKey) -> _Keyed:
+    """One set of session keys and AES-GCM contexts per master key, shared by every session that uses
+    it: a sender's thousand streams to one group then encrypt with one hot context, not a thousand."""
+    return _Keyed.of(master)
+
+
 class SrtpSession:
     """One group's SRTP state, for a sender or a receiver (aiortc/pylibsrtp style: protect, unprotect,
     protect_rtcp, unprotect_rtcp). Not thread-safe: use one per sending or receiving task.
@@ -376,7 +384,7 @@ class SrtpSession:
             if master.mki in new:
                 raise ValueError(f"keys: MKI {master.mki} appears twice")
             old = self._keys.get(master.mki)
-            new[master.mki] = old if old is not None and old.master == master else _Keyed.of(master)
+            new[master.mki] = old if old is not None and old.master == master else _keyed(master)
         self._keys = new
         self._sending = None
 
@@ -434,7 +442,12 @@ class SrtpSession:
     def protect(self, packet: bytes) -> bytes:
         """Plain RTP in, SRTP out (header | ciphertext | tag | MKI)."""
         keyed = self._sending_key()
-        n = rtp_header_length(packet)
+        # a bare 12-byte header (version 2, no padding, extension or CSRC) is what senders here make
+        n = (
+            RTP_HEADER_LEN
+            if packet[:1] == b"\x80" and len(packet) >= RTP_HEADER_LEN
+            else rtp_header_length(packet)
+        )
         seq, _ts, ssrc = struct.unpack_from("!HII", packet, 2)
         stream = self._tx.get(ssrc)
         if stream is None:
