@@ -98,7 +98,13 @@ def test_long_pathological_runs_are_read(unit: str, lang: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("http://" + "a" * 50_000, "vi"), ("www." + "ab" * 20_000 + ".vn", "vi"), ("1" + ".000" * 5_000, "vi")],
+    [
+        ("http://" + "a" * 50_000, "vi"),
+        ("www." + "ab" * 20_000 + ".vn", "vi"),
+        ("1" + ".000" * 5_000, "vi"),
+        ("." * 20_000 + "x", "vi"),  # a run of marks not followed by a space: tried from each mark before
+        ("!" * 20_000 + "ក", "km"),
+    ],
 )
 def test_long_addresses_and_grouped_numbers(text: str, lang: str) -> None:
     _check(text, lang, None)

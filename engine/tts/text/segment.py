@@ -14,7 +14,9 @@ from .lines import BLANKS, line_start
 from .model import Normalized, Span
 from .tables import abbreviations
 
-_CANDIDATE = re.compile(r"([.!?…]+)[\"'”’»)\]]*(?=\s|$)|[។៕]+[\"'”’»)\]]*|\n")
+# A run of marks is tried once, from its first mark and without backtracking: tried from every mark of a
+# run not followed by a space ("....x"), it made a long run quadratic.
+_CANDIDATE = re.compile(r"(?<![.!?…])([.!?…]++)[\"'”’»)\]]*+(?=\s|$)|[។៕]+[\"'”’»)\]]*|\n")
 _NEXT_LINE = re.compile(
     r"[ \t]*(?:(?P<blank>\n|$)|(?P<marker>[-+•*–]\s|\d{1,2}[.)]\s|[a-zđ][.)]\s|[IVXLC]+\.\s)|(?P<first>\S))"
 )
