@@ -41,7 +41,9 @@ def _pin_one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def pacing_run(streams: int, seconds: float, srtp: bool = False) -> dict[str, float]:
+def pacing_run(
+    streams: int, seconds: float, srtp: bool = False, spread: float | None = None
+) -> dict[str, float]:
     """Inside a namespace: ``streams`` paced streams for ``seconds``; lateness of every RTP packet."""
     from streaming.opus import encode_pcm
     from streaming.sender import Destination, PacedSender
@@ -51,7 +53,8 @@ def pacing_run(streams: int, seconds: float, srtp: bool = False) -> dict[str, fl
     packets = encode_pcm(speech_like(seconds), flush=False)
     ring = [MasterKey.generate(1)]
     keys = (lambda: ring) if srtp else None
-    sender = PacedSender(record_lateness=True).start()
+    options: dict[str, Any] = {} if spread is None else {"spread": spread}  # None: the sender's default
+    sender = PacedSender(record_lateness=True, **options).start()
     setup = 1.0 + streams * len(packets) * 15e-6  # queue everything before the first packet is due
     start = time.time() + setup
     opened = []
@@ -82,12 +85,12 @@ def pacing_run(streams: int, seconds: float, srtp: bool = False) -> dict[str, fl
     }
 
 
-def inside_pacing(seconds: float, counts: list[int], pin: bool, srtp: bool) -> None:
+def inside_pacing(seconds: float, counts: list[int], pin: bool, srtp: bool, spread: float | None) -> None:
     if pin:
         _pin_one_core()
     results = []
     for n in counts:
-        results.append(pacing_run(n, seconds, srtp) | {"load": os.getloadavg()[0]})
+        results.append(pacing_run(n, seconds, srtp, spread) | {"load": os.getloadavg()[0]})
         if results[-1]["p99_ms"] > 2 and n >= GOAL_STREAMS // (2 if srtp else 1):
             break
     print(json.dumps(results))
@@ -102,9 +105,11 @@ def _in_namespace(argv: list[str], timeout: float) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def bench_pacing(seconds: float, pin: bool) -> None:
+def bench_pacing(seconds: float, pin: bool, spread: float | None, only_srtp: bool | None) -> None:
     plans = ((False, [500, 1_000, 2_000, 3_000, 4_000, 6_000]), (True, [500, 1_000, 2_000, 3_000]))
     for srtp, counts in plans:
+        if only_srtp is not None and srtp != only_srtp:
+            continue
         line = _in_namespace(
             [
                 sys.executable,
@@ -117,12 +122,14 @@ def bench_pacing(seconds: float, pin: bool) -> None:
                 ",".join(map(str, counts)),
                 *([] if pin else ["--no-pin"]),
                 *(["--srtp"] if srtp else []),
+                *([] if spread is None else ["--spread", str(spread)]),
             ],
             timeout=600,
         )
         rows = json.loads(line)
         kind = "SRTP (AES-128-GCM)" if srtp else "plain RTP"
-        print(f"\nPaced {kind} streams on one core ({seconds:.0f} s each, 20 ms Opus packets, one thread):")
+        phases = f"phases over {1e3 * spread:.0f} ms" if spread is not None else "default phases"
+        print(f"\nPaced {kind} streams on one core ({seconds:.0f} s each, 20 ms Opus packets, {phases}):")
         print(
             f"{'streams':>8} {'packets/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU':>6}"
             f" {'µs/pkt':>7} {'load':>5}"
@@ -231,15 +238,19 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="pacing: let the scheduler pick the core")
     parser.add_argument("--inside-pacing", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--counts", default="500,1000,2000", help=argparse.SUPPRESS)
-    parser.add_argument("--srtp", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--srtp", action="store_true", help="pacing: SRTP streams only")
+    parser.add_argument("--plain", action="store_true", help="pacing: plain RTP streams only")
+    parser.add_argument("--spread", type=float, help="pacing: the sender's spread, seconds (default its own)")
     args = parser.parse_args()
     if args.inside_pacing:
-        inside_pacing(args.seconds, [int(c) for c in args.counts.split(",")], not args.no_pin, args.srtp)
+        counts = [int(c) for c in args.counts.split(",")]
+        inside_pacing(args.seconds, counts, not args.no_pin, args.srtp, args.spread)
         return
     if args.only in (None, "opus"):
         bench_opus()
     if args.only in (None, "pacing"):
-        bench_pacing(args.seconds, not args.no_pin)
+        only_srtp = True if args.srtp else False if args.plain else None
+        bench_pacing(args.seconds, not args.no_pin, args.spread, only_srtp)
     if args.only in (None, "skew"):
         bench_skew(max(args.seconds, 5.0))
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-SLOT = 2048  # buffer bytes per datagram, the most one may have: SRTP of the largest Opus frame is 1,307
+SLOT = 2048  # buffer bytes per datagram of a full batch: SRTP of the largest Opus frame is 1,307
 
 
 class _Iovec(ctypes.Structure):
@@ -119,11 +119,11 @@ class DatagramBatch:
         for start in range(0, len(datagrams), self.capacity):
             chunk = datagrams[start : start + self.capacity]
             n = len(chunk)
-            lengths = np.fromiter(map(len, chunk), dtype=np.uint64, count=n)
-            if int(lengths.max()) > SLOT:
-                raise ValueError(f"datagram of {int(lengths.max())} bytes: at most {SLOT}")
             packed = b"".join(chunk)  # one copy into the buffer, each datagram at its prefix-sum offset
+            if len(packed) > SLOT * self.capacity:
+                raise ValueError(f"datagrams of more than {SLOT} bytes on average")
             ctypes.memmove(self._buffer_at, packed, len(packed))
+            lengths = np.fromiter(map(len, chunk), dtype=np.uint64, count=n)
             self._iov_words[:n, 0] = self._buffer_at + np.cumsum(lengths) - lengths
             self._iov_words[:n, 1] = lengths
             self._msg_words[:n, self._name_word] = np.fromiter(names[start : start + n], np.uint64, n)
@@ -137,7 +137,7 @@ class DatagramBatch:
                     i += 1
                     continue
                 sent += done
-                nbytes += int(lengths[i : i + done].sum())
+                nbytes += len(packed) if done == n else int(lengths[i : i + done].sum())
                 i += done
         return sent, nbytes, errors
 

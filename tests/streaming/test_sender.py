@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import socket
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +111,69 @@ def test_bad_arguments_are_value_errors() -> None:
     with pytest.raises(ValueError, match="finished"):
         stream.feed(np.zeros(960, np.float32))
     sender.close()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_datagram_batch_delivers_each_datagram_to_its_destination_and_counts_refusals(native: bool) -> None:
+    """sendmmsg(2) through ctypes (and the sendto fallback): loopback unicast, no namespace needed."""
+    from streaming.mmsg import DatagramBatch
+
+    receivers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    for r in receivers:
+        r.bind(("127.0.0.1", 0))
+        r.settimeout(2)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    batch = DatagramBatch(sock, capacity=4)  # 11 datagrams: three sendmmsg calls
+    batch.native = batch.native and native
+    names = [batch.address("127.0.0.1", r.getsockname()[1]) for r in receivers]
+    refused = batch.address("127.0.0.1", 0)  # the kernel refuses port 0 (EINVAL)
+    datagrams = [bytes([i]) * (1 + 100 * i) for i in range(11)]
+    targets = [names[i % 2] for i in range(11)]
+    targets[5] = refused
+    assert batch.send(datagrams, targets) == (10, sum(map(len, datagrams)) - len(datagrams[5]), 1)
+    for k, r in enumerate(receivers):
+        expected = [d for i, d in enumerate(datagrams) if i % 2 == k and i != 5]
+        assert [r.recv(2048) for _ in expected] == expected
+    batch.queued += datagrams[:2]
+    batch.names += names
+    assert batch.flush() == (2, 1 + 101, 0) and not batch.queued and not batch.names
+    assert receivers[0].recv(2048) == datagrams[0] and receivers[1].recv(2048) == datagrams[1]
+    for s in (*receivers, sock):
+        s.close()
+
+
+def test_abort_stops_the_filed_packets_and_sends_one_bye() -> None:
+    """Packets are filed by due time when fed; abort() (preemption) must still stop them at once."""
+    from streaming import rtcp
+
+    rtp_rx, rtcp_rx = (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+    )
+    rtp_rx.bind(("127.0.0.1", 0))
+    port = rtp_rx.getsockname()[1]
+    rtcp_rx.bind(("127.0.0.1", port + 1))
+    rtp_rx.settimeout(1)
+    rtcp_rx.settimeout(1)
+    with PacedSender() as sender:
+        stream = sender.open_stream([Destination("127.0.0.1", port)])
+        stream.feed(np.zeros(48_000, np.float32))  # 1 s filed ahead
+        stream.finish()  # its BYE filed too, 100 ms after the last packet
+        first = [rtp_rx.recv(2048) for _ in range(5)]
+        stream.abort()
+        assert stream.wait(1)
+        time.sleep(0.3)
+    rtp_rx.settimeout(0.05)
+    late = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            late.append(rtp_rx.recv(2048))
+    assert len(first) + len(late) < 10, "nothing of the second after abort() was sent"
+    reports = []
+    rtcp_rx.settimeout(0.05)
+    with contextlib.suppress(TimeoutError):
+        while True:
+            reports.append(rtcp.parse_compound(rtcp_rx.recv(2048)))
+    assert sum(isinstance(p, rtcp.Bye) for r in reports for p in r) == 1
+    assert stream.frames_sent == len(first) + len(late)
