@@ -24,14 +24,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from engine.tts import audio as audio_ops
 from engine.tts.cache import SpeechCache, cache_key
-from engine.tts.voices.base import SynthesisOptions, Voice
+from engine.tts.voices.base import SynthesisOptions, Voice, language_code
 from engine.tts.voices.onnx import default_intra_op_threads, default_workers
 from engine.tts.voices.registry import VoiceRegistry
 
@@ -399,7 +399,7 @@ def _cut_first(text: str, span: Any, source: str, language: str) -> list[tuple[s
     """The request's first clause as two pieces: its first words (at least FIRST_PIECE_CHARS), then the
     rest, spoken back to back. Only at a word boundary that is also one in the source (the two words
     around it appear there exactly once, side by side), so never inside a word or a number's reading."""
-    starts = _PHRASE_STARTS.get(language.split("-")[0].lower(), frozenset())
+    starts = _PHRASE_STARTS.get(language_code(language), frozenset())
     if starts is not None and not starts:
         return [(text, span)]
     source_text = source[span.start : span.end]
@@ -416,9 +416,10 @@ def _cut_first(text: str, span: Any, source: str, language: str) -> list[tuple[s
         if len(found) != 1:
             continue
         gap = found[0].span(1)
-        first = type(span)(span.start, span.start + gap[0])
-        second = type(span)(span.start + gap[1], span.end)
-        return [(head, first), (rest, second)]
+        return [
+            (head, replace(span, end=span.start + gap[0])),
+            (rest, replace(span, start=span.start + gap[1])),
+        ]
     return [(text, span)]
 
 
