@@ -35,6 +35,7 @@ _small_alphabet_runs = st.tuples(
 ).map(lambda unit_times: unit_times[0] * unit_times[1])
 _texts = st.one_of(
     st.text(max_size=200),  # any code points, controls and unassigned ones included
+    st.text(st.characters(exclude_categories=()), max_size=50),  # lone surrogates too (a CLI's bad bytes)
     st.lists(st.sampled_from(_PIECES), max_size=60).map("".join),
     st.lists(_small_alphabet_runs, min_size=1, max_size=3).map("".join),
 )
