@@ -119,8 +119,8 @@ def _symbol(s: Scan, a: int, z: int, next_kind: str) -> None:
         else:
             s.b.say("hoặc", a, z)
         return
-    if ch in "•·*+" and line_start(s.text, a):
-        return  # a list marker
+    if ch in "•·*+" and line_start(s.text, a) and not (ch == "+" and s.text[z : z + 1].isdigit()):
+        return  # a list marker ("+5 độ" is a sign, read below)
     reading = mapping("symbols_vi").get(ch)
     if reading:
         s.b.say(reading.replace("{thousand}", s.d.thousand), a, z)
