@@ -23,7 +23,7 @@ must not overtake the last packet). With ``feedback_bind``, RTCP is sent from th
 speakers' receiver reports and time-sync requests are answered there.
 
 How thousands of streams fit one thread: a fed packet is filed at once (by the feeding thread) in the
-250 µs slot of its due time, so the sender thread does no per-packet scheduling. It sleeps until the
+500 µs slot of its due time, so the sender thread does no per-packet scheduling. It sleeps until the
 earliest slot's end, takes every slot that has come, and sends their packets in one sendmmsg(2) per
 socket (mmsg.py). A packet therefore leaves at most ``EARLY`` (0.1 ms) before its due time and, when the
 thread keeps up, less than a slot after it; what it measures is the send lateness histogram.
@@ -93,7 +93,7 @@ LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
 _BUCKETS = np.array(LATENESS_BUCKETS)
 BYE_DELAY = 0.1
 EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, and harmless to receivers
-SLOTS_PER_SECOND = 4000  # packets are grouped in 250 µs slots of due time; a slot leaves as one batch
+SLOTS_PER_SECOND = 2000  # packets are grouped in 500 µs slots of due time; a slot leaves as one batch
 ENQUEUE_CHUNK = 256
 RTP_FIXED_HEADER = struct.Struct("!BBHII")  # no CSRC, no extension: what this sender puts on every packet
 MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
