@@ -26,8 +26,8 @@ from tests.streaming.scenario_srtp import write_keys
 
 GROUP = ("239.6.0.2", 5004)
 OLD_SECONDS = 1.5
-LIVE_SECONDS = 3.0
-REPLAY_AT = 0.5  # seconds into the live broadcast
+LIVE_SECONDS = 2.5
+REPLAY_AT = 0.4  # seconds into the live broadcast
 
 
 class TimedCapture:
