@@ -125,6 +125,8 @@ def test_cancel_stops_further_work(registry: VoiceRegistry) -> None:
     gate.set()
     recorder = Recorder(registry.get("vi_VN-tiny-medium"), "rec", log, gate)
     with _recording_synth(registry, recorder) as synth:
+        synth.prepare(voice_id="rec")  # the loudness calibration runs now, not inside the count below
+        log.clear()
         cancel = threading.Event()
         text = " ".join(f"Câu số {i}." for i in range(12))
         stream = synth.stream(SpeechRequest(text, voice_id="rec"), cancel=cancel)
