@@ -17,10 +17,11 @@ Each stream's packets are sent up to ``spread`` (default 10 ms) before their med
 per stream, so that streams started together do not all fall due at the same instant of the 20 ms tick.
 Opus's 6.5 ms encoder look-ahead is folded into the RTP timestamps, so decoded sample k of the stream is
 source sample k (see opus.py). RTCP: a sender report (+ SDES CNAME + Loa's LOAS priority block) just
-before the first packet (SRTP speakers hold a new stream until its first report) and every
-``sr_interval`` after, and a BYE ~100 ms after the last packet (ffmpeg stops reading at a BYE, so it
-must not overtake the last packet). With ``feedback_bind``, RTCP is sent from that unicast port and
-speakers' receiver reports and time-sync requests are answered there.
+before the first packet (SRTP speakers hold a new stream until its first report) and then every
+0.75–1 × ``sr_interval`` (jittered, so that streams started together spread their reports), and a BYE
+~100 ms after the last packet (ffmpeg stops reading at a BYE, so it must not overtake the last packet).
+With ``feedback_bind``, RTCP is sent from that unicast port and speakers' receiver reports and time-sync
+requests are answered there.
 
 How thousands of streams fit one thread: a fed packet is filed at once (by the feeding thread) in the
 500 µs slot of its due time, so the sender thread does no per-packet scheduling. It sleeps until the
@@ -67,6 +68,7 @@ import contextlib
 import heapq
 import ipaddress
 import itertools
+import random
 import secrets
 import socket
 import struct
@@ -95,6 +97,7 @@ BYE_DELAY = 0.1
 EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, and harmless to receivers
 SLOTS_PER_SECOND = 2000  # packets are grouped in 500 µs slots of due time; a slot leaves as one batch
 ENQUEUE_CHUNK = 256
+FLUSH_EVERY = 64  # packets per sendmmsg at most: the first of a large batch leaves without waiting for all
 RTP_FIXED_HEADER = struct.Struct("!BBHII")  # no CSRC, no extension: what this sender puts on every packet
 MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
 RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
@@ -152,6 +155,7 @@ class SpeakerReport:
 
 Entry = tuple[float, "Stream", bytes | None]  # (send at, stream, RTP packet); None: the stream's BYE
 Target = tuple[Callable[[bytes], None], Callable[[int], None], int, SrtpSession | None]
+Report = tuple["Stream", float]  # an RTCP report (SR, or SR + BYE) to send for the stream, and its time
 
 
 class Stream:
@@ -306,7 +310,7 @@ class Stream:
         self._sender._enqueue([(max(self._last_send_at, time.time()) + BYE_DELAY, self, None)])
 
     def abort(self) -> None:
-        """Stops now (preemption): drops what is queued and sends BYE."""
+        """Stops now (preemption): sends BYE; what is still filed is skipped (and freed) as it falls due."""
         self._finishing = True
         self._aborted = True
         self._next_sr = -1.0  # the sender thread's one per-packet check then finds it aborted
@@ -570,11 +574,29 @@ class PacedSender:
                 wake.acquire(timeout=sleep)
 
     def _send(self, due: list[Entry], now: float) -> None:
-        """One wake-up's packets: sender reports first where due, then every RTP packet in one
-        sendmmsg per socket, then the BYEs. The loop below runs once per packet: keep it lean."""
+        """One wake-up's packets, FLUSH_EVERY at a time (so that the first of a large batch need not
+        wait for the last): a stream's first sender report before its first packet, the packets in one
+        sendmmsg per socket, then the other sender reports and the BYEs."""
+        byes: list[Report] = []
+        reports: list[Report] = []
+        for i in range(0, len(due), FLUSH_EVERY):
+            self._send_packets(due[i : i + FLUSH_EVERY], now, byes, reports)
+        for stream, send_at in reports:
+            stream._refresh_keys()
+            self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
+        for stream, send_at in byes:
+            if stream._bye_sent:  # abort() after finish(): the first BYE ends the stream
+                continue
+            stream._bye_sent = True
+            self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
+            stream.done.set()
+            with self._lock:
+                self._streams.discard(stream)
+
+    def _send_packets(self, due: list[Entry], now: float, byes: list[Report], reports: list[Report]) -> None:
+        """The loop below runs once per packet: keep it lean."""
         send_at_of: list[float] = []
         note = send_at_of.append
-        byes = []
         errors = 0
         for send_at, stream, data in due:
             if data is None:
@@ -583,11 +605,14 @@ class PacedSender:
             if now >= stream._next_sr:  # a sender report is due, or the stream was aborted
                 if stream._aborted:
                     continue
-                stream._next_sr = now + self.sr_interval  # before the packet: a keyed speaker plays
-                if stream.first_packet_time is None:  # nothing until it has the first report
-                    stream.first_packet_time = now
-                stream._refresh_keys()
-                self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
+                # jittered (RFC 3550 §6.2 randomizes too), so that streams started together do not
+                # all report in the same tick, delaying that tick's packets by the work of thousands
+                stream._next_sr = now + self.sr_interval * (0.75 + 0.25 * random.random())
+                if stream.first_packet_time is None:  # the first one goes before the packet: a keyed
+                    stream.first_packet_time = now  # speaker plays nothing until it has it
+                    self._send_rtcp(stream, stream._sender_report(send_at, bye=False))
+                else:  # the others after this wake-up's packets, which need not wait for them
+                    reports.append((stream, send_at))
             for queue, address, name, session in stream._targets:
                 if session is None:
                     queue(data)
@@ -610,14 +635,6 @@ class PacedSender:
         self.send_errors += errors
         if send_at_of:
             self._record_lateness(time.time() - np.array(send_at_of))
-        for stream, send_at in byes:
-            if stream._bye_sent:  # abort() after finish(): the first BYE ends the stream
-                continue
-            stream._bye_sent = True
-            self._send_rtcp(stream, stream._sender_report(send_at, bye=True))
-            stream.done.set()
-            with self._lock:
-                self._streams.discard(stream)
 
     def _record_lateness(self, late: np.ndarray) -> None:
         late = np.maximum(late, 0.0)
