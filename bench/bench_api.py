@@ -4,7 +4,8 @@ Runs a real `loa serve` in a private network namespace (over a unix socket, as t
 - Synthesize latency p50/p99 on cached text (the cost of the service itself);
 - CreateBroadcast → first RTP packet, p50/p99 over sequential bulletins;
 - N concurrent StreamSynthesize clients with distinct texts: throughput (audio seconds per wall second)
-  and time to first chunk p50/p99, with the built-in voice and with the Piper joe voice (ONNX).
+  and time to first chunk p50/p99, with the built-in voice and with the Piper joe voice (ONNX); the
+  server's synthesis admission limit is raised to N for this.
 """
 
 from __future__ import annotations
@@ -114,7 +115,10 @@ def main() -> None:
         shutil.copy(joe.config_path(), voice_dir)
     except ImportError:
         joe = None
-    server = Server(state).start()
+    # Admission control would refuse most of N simultaneous synthesis calls (max_synthesis_calls, 8 by
+    # default): let them all in, to measure what the engine does with them.
+    limits = {"LOA_MAX_SYNTHESIS_CALLS": str(args.clients), "LOA_GRPC_THREADS": str(args.clients + 32)}
+    server = Server(state, env=limits).start()
     try:
         times = cached_synthesize(server, args.calls)
         print(
