@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine.api.client import Client
+from engine.api.healthcheck import check
 from engine.netns import command
 
 START_TIMEOUT_S = 60.0
@@ -203,14 +203,7 @@ class Loa:
 
     def healthy(self, timeout: float = 5.0) -> bool:
         """grpc.health.v1 says SERVING."""
-        with grpc.insecure_channel(self.address) as channel:
-            try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(), timeout=timeout
-                )
-            except grpc.RpcError:
-                return False
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+        return check(self.address, timeout)
 
 
 def retry_after_ms(error: grpc.RpcError) -> int | None:
