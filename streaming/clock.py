@@ -3,9 +3,9 @@
 Synchronization rests on one statement: the sample stamped RTP time T plays at ``wall(T) + delay`` on
 every speaker, where ``wall(T)`` comes from the sender's RTCP sender reports (an NTP time and the RTP time
 of the same instant) and ``delay`` is the group's fixed playout delay. A speaker therefore needs the
-sender's wall clock: the system clock when it is NTP/PTP-synced, else :class:`TimeSync`, an NTP-style
-exchange of four timestamps with the sender's feedback port, filtered by the median of recent samples
-(Snapcast's approach: robust to a few delayed replies).
+sender's wall clock: the system clock when it is NTP/PTP-synced, else an NTP-style exchange of four
+timestamps with the sender's feedback port (:func:`sync_sample`), filtered by :class:`OffsetEstimator`
+with the median of recent samples (Snapcast's approach: robust to a few delayed replies).
 
 Tests and benchmarks give a speaker a :class:`SimulatedClock` (an offset and a drift from the true
 clock), so the effect of time sync can be measured against the truth.
@@ -82,10 +82,9 @@ class MediaClock:
     wall: float
     rtp: int
 
-    def wall_of(self, extended_ts: int, extended_ref: int | None = None) -> float:
-        """Wall time of an RTP timestamp; pass both as extended values when the stream may wrap."""
-        delta = extended_ts - extended_ref if extended_ref is not None else ts_diff(extended_ts, self.rtp)
-        return self.wall + delta / CLOCK_RATE
+    def wall_of(self, rtp_ts: int) -> float:
+        """Wall time of a 32-bit RTP timestamp near this mapping (wrap-safe)."""
+        return self.wall + ts_diff(rtp_ts, self.rtp) / CLOCK_RATE
 
     def rtp_at(self, wall: float) -> int:
         return (self.rtp + round((wall - self.wall) * CLOCK_RATE)) & 0xFFFF_FFFF
@@ -130,14 +129,3 @@ class OffsetEstimator:
             raise ValueError("no time sync samples yet")
         best = sorted(self._samples, key=lambda s: s.rtt)[: max(1, (len(self._samples) + 1) // 2)]
         return statistics.median(s.offset for s in best)
-
-
-class SyncedClock(Clock):
-    """The sender's clock as seen from a speaker: a local clock plus the estimated offset."""
-
-    def __init__(self, local: Clock, estimator: OffsetEstimator) -> None:
-        self.local = local
-        self.estimator = estimator
-
-    def offset(self) -> float:
-        return self.estimator.offset if self.estimator.ready else 0.0
