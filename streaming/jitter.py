@@ -104,9 +104,6 @@ class StreamBuffer:
     def effective_priority(self) -> int:
         return max(self.priority, self.announced_priority)
 
-    def extend(self, rtp_ts: int) -> int:
-        return self._ts.extend(rtp_ts)
-
     def add(self, packet: RtpPacket, arrival: float) -> str:
         """Stores a packet; returns 'ok', 'duplicate', 'late' or 'overflow' (buffer full: not stored)."""
         ts = self._ts.extend(packet.timestamp)
