@@ -35,7 +35,7 @@ import numpy as np
 from streaming import rtcp
 from streaming.clock import MediaClock, ntp_middle, wall_from_ntp
 from streaming.jitter import SILENCE, StreamBuffer
-from streaming.rtp import FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket, is_rtcp
+from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE, RtpPacket, is_rtcp
 from streaming.sdp import GroupSpec
 
 MAX_STREAMS = 16  # streams a speaker tracks at once (a few groups, each with a stream or two)
@@ -162,7 +162,8 @@ class Playout:
                 stream = self._stream(group, p.ssrc)
                 stream.on_sender_report(wall_from_ntp(ntp), p.rtp_timestamp, ntp_middle(ntp), arrival)
                 stream.source = source
-                for packet, when in self.pending.pop(p.ssrc, Pending(group, arrival)).held:
+                waiting = self.pending.pop(p.ssrc, None)
+                for packet, when in waiting.held if waiting else ():
                     stream.add(packet, when)
             elif isinstance(p, rtcp.AppPacket) and p.name == rtcp.LOA_STREAM and p.ssrc in self.streams:
                 try:
@@ -259,7 +260,7 @@ class Playout:
         if offset is None:
             return block
         taken = np.zeros(n, dtype=bool)
-        server_time = index / 48_000 + offset
+        server_time = index / CLOCK_RATE + offset
         ranked = sorted(
             self.streams.values(), key=lambda s: (-s.effective_priority, s.superseded, s.first_arrival)
         )
