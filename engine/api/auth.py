@@ -146,9 +146,6 @@ def _bearer(metadata: Sequence[tuple[str, Any]] | None) -> str | None:
     return None
 
 
-_Reset = contextvars.Token[Principal]
-
-
 class _Refused(Exception):
     def __init__(self, code: grpc.StatusCode, message: str, who: Principal | None = None) -> None:
         super().__init__(message)

@@ -17,17 +17,3 @@ def parse_roman(text: str) -> int | None:
         value = _VALUES[ch]
         total += -value if nxt and _VALUES[nxt] > value else value
     return total
-
-
-def to_roman(n: int) -> str:
-    """For tests and round trips: 1 <= n < 4000."""
-    if not 1 <= n < 4000:
-        raise ValueError(f"roman numeral out of range: {n}")
-    out = []
-    for value, letters in (
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
-    ):  # fmt: skip
-        count, n = divmod(n, value)
-        out.append(letters * count)
-    return "".join(out)
