@@ -275,11 +275,7 @@ class Stream:
         whole = len(buffered) // FRAME_SAMPLES * FRAME_SAMPLES
         self._pending = buffered[whole:].copy()
         if whole:
-            encoder = self._encoder or OpusEncoder(self.codec)
-            self._encoder = encoder
-            self._queue_frames(
-                [encoder.encode(buffered[i : i + FRAME_SAMPLES]) for i in range(0, whole, FRAME_SAMPLES)]
-            )
+            self._encode(buffered[:whole])
 
     def feed_encoded(self, packets: Iterable[bytes]) -> None:
         """Queues Opus packets of 20 ms each (from :func:`encode_pcm`, with the same codec settings)."""
@@ -301,11 +297,7 @@ class Stream:
             tail = np.zeros(FRAME_SAMPLES * (2 if len(self._pending) else 1), dtype=np.float32)
             tail[: len(self._pending)] = self._pending
             self._pending = np.zeros(0, dtype=np.float32)
-            encoder = self._encoder or OpusEncoder(self.codec)
-            self._encoder = encoder
-            self._queue_frames(
-                [encoder.encode(tail[i : i + FRAME_SAMPLES]) for i in range(0, len(tail), FRAME_SAMPLES)]
-            )
+            self._encode(tail)
         self._finishing = True
         self._sender._enqueue([(max(self._last_send_at, time.time()) + BYE_DELAY, self, None)])
 
@@ -318,6 +310,13 @@ class Stream:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
+
+    def _encode(self, pcm: np.ndarray) -> None:
+        """Whole frames of ``pcm`` through the stream's one encoder (its state runs across feeds)."""
+        encoder = self._encoder = self._encoder or OpusEncoder(self.codec)
+        self._queue_frames(
+            [encoder.encode(pcm[i : i + FRAME_SAMPLES]) for i in range(0, len(pcm), FRAME_SAMPLES)]
+        )
 
     def _queue_frames(self, payloads: list[bytes]) -> None:
         now = time.time()
