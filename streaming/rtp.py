@@ -14,7 +14,7 @@ CLOCK_RATE = 48_000  # RFC 7587: the RTP clock of Opus is always 48 kHz, whateve
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 PAYLOAD_TYPE = 96  # dynamic, bound to opus/48000/2 by the SDP
 
-_HEADER = struct.Struct("!BBHII")
+FIXED_HEADER = struct.Struct("!BBHII")  # the 12 bytes before any CSRC or extension
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 
@@ -84,7 +84,7 @@ class RtpPacket:
             raise ValueError("at most 15 CSRCs")
         first = 0x80 | (0x10 if self.extension else 0) | len(self.csrc)
         out = [
-            _HEADER.pack(
+            FIXED_HEADER.pack(
                 first,
                 (0x80 if self.marker else 0) | self.payload_type,
                 self.sequence,
@@ -103,16 +103,16 @@ class RtpPacket:
 
     @classmethod
     def parse(cls, data: bytes) -> RtpPacket:
-        if len(data) < _HEADER.size:
+        if len(data) < FIXED_HEADER.size:
             raise ValueError(f"RTP packet too short ({len(data)} bytes)")
-        first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(data)
+        first, second, sequence, timestamp, ssrc = FIXED_HEADER.unpack_from(data)
         if first >> 6 != 2:
             raise ValueError(f"RTP version {first >> 6}, expected 2")
         csrc_count = first & 0x0F
-        pos = _HEADER.size + 4 * csrc_count
+        pos = FIXED_HEADER.size + 4 * csrc_count
         if len(data) < pos:
             raise ValueError("RTP packet shorter than its CSRC list")
-        csrc = struct.unpack_from(f"!{csrc_count}I", data, _HEADER.size)
+        csrc = struct.unpack_from(f"!{csrc_count}I", data, FIXED_HEADER.size)
         extension = None
         if first & 0x10:
             if len(data) < pos + 4:

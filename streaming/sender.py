@@ -71,7 +71,6 @@ import itertools
 import random
 import secrets
 import socket
-import struct
 import sys
 import threading
 import time
@@ -87,7 +86,7 @@ from streaming import rtcp
 from streaming.clock import ntp_from_wall, ntp_middle
 from streaming.mmsg import DatagramBatch
 from streaming.opus import OpusEncoder, OpusSettings, encoder_lookahead, validate_pcm
-from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE
+from streaming.rtp import CLOCK_RATE, FIXED_HEADER, FRAME_SAMPLES, PAYLOAD_TYPE
 from streaming.srtp import MasterKey, SrtpError, SrtpSession
 
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
@@ -98,7 +97,6 @@ EARLY = 0.0001  # a packet due this soon is sent now: cheaper than a wake-up, an
 SLOTS_PER_SECOND = 2000  # packets are grouped in 500 µs slots of due time; a slot leaves as one batch
 ENQUEUE_CHUNK = 256
 FLUSH_EVERY = 64  # packets per sendmmsg at most: the first of a large batch leaves without waiting for all
-RTP_FIXED_HEADER = struct.Struct("!BBHII")  # no CSRC, no extension: what this sender puts on every packet
 MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
 RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
 
@@ -323,7 +321,7 @@ class Stream:
         if self._start_time is None:
             self._start_time = now + self._lookahead / CLOCK_RATE + self._phase
         packets: list[Entry] = []
-        pack = RTP_FIXED_HEADER.pack
+        pack = FIXED_HEADER.pack  # no CSRC, no extension: the whole header of every packet sent here
         for payload in payloads:
             rtp_offset = self._frame * FRAME_SAMPLES - self._lookahead
             send_at = self._start_time + rtp_offset / CLOCK_RATE - self._phase
