@@ -1,4 +1,4 @@
-"""sendmmsg(2) for the paced sender: the datagrams due in one wake-up leave in one system call.
+"""sendmmsg(2) for the paced sender: a batch of datagrams due together leaves in one system call.
 
 A Python ``sendto`` costs ~4.5 µs here, of which ~2.5 µs is the kernel's own work on the datagram; the
 rest is the interpreter and the system call. :class:`DatagramBatch` hands a whole list of datagrams to
@@ -60,7 +60,8 @@ _SENDMMSG = _libc_sendmmsg() if ctypes.sizeof(_Mmsghdr) % 8 == 0 else None
 
 
 class DatagramBatch:
-    """Sends lists of datagrams on one socket: :meth:`send` → (datagrams sent, bytes sent, errors)."""
+    """Sends lists of datagrams on one socket: :meth:`send` (or :meth:`flush` of what was appended to
+    :attr:`queued` and :attr:`names`) → (datagrams sent, bytes sent, errors)."""
 
     def __init__(self, sock: socket.socket, capacity: int = 512) -> None:
         self.sock = sock

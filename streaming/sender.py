@@ -25,9 +25,11 @@ requests are answered there.
 
 How thousands of streams fit one thread: a fed packet is filed at once (by the feeding thread) in the
 500 µs slot of its due time, so the sender thread does no per-packet scheduling. It sleeps until the
-earliest slot's end, takes every slot that has come, and sends their packets in one sendmmsg(2) per
-socket (mmsg.py). A packet therefore leaves at most ``EARLY`` (0.1 ms) before its due time and, when the
-thread keeps up, less than a slot after it; what it measures is the send lateness histogram.
+earliest slot's end, takes every slot that has come, and sends their packets ``FLUSH_EVERY`` (64) at a
+time, one sendmmsg(2) per socket each (mmsg.py): fewer system calls, yet the first packets of a large
+wake-up do not wait for its last. A packet therefore leaves at most ``EARLY`` (0.1 ms) before its due
+time and, when the thread keeps up, less than a slot after it; what it measures is the send lateness
+histogram.
 
 CPython passes the GIL to a waiting thread only every 5 ms by default, so a busy Python thread elsewhere
 in the process (synthesis front-end, gRPC) would make packets up to 5 ms late. :meth:`PacedSender.start`
