@@ -153,6 +153,13 @@ class SpeakerReport:
     rejected_packets: int = 0
 
 
+def _set_multicast(sock: socket.socket, d: Destination) -> None:
+    """The destination's TTL and outgoing interface on a sending socket."""
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
+    if d.interface:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface))
+
+
 Entry = tuple[float, "Stream", bytes | None]  # (send at, stream, RTP packet); None: the stream's BYE
 Target = tuple[Callable[[bytes], None], Callable[[int], None], int, SrtpSession | None]
 Report = tuple["Stream", float]  # an RTCP report (SR, or SR + BYE) to send for the stream, and its time
@@ -544,10 +551,8 @@ class PacedSender:
         batch = self._batches.get(key)
         if batch is None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
+            _set_multicast(sock, d)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-            if d.interface:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface))
             sock.setblocking(False)
             batch = self._batches[key] = DatagramBatch(sock)
         return batch
@@ -652,11 +657,7 @@ class PacedSender:
             try:
                 if self._feedback is not None:  # from the feedback port, so that replies come back there
                     if self._feedback_options != (d.ttl, d.interface):
-                        self._feedback.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, d.ttl)
-                        if d.interface:
-                            self._feedback.setsockopt(
-                                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(d.interface)
-                            )
+                        _set_multicast(self._feedback, d)
                         self._feedback_options = (d.ttl, d.interface)
                     self._feedback.sendto(data, (d.address, d.port + 1))
                 else:
