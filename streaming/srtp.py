@@ -468,13 +468,7 @@ class SrtpSession:
 
     def unprotect(self, packet: bytes) -> bytes:
         """SRTP in, plain RTP out; raises a SrtpError subclass (and counts it) for any packet refused."""
-        try:
-            plain = self._unprotect(packet)
-        except SrtpError as exc:
-            self._count(exc)
-            raise
-        self.stats.unprotected += 1
-        return plain
+        return self._counted(self._unprotect, packet)
 
     def _unprotect(self, packet: bytes) -> bytes:
         keyed = self._receiving_key(packet, RTP_HEADER_LEN + TAG_LEN)
@@ -535,19 +529,12 @@ class SrtpSession:
         return seal_rtcp(keyed.rtcp, keyed.rtcp_salt, packet, index) + keyed.trailer
 
     def unprotect_rtcp(self, packet: bytes) -> bytes:
-        try:
-            plain = self._unprotect_rtcp(packet)
-        except SrtpError as exc:
-            self._count(exc)
-            raise
-        self.stats.unprotected += 1
-        return plain
+        """SRTCP in, plain RTCP out; refused packets are counted and raised as for :meth:`unprotect`."""
+        return self._counted(self._unprotect_rtcp, packet)
 
     def _unprotect_rtcp(self, packet: bytes) -> bytes:
         keyed = self._receiving_key(packet, RTCP_HEADER_LEN + TAG_LEN + SRTCP_INDEX_LEN)
-        body = packet[:-MKI_LEN]
-        if len(body) < RTCP_HEADER_LEN + TAG_LEN + SRTCP_INDEX_LEN:
-            raise MalformedPacketError("srtcp: too short for header, tag and index")
+        body = packet[:-MKI_LEN]  # _receiving_key checked it holds header, tag and index
         ssrc = struct.unpack_from("!I", body, 4)[0]
         index = struct.unpack_from("!I", body, len(body) - SRTCP_INDEX_LEN)[0] & SRTCP_INDEX_MASK
         window = self._rx_rtcp.get(ssrc)
@@ -559,6 +546,15 @@ class SrtpSession:
             if len(self._rx_rtcp) > self._max_streams:
                 self._rx_rtcp.popitem(last=False)
         window.update(index)
+        return plain
+
+    def _counted(self, unprotect: Callable[[bytes], bytes], packet: bytes) -> bytes:
+        try:
+            plain = unprotect(packet)
+        except SrtpError as exc:
+            self._count(exc)
+            raise
+        self.stats.unprotected += 1
         return plain
 
     def _count(self, exc: SrtpError) -> None:
