@@ -712,14 +712,13 @@ class PacedSender:
             block = p.reports[0]
             with self._lock:
                 ours = block.ssrc in self._recent
+                previous = self._reports.get(p.ssrc)
             if not ours:  # about no stream of ours: stale, misdirected or forged
                 continue
             rtt = None
             if block.lsr:
                 rtt = ((ntp_middle(ntp_from_wall(received)) - block.lsr - block.dlsr) & 0xFFFF_FFFF) / 65536
             found = statuses.get(p.ssrc)
-            with self._lock:
-                previous = self._reports.get(p.ssrc)
             report = SpeakerReport(
                 cname=cnames.get(p.ssrc, previous.cname if previous else ""),
                 address=addr[0],
