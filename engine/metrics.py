@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -136,7 +137,7 @@ class SpeakerCollector(Collector):
         yield from families.values()
 
 
-def serve_http(registry: CollectorRegistry, port: int, address: str = "127.0.0.1") -> object:
-    """Starts /metrics on its own port; returns the server (call .shutdown() to stop)."""
+def serve_http(registry: CollectorRegistry, port: int, address: str = "127.0.0.1") -> WSGIServer:
+    """Starts /metrics on its own port, served from a daemon thread; .shutdown() on the result stops it."""
     server, _thread = start_http_server(port, addr=address, registry=registry)
     return server

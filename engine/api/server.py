@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from concurrent import futures
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -116,7 +117,7 @@ class LoaServer:
             self.port = self.grpc.add_secure_port(config.listen, creds)
         else:
             self.port = self.grpc.add_insecure_port(config.listen)
-        self._metrics_http: object | None = None
+        self._metrics_http: WSGIServer | None = None
 
     def start(self) -> LoaServer:
         self._ensure_groups()
@@ -153,7 +154,7 @@ class LoaServer:
         self.sender.close()
         self.synth.close()
         if self._metrics_http is not None:
-            self._metrics_http.shutdown()  # type: ignore[attr-defined]
+            self._metrics_http.shutdown()
         self.admission.close()
         self.store.close()
         self.audit.close()
