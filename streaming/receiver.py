@@ -266,6 +266,7 @@ class SpeakerAgent:
         self._handoff_sum, self._handoff_n = 0.0, 0
         with self._lock:
             streams = [s for s in self.playout.streams.values() if s.source or self.config.feedback]
+            rejected = self.rejected()
             reports = []
             for s in streams:
                 block = rtcp.ReportBlock(
@@ -284,7 +285,7 @@ class SpeakerAgent:
                     self.underruns,
                     s.late,
                     self.playing_priority,
-                    self.rejected(),
+                    rejected,
                 )
                 target = self.config.feedback or s.source
                 assert target is not None
