@@ -14,6 +14,7 @@ import soundfile as sf
 from engine.api.admission import Admission
 from engine.api.convert import duration, seconds_of
 from engine.api.errors import NotFound, handles_errors
+from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
 from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import Speech, SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
@@ -24,7 +25,6 @@ from protos.loa.v1 import loa_pb2_grpc
 from streaming.opus import OpusEncoder, OpusSettings
 from streaming.rtp import FRAME_SAMPLES
 
-MAX_TEXT_CHARS = 100_000
 RATE = 48_000
 FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak": pb.VOICE_FAMILY_ESPEAK}
 
@@ -32,11 +32,7 @@ FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak"
 def _check_text(text: str, field: str = "text") -> None:
     if not text.strip():
         raise ValueError(f"{field}: empty")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"{field}: {len(text)} characters, at most {MAX_TEXT_CHARS}")
-    bad = next((c for c in text if (ord(c) < 32 and c not in "\n\t\r") or 0x7F <= ord(c) < 0xA0), None)
-    if bad is not None:
-        raise ValueError(f"{field}: control character U+{ord(bad):04X}")
+    check_plain_text(text, field, MAX_TEXT_CHARS)
 
 
 def _language(code: str, field: str = "language") -> str:

@@ -99,7 +99,8 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise InvalidField(field, message)
 
 
-def _plain_text(value: str, field: str, max_chars: int) -> None:
+def check_plain_text(value: str, field: str, max_chars: int) -> None:
+    """One rule for free text in every API: length first (cheap), then control characters."""
     _check(len(value) <= max_chars, field, f"{len(value)} characters, at most {max_chars}")
     match = CONTROL_RE.search(value)
     _check(match is None, field, f"control character U+{ord(match.group()) if match else 0:04X}")
@@ -153,7 +154,7 @@ def check_multicast_address(address: str, interface: str = "", field: str = "gro
 def validate_group(group: Group) -> Group:
     """Checks every field of a group; returns it with defaults filled in and the address canonical."""
     check_group_id(group.id)
-    _plain_text(group.name, "group.name", MAX_TITLE_CHARS)
+    check_plain_text(group.name, "group.name", MAX_TITLE_CHARS)
     if group.interface:
         is_name = INTERFACE_NAME_RE.fullmatch(group.interface) is not None
         try:
@@ -199,10 +200,10 @@ def _validate_segment(segment: Segment, field: str) -> None:
             f"{field}.language",
             f"{segment.language!r} is not a language code like 'vi' or 'km'",
         )
-    _plain_text(segment.dialect, f"{field}.dialect", 32)
+    check_plain_text(segment.dialect, f"{field}.dialect", 32)
     if segment.text is not None:
         _check(segment.text.strip() != "", f"{field}.text", "empty")
-        _plain_text(segment.text, f"{field}.text", MAX_TEXT_CHARS)
+        check_plain_text(segment.text, f"{field}.text", MAX_TEXT_CHARS)
     if segment.audio is not None:
         audio = segment.audio
         _check(len(audio) > 0, f"{field}.audio", "empty")
@@ -210,8 +211,8 @@ def _validate_segment(segment: Segment, field: str) -> None:
         _check(size <= MAX_AUDIO_BYTES, f"{field}.audio", f"{size} bytes, at most {MAX_AUDIO_BYTES}")
         is_wav = audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"
         _check(is_wav or audio[:4] == b"OggS", f"{field}.audio", "not a WAV or Ogg file")
-    _plain_text(segment.voice_id, f"{field}.voice.voice_id", MAX_KEY_CHARS)
-    _plain_text(segment.speaker, f"{field}.voice.speaker", MAX_KEY_CHARS)
+    check_plain_text(segment.voice_id, f"{field}.voice.voice_id", MAX_KEY_CHARS)
+    check_plain_text(segment.speaker, f"{field}.voice.speaker", MAX_KEY_CHARS)
     if segment.speed is not None:
         _finite(segment.speed, f"{field}.voice.speed")
         _check(0.25 < segment.speed <= 4.0, f"{field}.voice.speed", f"{segment.speed} not in (0.25, 4]")
@@ -257,9 +258,9 @@ def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
             "sentence_pause",
             f"{spec.sentence_pause_s} s not in 0..10 s",
         )
-    _plain_text(spec.idempotency_key, "idempotency_key", MAX_KEY_CHARS)
-    _plain_text(spec.title, "title", MAX_TITLE_CHARS)
-    _plain_text(spec.requested_by, "requested_by", MAX_TITLE_CHARS)
+    check_plain_text(spec.idempotency_key, "idempotency_key", MAX_KEY_CHARS)
+    check_plain_text(spec.title, "title", MAX_TITLE_CHARS)
+    check_plain_text(spec.requested_by, "requested_by", MAX_TITLE_CHARS)
     return dataclasses.replace(
         spec,
         segments=tuple(spec.segments),
