@@ -1,4 +1,4 @@
-"""Server configuration: a TOML file, then LOA_* environment variables, then built-in defaults.
+"""Server configuration: built-in defaults, overridden by a TOML file, overridden by LOA_* variables.
 
 Embedded defaults run on a fresh machine: SQLite in ./state, the built-in voice, loopback only.
 """
