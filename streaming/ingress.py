@@ -5,9 +5,8 @@ authentication, replay or key checks can reach a decoder; with a keyring, the pl
 SSRCs until a live sender report (``Playout(sr_tolerance=...)``), since SRTP cannot tell an old
 broadcast's packets replayed to a speaker that forgot them from new ones. No sockets and no clock here:
 the receiver passes datagrams and arrival times in, so the whole path can be driven as data (and
-fuzzed). It never
-raises on a datagram's content: the outcome string says what became of it (a bounded set, used as a
-metric label).
+fuzzed). It never raises on a datagram's content: the outcome string says what became of it (a bounded
+set, used as a metric label).
 """
 
 from __future__ import annotations

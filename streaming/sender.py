@@ -50,11 +50,11 @@ Interface::
 
 SRTP: a destination with ``keys`` (a function returning its group's current master keys, see srtp.py) is
 sent SRTP and SRTCP only, never plain: each stream holds one SrtpSession per keyed destination (one group,
-one direction), protects every packet for it just before sending, and re-reads the key ring every
-``sr_interval``, so a rotation made while the stream is on air reaches it and the session switches MKI at
-the new key's not_before. Every stream has a fresh random SSRC (never reused within the process), so no
-(key, SSRC, index) nonce repeats, resumed and repeated airings included. A packet that cannot be protected
-(no usable key) is not sent and counts as a send error.
+one direction), protects every packet for it just before sending, and re-reads the key ring with every
+sender report after the first, so a rotation made while the stream is on air reaches it and the session
+switches MKI at the new key's not_before. Every stream has a fresh random SSRC (never reused within the
+process), so no (key, SSRC, index) nonce repeats, resumed and repeated airings included. A packet that
+cannot be protected (no usable key) is not sent and counts as a send error.
 
 Receiver reports come in plain RTCP; they are kept only for streams this sender opened (the report block
 names the stream) and in a table of at most ``MAX_SPEAKERS``, so forged reports cannot grow memory.
@@ -234,7 +234,7 @@ class Stream:
         self._frame = 0  # next free frame slot on the time grid
         self._marker = True
         self._last_send_at = 0.0
-        self._next_sr = 0.0  # when its next sender report is due; -1 once aborted (see PacedSender._send)
+        self._next_sr = 0.0  # when its next sender report is due; -1 once aborted (see _send_packets)
         self._finishing = False
         self._aborted = False  # its packets still in the sender's time slots are skipped
         self._bye_sent = False
