@@ -16,7 +16,7 @@ from engine.api.convert import duration, seconds_of
 from engine.api.errors import NotFound, handles_errors
 from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
 from engine.tts.catalog import Catalog
-from engine.tts.synthesizer import Speech, SpeechRequest, Synthesizer
+from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, Speech, SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
 from engine.tts.voices.base import VoiceInfo
 from engine.tts.voices.registry import VoiceRegistry
@@ -48,7 +48,9 @@ def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
     language = _language(request.language)
     voice = request.voice
     pause = (
-        seconds_of(request.sentence_pause, "sentence_pause") if request.HasField("sentence_pause") else 0.3
+        seconds_of(request.sentence_pause, "sentence_pause")
+        if request.HasField("sentence_pause")
+        else DEFAULT_SENTENCE_PAUSE_S
     )
     if not 0 <= pause <= 10:
         raise ValueError("sentence_pause: must be 0..10 s")

@@ -20,7 +20,7 @@ import numpy as np
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
 from engine.jobs.store import InvalidTransition
 from engine.tts.recorded import decode_audio
-from engine.tts.synthesizer import SpeechRequest
+from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, SpeechRequest
 from engine.tts.text import sentences
 from streaming.opus import OpusSettings
 from streaming.sender import Destination, Stream
@@ -188,7 +188,7 @@ class OnAir(threading.Thread):
             speed=segment.speed,
             noise_scale=segment.noise_scale,
             noise_w=segment.noise_w,
-            sentence_pause_s=self.runner.default_sentence_pause_s if pause is None else pause,
+            sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
             chime=chime,
         )
         pieces = self.runner.synth.stream(request, priority=int(self.broadcast.priority), cancel=self._cancel)

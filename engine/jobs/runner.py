@@ -46,14 +46,12 @@ class Runner:
         sender: PacedSender,
         metrics: ServerMetrics | None = None,
         cname: str = "loa-server",
-        default_sentence_pause_s: float = 0.3,
     ) -> None:
         self.store = store
         self.synth = synth
         self.sender = sender
         self.metrics = metrics
         self.cname = cname
-        self.default_sentence_pause_s = default_sentence_pause_s
         # group id → what its stream Destination polls for the group's SRTP keys (None: plain RTP);
         # the server sets KeyStore.key_source here
         self.key_source: Callable[[str], Callable[[], Sequence[MasterKey]] | None] = lambda group_id: None

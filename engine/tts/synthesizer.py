@@ -58,6 +58,9 @@ _CALIBRATION = {
 }
 
 
+DEFAULT_SENTENCE_PAUSE_S = 0.3  # when a request names none; `loa say --pause` repeats it (light --help)
+
+
 @dataclass(frozen=True)
 class SpeechRequest:
     text: str
@@ -68,7 +71,7 @@ class SpeechRequest:
     speed: float | None = None
     noise_scale: float | None = None
     noise_w: float | None = None
-    sentence_pause_s: float = 0.3
+    sentence_pause_s: float = DEFAULT_SENTENCE_PAUSE_S
     chime: bool = False
 
     def __post_init__(self) -> None:
