@@ -155,6 +155,7 @@ class LoaServer:
         self.synth.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
+            self._metrics_http.server_close()  # frees the port now, not when collected
         self.admission.close()
         self.store.close()
         self.audit.close()
