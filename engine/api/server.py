@@ -41,6 +41,7 @@ from streaming.sender import PacedSender
 
 log = logging.getLogger(__name__)
 
+SERVICES = tuple(s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values())  # loa.v1.*
 TOKEN_FILE = "admin-token"  # in the state dir, mode 0600: the first admin token, for scripts
 MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # a request over this gets RESOURCE_EXHAUSTED from gRPC itself
 
@@ -110,8 +111,9 @@ class LoaServer:
         loa_pb2_grpc.add_GroupsServicer_to_server(groups, self.grpc)
         self.metrics.registry.register(SpeakerCollector(groups.samples))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
-        names = [s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values()]
-        reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
+        reflection.enable_server_reflection(
+            (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc
+        )
         if config.tls_cert and config.tls_key:
             creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
             self.port = self.grpc.add_secure_port(config.listen, creds)
@@ -128,7 +130,7 @@ class LoaServer:
             self._metrics_http = serve_http(
                 self.metrics.registry, self.config.metrics_port, self.config.metrics_address
             )
-        for name in ("", *(s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values())):
+        for name in ("", *SERVICES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
 
