@@ -38,7 +38,8 @@ def test_one_encoding_reaches_every_group_paced_at_20_ms(run: dict) -> None:
     assert all(ts_diff(y, x) == 960 for x, y in itertools.pairwise(ts))
     assert [p[3] for p in a] == [True] + [False] * 125  # marker on the talk-spurt's first packet only
     arrivals = np.array([p[0] for p in a])
-    drift = arrivals - arrivals[0] - 0.02 * np.arange(len(arrivals))
+    grid = arrivals - 0.02 * np.arange(len(arrivals))
+    drift = grid - np.median(grid)  # against the stream's own 20 ms grid, not one packet that may be late
     # each packet leaves at its due time, not in bursts (loose bounds: CI machines are shared)
     assert np.percentile(np.abs(drift), 90) < 0.005
     assert np.median(np.diff(arrivals)) == pytest.approx(0.02, abs=0.002)
