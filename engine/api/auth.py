@@ -20,11 +20,10 @@ import grpc
 
 from engine.api.audit import AuditLog
 from engine.api.tokens import ALL_GROUPS, InvalidToken, Role, TokenInfo, TokenStore
+from streaming.priority import Priority
 
 log = logging.getLogger(__name__)
 
-PRIORITY_EMERGENCY = 3  # loa.v1.Priority.PRIORITY_EMERGENCY
-_PRIORITY_NAMES = {0: "NORMAL", 1: "NORMAL", 2: "PRIORITY", 3: "EMERGENCY"}
 
 # None: open to everyone. A method missing here needs ADMIN (fail closed until someone maps it).
 METHOD_ROLES: dict[str, Role | None] = {
@@ -131,9 +130,16 @@ def check_broadcast(who: Principal, priority: int, group_ids: Sequence[str]) -> 
     Unknown priority numbers count as EMERGENCY (fail closed; validation reports them separately)."""
     if who.role < Role.PUBLISHER:
         raise PermissionError(f"priority: {who.describe()} may not broadcast (needs publisher or higher)")
-    if (priority >= PRIORITY_EMERGENCY or priority < 0) and who.role < Role.EMERGENCY:
+    if (priority >= Priority.EMERGENCY or priority < 0) and who.role < Role.EMERGENCY:
         raise PermissionError(f"priority: EMERGENCY needs the emergency or admin role; {who.describe()}")
     check_groups(who, group_ids)
+
+
+def _priority_name(value: int) -> str:
+    try:
+        return Priority.from_wire(value).name
+    except ValueError:
+        return str(value)
 
 
 def _bearer(metadata: Sequence[tuple[str, Any]] | None) -> str | None:
@@ -196,7 +202,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         target, groups = _groups_of_request(request, response) if request is not None else ("", [])
         priority = getattr(request, "priority", None)
         if priority is not None and method.endswith("/CreateBroadcast"):
-            detail = f"priority={_PRIORITY_NAMES.get(priority, priority)}" + (f"; {detail}" if detail else "")
+            detail = f"priority={_priority_name(priority)}" + (f"; {detail}" if detail else "")
         try:
             self._audit.record(
                 method=method,

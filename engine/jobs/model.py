@@ -12,13 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-
-class Priority(IntEnum):
-    """Thông tư 39/2020/TT-BTTTT levels; on a group, a higher one interrupts a lower one."""
-
-    NORMAL = 1
-    HIGH = 2
-    EMERGENCY = 3
+from streaming.priority import Priority
 
 
 class BroadcastState(IntEnum):
