@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-PRIORITIES = {
-    "normal": "PRIORITY_NORMAL",
-    "high": "PRIORITY_HIGH",
-    "priority": "PRIORITY_HIGH",
-    "emergency": "PRIORITY_EMERGENCY",
-}
+from streaming.priority import Priority
+
+
+def _priority(text: str) -> Priority:
+    try:
+        return Priority.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -145,7 +147,7 @@ def _send(args: argparse.Namespace) -> int:
     request = pb.CreateBroadcastRequest(
         segments=_segments(args),
         group_ids=args.group,
-        priority=PRIORITIES[args.priority],
+        priority=pb.Priority.Name(args.priority),
         repeat_count=args.repeat,
         repeat_gap=convert.duration(args.repeat_gap),
         chime=args.chime,
@@ -235,7 +237,7 @@ def _list(args: argparse.Namespace) -> int:
         for b in reply.broadcasts:
             created = datetime.fromtimestamp(b.create_time.ToNanoseconds() / 1e9, UTC)
             state = pb.BroadcastState.Name(b.state).removeprefix("BROADCAST_STATE_").lower()
-            priority = pb.Priority.Name(b.priority).removeprefix("PRIORITY_").lower()
+            priority = Priority.from_wire(b.priority).label
             groups = ",".join(b.group_ids)
             print(f"{b.id}  {created:%Y-%m-%d %H:%M:%S}  {state:<12} {priority:<9} {groups}  {b.title}")
     return 0
@@ -315,7 +317,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("text", nargs="?", help="the bulletin text, or - for stdin")
     send.add_argument("--file", help="read the text from a UTF-8 file")
     send.add_argument("--group", action="append", required=True, help="target group id (repeatable)")
-    send.add_argument("--priority", choices=sorted(PRIORITIES), default="normal")
+    send.add_argument(
+        "--priority", type=_priority, default=Priority.NORMAL, help="normal (default), high or emergency"
+    )
     send.add_argument("--lang", default="vi")
     send.add_argument("--dialect", choices=["south", "north"])
     send.add_argument("--voice", help="voice id (default: the best installed for the language)")

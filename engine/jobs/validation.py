@@ -11,19 +11,11 @@ Rules, and why:
 Groups
 - id: ``[a-z0-9-]{1,63}``, usable in metric labels, file names and DNS labels.
 - name: at most 200 characters, no control characters.
-- multicast_address, IPv4: in 224.0.0.0/4, and not
-  224.0.0.0/24 (local network control: routers, mDNS, IGMP itself),
-  224.0.1.0/24 (internetwork control: NTP, SLP, ...),
-  232.0.0.0/8 (source-specific multicast: receivers must join per source; Loa's speakers join any
-  source, so streams there would be dropped by IGMPv3/SSM routers),
-  239.255.255.250 (SSDP) and 239.255.255.253 (SLP).
-  239.0.0.0/8 (administratively scoped) is what a private deployment should use.
-- multicast_address, IPv6: in ff00::/8 with the T flag set (``ff1x::``, ``ff3x::``: transient; the
-  ``ff0x::`` addresses are permanently assigned by IANA, e.g. ff02::1 all-nodes), not ff3x::/32
-  (source-specific), and scope 2 (link-local) to e (global), except 0/1/f (reserved, interface-local).
-  Link-local scope (``ff12::``) is allowed only with an ``interface``: a link-local group means nothing
-  without the link.
-- port: even (RTP; RTCP uses port + 1), 1024..65534.
+- multicast_address: an IPv4 multicast group under streaming.group's policy (``check_multicast``: not
+  the reserved ranges, 239.0.0.0/8 for a private deployment). IPv6 is refused: the sender, the speakers
+  and the SDP are IPv4-only, and a group accepted here would fail only when it airs.
+- port: even (RTP; RTCP uses port + 1), 1024..65534: stricter than streaming.group, which also lets
+  tests and point-to-point links use low ports.
 - ttl: 0..255; 0 means 16.
 - interface: empty, an interface name (at most 15 characters, as IFNAMSIZ) or an IP address.
 - opus_bitrate_bps: 0 (32000) or 6000..128000 (libopus's useful range for speech to music).
@@ -57,6 +49,7 @@ from engine.jobs.model import (
     Priority,
     Segment,
 )
+from streaming.group import GroupAddressError, check_multicast
 
 GROUP_ID_RE = re.compile(r"[a-z0-9-]{1,63}")
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
@@ -75,14 +68,6 @@ PAST_TOLERANCE_S = 5.0
 MAX_AHEAD_S = 366 * 86400.0
 MAX_KEY_CHARS = 128
 MAX_TITLE_CHARS = 200
-
-_RESERVED_V4 = (
-    (ipaddress.ip_network("224.0.0.0/24"), "224.0.0.0/24 local network control"),
-    (ipaddress.ip_network("224.0.1.0/24"), "224.0.1.0/24 internetwork control"),
-    (ipaddress.ip_network("232.0.0.0/8"), "232.0.0.0/8 source-specific multicast"),
-    (ipaddress.ip_network("239.255.255.250/32"), "SSDP"),
-    (ipaddress.ip_network("239.255.255.253/32"), "SLP"),
-)
 
 
 class InvalidField(ValueError):
@@ -119,36 +104,12 @@ def check_group_id(group_id: str, field: str = "group.id") -> None:
     )
 
 
-def check_multicast_address(address: str, interface: str = "", field: str = "group.multicast_address") -> str:
+def check_multicast_address(address: str, field: str = "group.multicast_address") -> str:
     """Returns the address in canonical form, or raises InvalidField saying what is wrong with it."""
-    _check(address != "", field, "empty")
     try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        raise InvalidField(field, f"{address!r} is not an IP address") from None
-    _check(ip.is_multicast, field, f"{address} is not a multicast address")
-    if isinstance(ip, ipaddress.IPv4Address):
-        for net, why in _RESERVED_V4:
-            _check(ip not in net, field, f"{ip} is reserved ({why})")
-        return str(ip)
-    flags, scope = ip.packed[1] >> 4, ip.packed[1] & 0x0F
-    _check(
-        flags & 0x1 == 1,
-        field,
-        f"{ip} is reserved (permanently assigned ff0x:: address; use a transient ff1x:: or ff3x:: group)",
-    )
-    _check(
-        not (flags & 0x2 and ip.packed[2:4] == b"\x00\x00"),
-        field,
-        f"{ip} is reserved (ff3x::/32 source-specific multicast)",
-    )
-    _check(scope not in (0x0, 0x1, 0xF), field, f"{ip} is reserved (scope {scope:x} cannot leave the host)")
-    _check(
-        scope != 0x2 or interface != "",
-        field,
-        f"{ip} is link-local: group.interface must name the link",
-    )
-    return str(ip)
+        return check_multicast(address)
+    except GroupAddressError as exc:
+        raise InvalidField(field, exc.message) from None
 
 
 def validate_group(group: Group) -> Group:
@@ -167,7 +128,7 @@ def validate_group(group: Group) -> Group:
             "group.interface",
             f"{group.interface!r} is not an interface name or address",
         )
-    address = check_multicast_address(group.multicast_address, group.interface)
+    address = check_multicast_address(group.multicast_address)
     _check(
         1024 <= group.port <= 65534 and group.port % 2 == 0,
         "group.port",
