@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine.jobs import codec, schema
+from engine.jobs import schema, serialize
 from engine.jobs.model import (
     AIRING_STATES,
     GROUP_FIELDS,
@@ -298,7 +298,7 @@ class Store:
         A request whose idempotency key was seen before returns the first broadcast and created=False
         (whatever its state now); the same key with a different request raises IdempotencyConflict.
         """
-        digest = codec.spec_digest(spec)
+        digest = serialize.spec_digest(spec)
         key = spec.idempotency_key or None
         with self._tx() as conn:
             if key is not None:
@@ -325,7 +325,7 @@ class Store:
                     bid,
                     key,
                     digest,
-                    codec.dumps(codec.spec_to_dict(spec)),
+                    serialize.dumps(serialize.spec_to_dict(spec)),
                     int(spec.priority),
                     int(BroadcastState.QUEUED),
                     now,
@@ -368,7 +368,7 @@ class Store:
         size = page_size or DEFAULT_PAGE_SIZE
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidField("page_size", f"{page_size} not in 0..{MAX_PAGE_SIZE}")
-        filters = codec.dumps([sorted(int(s) for s in states), group_id, created_after, created_before])
+        filters = serialize.dumps([sorted(int(s) for s in states), group_id, created_after, created_before])
         fingerprint = hashlib.sha256(filters.encode()).hexdigest()[:16]
         where: list[str] = []
         args: list[object] = []
@@ -487,7 +487,7 @@ class Store:
                     new.end_time,
                     new.failure_reason,
                     new.repeats_done,
-                    codec.dumps([codec.interruption_to_dict(c) for c in new.interruptions]),
+                    serialize.dumps([serialize.interruption_to_dict(c) for c in new.interruptions]),
                     broadcast_id,
                 ),
             )
@@ -535,7 +535,7 @@ class Store:
                 type=EventType(etype),
                 time=t,
                 state=BroadcastState(state),
-                progress=codec.progress_from_dict(json.loads(progress)),
+                progress=serialize.progress_from_dict(json.loads(progress)),
                 message=message,
             )
             for seq, bid, etype, t, state, progress, message in rows
@@ -624,7 +624,7 @@ class Store:
         return [
             Broadcast(
                 id=bid,
-                spec=codec.spec_from_dict(json.loads(spec), audio.get(seq, {})),
+                spec=serialize.spec_from_dict(json.loads(spec), audio.get(seq, {})),
                 state=BroadcastState(state),
                 seq=seq,
                 create_time=created,
@@ -632,8 +632,8 @@ class Store:
                 update_time=updated,
                 air_time=aired,
                 end_time=ended,
-                progress=codec.progress_from_dict(json.loads(progress)),
-                interruptions=tuple(codec.interruption_from_dict(c) for c in json.loads(cuts)),
+                progress=serialize.progress_from_dict(json.loads(progress)),
+                interruptions=tuple(serialize.interruption_from_dict(c) for c in json.loads(cuts)),
                 failure_reason=failure,
                 repeats_done=repeats,
             )
@@ -659,7 +659,7 @@ _TERMINAL_SQL = ", ".join(str(int(s)) for s in TERMINAL_STATES)
 
 
 def _progress_json(progress: Progress) -> str:
-    return codec.dumps(codec.progress_to_dict(progress))
+    return serialize.dumps(serialize.progress_to_dict(progress))
 
 
 def _encode_token(seq: int, fingerprint: str) -> str:
