@@ -16,29 +16,31 @@ import ipaddress
 import time
 from dataclasses import dataclass
 
+from streaming.group import DEFAULT_TTL, GroupAddress
 from streaming.opus import OpusSettings
-from streaming.rtp import PAYLOAD_TYPE
+from streaming.priority import Priority
+from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE
 
-PRIORITY_NAMES = {"normal": 1, "high": 2, "priority": 2, "emergency": 3}
 DEFAULT_DELAY_MS = 500
+PTIME_MS = FRAME_SAMPLES * 1000 // CLOCK_RATE  # one Opus frame per packet
 
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
+    """A group as a speaker joins it: where (validated as a :class:`GroupAddress`), at which priority,
+    and with which playout delay."""
+
     address: str
     port: int
-    priority: int = 1
+    priority: Priority = Priority.NORMAL
     delay_ms: int = DEFAULT_DELAY_MS
 
     def __post_init__(self) -> None:
+        GroupAddress(self.address, self.port)
         try:
-            ipaddress.IPv4Address(self.address)
-        except ValueError as e:
-            raise ValueError(f"group address: {e}") from e
-        if not 1 <= self.port <= 65534:
-            raise ValueError(f"group port {self.port} not in 1..65534 (RTCP uses port + 1)")
-        if self.priority not in (1, 2, 3):
-            raise ValueError(f"group priority {self.priority} not in 1..3")
+            object.__setattr__(self, "priority", Priority(self.priority))
+        except ValueError:
+            raise ValueError(f"group priority {self.priority} not in 1..3") from None
         if not 20 <= self.delay_ms <= 10_000:
             raise ValueError(f"group playout delay {self.delay_ms} ms not in 20..10000")
 
@@ -55,17 +57,12 @@ class GroupSpec:
             port = int(parts[1])
         except ValueError:
             raise ValueError(f"group {text!r}: port {parts[1]!r} is not a number") from None
-        priority = 1
+        priority = Priority.NORMAL
         if len(parts) > 2 and parts[2]:
-            name = parts[2].lower()
-            if name in PRIORITY_NAMES:
-                priority = PRIORITY_NAMES[name]
-            elif name.isdigit():
-                priority = int(name)
-            else:
-                raise ValueError(
-                    f"group {text!r}: priority {parts[2]!r} is not normal/high/emergency or 1..3"
-                )
+            try:
+                priority = Priority.parse(parts[2])
+            except ValueError as exc:
+                raise ValueError(f"group {text!r}: {exc}") from None
         delay = DEFAULT_DELAY_MS
         if len(parts) > 3:
             try:
@@ -82,7 +79,7 @@ def build_sdp(
     group: GroupSpec,
     codec: OpusSettings | None = None,
     *,
-    ttl: int = 16,
+    ttl: int = DEFAULT_TTL,
     origin: str = "0.0.0.0",
     name: str = "Loa broadcast",
     reference_clock: str = "ntp=/traceable/",
@@ -100,7 +97,7 @@ def build_sdp(
     multicast = ipaddress.IPv4Address(group.address).is_multicast
     connection = f"IN IP4 {group.address}/{ttl}" if multicast else f"IN IP4 {group.address}"
     fmtp = [
-        "minptime=20",
+        f"minptime={PTIME_MS}",
         "stereo=0",
         "sprop-stereo=0",
         f"maxaveragebitrate={codec.bitrate}",
@@ -116,14 +113,14 @@ def build_sdp(
         "a=tool:loa",
         "a=recvonly",
         f"m=audio {group.port} RTP/AVP {PAYLOAD_TYPE}",
-        f"a=rtpmap:{PAYLOAD_TYPE} opus/48000/2",
+        f"a=rtpmap:{PAYLOAD_TYPE} opus/{CLOCK_RATE}/2",
         f"a=fmtp:{PAYLOAD_TYPE} {';'.join(fmtp)}",
-        "a=ptime:20",
+        f"a=ptime:{PTIME_MS}",
         f"a=rtcp:{group.port + 1}",
         f"a=ts-refclk:{reference_clock}",
         "a=mediaclk:sender",
         f"a=x-loa-playout-delay:{group.delay_ms}",
-        f"a=x-loa-priority:{group.priority}",
+        f"a=x-loa-priority:{int(group.priority)}",
     ]
     return "\r\n".join(lines) + "\r\n"
 
@@ -131,7 +128,7 @@ def build_sdp(
 def parse_sdp_group(text: str) -> GroupSpec:
     """The group an SDP made by :func:`build_sdp` describes (c=, m=, and Loa's attributes)."""
     address = port = None
-    priority, delay = 1, DEFAULT_DELAY_MS
+    priority, delay = int(Priority.NORMAL), DEFAULT_DELAY_MS
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("c=IN IP4 "):

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import ipaddress
 import itertools
 import random
 import secrets
@@ -79,15 +78,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
 from streaming import rtcp
 from streaming.clock import ntp_from_wall, ntp_middle
+from streaming.group import GroupAddress
 from streaming.mmsg import DatagramBatch
 from streaming.opus import OpusEncoder, OpusSettings, encoder_lookahead, validate_pcm
+from streaming.priority import Priority
 from streaming.rtp import CLOCK_RATE, FIXED_HEADER, FRAME_SAMPLES, PAYLOAD_TYPE
 from streaming.srtp import MasterKey, SrtpError, SrtpSession
 
@@ -103,36 +103,12 @@ MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker
 RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
 
 
-class Priority(IntEnum):
-    """The three broadcast levels of Thông tư 39/2020; a speaker plays the highest one present."""
-
-    NORMAL = 1
-    HIGH = 2
-    EMERGENCY = 3
-
-
 @dataclass(frozen=True, slots=True)
-class Destination:
-    """A multicast (or unicast) group: RTP on ``port``, RTCP on ``port + 1``."""
+class Destination(GroupAddress):
+    """A group address a stream is sent to, with the source of its SRTP keys."""
 
-    address: str
-    port: int
-    ttl: int = 16
-    interface: str | None = None  # IPv4 address of the outgoing interface; None: the routing table's
     # the group's current SRTP master keys; None: plain RTP (third-party receivers without keys)
     keys: Callable[[], Sequence[MasterKey]] | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        try:
-            ipaddress.IPv4Address(self.address)
-            if self.interface is not None:
-                ipaddress.IPv4Address(self.interface)
-        except ValueError as e:
-            raise ValueError(f"destination address: {e}") from e
-        if not 1 <= self.port <= 65534:
-            raise ValueError(f"destination port {self.port} not in 1..65534 (RTCP uses port + 1)")
-        if not 0 <= self.ttl <= 255:
-            raise ValueError(f"ttl {self.ttl} not in 0..255")
 
 
 @dataclass(frozen=True, slots=True)

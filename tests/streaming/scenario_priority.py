@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from streaming.sender import Destination, PacedSender, Priority
+from streaming.priority import Priority
+from streaming.sender import Destination, PacedSender
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 
 NORMAL = ("239.4.0.1", 5004)
