@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+
+from engine.db import open_db
 
 AUDIT_FILE = "audit.sqlite3"
 
@@ -81,11 +82,7 @@ class AuditLog:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = open_db(self.path, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
 
     @classmethod

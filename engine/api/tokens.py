@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from engine.db import open_db
+
 TOKENS_FILE = "tokens.sqlite3"
 PREFIX = "loa"
 ALL_GROUPS = "*"
@@ -95,15 +97,9 @@ class TokenStore:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = open_db(self.path)
         self._db.executescript(_SCHEMA)
         self._written: dict[str, float] = {}
-        if os.name == "posix":
-            os.chmod(self.path, 0o600)
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path, **kw: Callable[[], float]) -> TokenStore:

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from engine.db import open_db
 from engine.jobs import schema, serialize
 from engine.jobs.model import (
     AIRING_STATES,
@@ -104,17 +105,12 @@ class Store:
         self.recovered: tuple[str, ...] = ()
         self._lock_fd: int | None = self._take_owner_lock() if recover else None
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
-            )
-        except sqlite3.Error as exc:
+            self._conn = open_db(self.path)
+        except (sqlite3.Error, OSError) as exc:
             self._release_owner_lock()
             raise StoreError(f"state store {self.path}: cannot open: {exc}") from exc
         try:
             with self._guard():
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = FULL")
-                self._conn.execute("PRAGMA foreign_keys = ON")
                 if max_size_bytes is not None:
                     page = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
                     self._conn.execute(f"PRAGMA max_page_count = {max(1, max_size_bytes // page)}")
