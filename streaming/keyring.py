@@ -5,7 +5,7 @@ one of the group's provisioned keys (no key, a wrong key, an expired or revoked 
 is dropped and counted by reason, and never reaches the jitter buffer. A group the file gives no keys for
 accepts nothing until the file does (fail closed); :attr:`Keyring.missing` names such groups.
 
-The file is the JSON document of :func:`streaming.srtp.parse_provisioning`; its entries carry the
+The file is the JSON document of :func:`streaming.provisioning.parse_provisioning`; its entries carry the
 group's ``address`` (``ADDR:PORT``), which is how a speaker, which knows its groups only by address,
 finds its keys (``loa keys export`` writes it). It is re-read when it changes on disk (checked every
 ``check_interval``) and on request (SIGHUP in ``loa speaker``). A file that fails to parse keeps the
@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from streaming.provisioning import parse_provisioning, provisioning_addresses
 from streaming.rtp import is_rtcp
-from streaming.srtp import SrtpSession, parse_provisioning, provisioning_addresses
+from streaming.srtp import SrtpSession
 
 
 class Keyring:

@@ -1,6 +1,6 @@
 """Group master keys for SRTP: a key ring per group, kept in the state directory, rotated with overlap.
 
-The file (``group-keys.json``, mode 0600) is a provisioning document (streaming/srtp.py) without the
+The file (``group-keys.json``, mode 0600) is a provisioning document (streaming/provisioning.py) without the
 addresses: the server reads it for every stream it opens, ``loa keys`` edits it (also while the server
 runs: every read checks whether the file changed, and writes are atomic and serialized by a lock file),
 and exports add each group's multicast ``ADDR:PORT`` so that speakers, which know their groups by
@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from streaming.srtp import MasterKey, dump_provisioning, parse_provisioning
+from streaming.provisioning import dump_provisioning, parse_provisioning
+from streaming.srtp import MasterKey
 
 KEYS_FILE = "group-keys.json"
 DEFAULT_LEAD_S = 60.0

@@ -28,9 +28,10 @@ from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc as rpc
 from streaming import rtcp
 from streaming.keyring import Keyring
+from streaming.provisioning import parse_provisioning
 from streaming.rtp import RtpPacket, is_rtcp
 from streaming.sender import Destination, PacedSender
-from streaming.srtp import MasterKey, SrtpSession, UnknownKeyError, parse_provisioning
+from streaming.srtp import MasterKey, SrtpSession, UnknownKeyError
 
 
 class Clock:
@@ -161,7 +162,7 @@ def test_keyring_reloads_on_change_and_keeps_keys_when_the_file_is_bad(tmp_path:
     path = tmp_path / "speaker.json"
 
     def write(*ring: MasterKey) -> None:
-        from streaming.srtp import dump_provisioning
+        from streaming.provisioning import dump_provisioning
 
         path.write_text(dump_provisioning({"g": list(ring)}, {"g": "239.1.1.1:5004"}))
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streaming.provisioning import dump_provisioning, load_provisioning, parse_provisioning
 from streaming.srtp import (
     MKI_LEN,
     AuthenticationError,
@@ -23,12 +24,9 @@ from streaming.srtp import (
     SrtpSession,
     UnknownKeyError,
     derive_session_keys,
-    dump_provisioning,
     kdf,
-    load_provisioning,
     open_rtcp,
     open_rtp,
-    parse_provisioning,
     seal_rtcp,
     seal_rtp,
 )

@@ -25,8 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from streaming.provisioning import dump_provisioning
 from streaming.sender import Destination, PacedSender
-from streaming.srtp import MasterKey, dump_provisioning
+from streaming.srtp import MasterKey
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 
 GROUP = ("239.6.0.1", 5004)

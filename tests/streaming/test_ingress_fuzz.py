@@ -18,9 +18,10 @@ from streaming.jitter import MAX_BUFFERED
 from streaming.keyring import Keyring
 from streaming.opus import OpusEncoder, OpusSettings
 from streaming.playout import HOLD_FRAMES, MAX_PENDING, MAX_STREAMS, Playout
+from streaming.provisioning import dump_provisioning
 from streaming.rtp import PAYLOAD_TYPE, RtpPacket
 from streaming.sdp import GroupSpec
-from streaming.srtp import MasterKey, SrtpSession, dump_provisioning
+from streaming.srtp import MasterKey, SrtpSession
 
 GROUP = GroupSpec("239.9.0.1", 5004)
 LABEL = "239.9.0.1:5004"
