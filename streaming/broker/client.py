@@ -72,7 +72,8 @@ class BrokerClient:
         self.connected = threading.Event()
         self.connects = 0
         self.refusals = 0  # CONNACKs with a failure reason (bad credentials, revoked, ...)
-        self.last_reason = ""  # of the last refusal or disconnection, for status and tests
+        self.last_reason = ""  # of the last failure to connect or disconnection, for status and tests
+        self.refusal_reason = ""  # of the last refused CONNACK, e.g. "Not authorized"
         self._mqtt = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.username,
@@ -147,7 +148,7 @@ class BrokerClient:
     ) -> None:
         if reason.is_failure:
             self.refusals += 1
-            self.last_reason = str(reason)
+            self.last_reason = self.refusal_reason = str(reason)
             log.warning("broker refused %s: %s", self.settings.username, reason)
             return
         self.connects += 1

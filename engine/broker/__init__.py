@@ -1,0 +1,1 @@
+"""The server's side of the MQTT broker link: the embedded Mosquitto, its certificates, the inbox."""
