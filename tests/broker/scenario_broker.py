@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.broker.certs import ensure_pki
+from engine.broker.certs import ensure_pki, issue
 from engine.broker.inbox import Inbox
 from engine.broker.mosquitto import Listener, Mosquitto
 from streaming.broker.bundle import Bundle, Datagram, Kind
@@ -362,6 +362,34 @@ def scenario_garbage(directory: Path) -> dict[str, Any]:
         return result
     finally:
         mq.stop()
+
+
+def scenario_client_certs(directory: Path) -> dict[str, Any]:
+    """With ``client_certs`` a cluster needs a certificate from our CA as well as its password."""
+    pki = ensure_pki(directory / "pki")
+    listener = Listener(PORT, pki.cert, pki.key, pki.ca_cert, "127.0.0.1", client_certs=True)
+    mq = Mosquitto(directory / "broker", listener, TOPICS)
+    mq.add_cluster("c-a", PASSWORDS["c-a"], GROUPS["c-a"])
+    mq.start()
+    issue(pki.ca_cert, pki.ca_key, directory / "c-a.pem", directory / "c-a.key", "c-a")
+    rogue = ensure_pki(directory / "rogue")  # a certificate from another CA
+    issue(rogue.ca_cert, rogue.ca_key, directory / "r.pem", directory / "r.key", "c-a")
+    out: dict[str, Any] = {}
+    try:
+        for label, extra in {
+            "no_cert": {},
+            "rogue_cert": {"cert_file": directory / "r.pem", "key_file": directory / "r.key"},
+            "cert_wrong_password": {"cert_file": directory / "c-a.pem", "key_file": directory / "c-a.key"},
+            "cert_and_password": {"cert_file": directory / "c-a.pem", "key_file": directory / "c-a.key"},
+        }.items():
+            password = "guess" if label == "cert_wrong_password" else None
+            c = BrokerClient(settings(pki.ca_cert, "c-a", password, **extra), lambda t, p: None)
+            c.start()
+            out[label] = connected(c, 1.5)
+            c.stop()
+    finally:
+        mq.stop()
+    return out
 
 
 if __name__ == "__main__":

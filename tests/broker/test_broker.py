@@ -35,6 +35,12 @@ def test_only_a_known_cluster_with_its_own_password_over_trusted_tls_connects(tm
     assert "CERTIFICATE_VERIFY_FAILED" in r["untrusted_ca"]["reason"]
 
 
+def test_with_client_certs_a_cluster_needs_our_certificate_and_its_password(tmp_path: Path) -> None:
+    r = scenario("client_certs", tmp_path)
+    assert r["cert_and_password"] is True
+    assert r["no_cert"] is r["rogue_cert"] is r["cert_wrong_password"] is False
+
+
 def test_a_cluster_reads_only_its_groups_and_writes_only_under_its_name(tmp_path: Path) -> None:
     r = scenario("acl", tmp_path)
     genuine = r["genuine"]
