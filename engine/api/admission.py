@@ -1,7 +1,7 @@
 """Admission control: the server takes on only the work it can hold, and tells the rest when to come back.
 
 Why each bound exists (a refusal is RESOURCE_EXHAUSTED with ``retry-after-ms`` in the trailing metadata,
-see :class:`engine.api.errors.Exhausted`):
+see :class:`engine.errors.Exhausted`):
 
 - Text-to-speech calls (Synthesize, StreamSynthesize, Normalize) at once: each holds a server thread, CPU
   and its audio until it ends. Beyond the limit a call is refused at once instead of queueing behind
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.api.errors import Exhausted
+from engine.errors import Exhausted
 from engine.jobs.model import TERMINAL_STATES, BroadcastSpec, Priority
 from engine.jobs.store import StoreError
 

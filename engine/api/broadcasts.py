@@ -10,12 +10,11 @@ import grpc
 from engine.api import convert
 from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
-from engine.api.errors import NotFound, field_named, handles_errors
+from engine.api.errors import field_named
 from engine.api.recorded import truncation
 from engine.api.synthesis import require_voice
 from engine.jobs.model import BroadcastSpec
-from engine.jobs.store import InvalidTransition, Store
-from engine.jobs.store import NotFound as StoreNotFound
+from engine.jobs.store import Store
 from engine.jobs.validation import validate_broadcast_spec
 from engine.tts.recorded import probe_audio
 from engine.tts.voices.registry import VoiceRegistry
@@ -41,10 +40,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
     def _check_references(self, spec: BroadcastSpec) -> None:
         """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
         for i, group_id in enumerate(spec.group_ids):
-            try:
+            with field_named(f"group_ids[{i}]"):
                 self.store.get_group(group_id)
-            except StoreNotFound:
-                raise NotFound(f"group_ids[{i}]: no group {group_id!r}") from None
         for i, segment in enumerate(spec.segments):
             if segment.audio is not None:
                 try:
@@ -63,7 +60,6 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                 prefix=f"segments[{i}].",
             )
 
-    @handles_errors
     def CreateBroadcast(
         self, request: pb.CreateBroadcastRequest, context: grpc.ServicerContext
     ) -> pb.Broadcast:
@@ -78,19 +74,15 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
             self.on_change()
         return convert.broadcast_to_pb(broadcast)
 
-    @handles_errors
     def GetBroadcast(self, request: pb.GetBroadcastRequest, context: grpc.ServicerContext) -> pb.Broadcast:
         return convert.broadcast_to_pb(self._get(request.broadcast_id))
 
     def _get(self, broadcast_id: str) -> convert.Broadcast:
         if not broadcast_id:
             raise ValueError("broadcast_id: empty")
-        try:
+        with field_named("broadcast_id"):
             return self.store.get_broadcast(broadcast_id)
-        except StoreNotFound:
-            raise NotFound(f"broadcast_id: no broadcast {broadcast_id!r}") from None
 
-    @handles_errors
     def ListBroadcasts(
         self, request: pb.ListBroadcastsRequest, context: grpc.ServicerContext
     ) -> pb.ListBroadcastsResponse:
@@ -116,18 +108,16 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
             broadcasts=[convert.broadcast_to_pb(b) for b in found], next_page_token=token
         )
 
-    @handles_errors
     def CancelBroadcast(
         self, request: pb.CancelBroadcastRequest, context: grpc.ServicerContext
     ) -> pb.Broadcast:
         broadcast = self._get(request.broadcast_id)
         check_groups(principal(context), broadcast.group_ids)
-        with field_named("broadcast_id", InvalidTransition):
+        with field_named("broadcast_id"):
             cancelled = self.store.cancel_broadcast(broadcast.id, request.reason)
         self.on_change()
         return convert.broadcast_to_pb(cancelled)
 
-    @handles_errors
     def WatchBroadcast(
         self, request: pb.WatchBroadcastRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.BroadcastEvent]:

@@ -1,8 +1,8 @@
 """loa.v1.Groups: loudspeaker groups, the speakers heard in them through RTCP, and their SRTP keys.
 
-With a KeyStore, a new group gets its first master key when ``srtp_new_groups`` (config ``srtp``) is on,
-a deleted group's keys are forgotten, and GetGroupKeys hands groups' keys to an admin caller (the
-interceptor checks the role; keys never go to viewers).
+With a KeyStore, a new group gets its first master key in the same transaction when ``srtp_new_groups``
+(config ``srtp``) is on, a deleted group's keys go with it, and GetGroupKeys hands groups' keys to an
+admin caller (the interceptor checks the role; keys never go to viewers).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from collections.abc import Callable
 import grpc
 
 from engine.api import convert
-from engine.api.errors import Conflict, field_named, handles_errors
+from engine.api.errors import field_named
 from engine.api.keys import KeyStore
-from engine.jobs.store import InUse, NotFound, Store
+from engine.errors import Conflict
+from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
 from engine.metrics import SpeakerSample
 from protos.loa.v1 import loa_pb2 as pb
@@ -43,23 +44,20 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         self.keys = keys
         self.srtp_new_groups = srtp_new_groups
 
-    @handles_errors
     def CreateGroup(self, request: pb.CreateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
-        group = self.store.create_group(validate_group(convert.group_from_pb(request.group)))
-        if self.keys is not None and self.srtp_new_groups:
-            self.keys.ensure(group.id)
+        srtp = self.keys is not None and self.srtp_new_groups
+        with field_named("group.id"):
+            group = self.store.create_group(validate_group(convert.group_from_pb(request.group)), srtp=srtp)
         self.on_change()
         return convert.group_to_pb(group)
 
-    @handles_errors
     def GetGroup(self, request: pb.GetGroupRequest, context: grpc.ServicerContext) -> pb.Group:
-        with field_named("group_id", NotFound):
+        with field_named("group_id"):
             return convert.group_to_pb(self.store.get_group(request.group_id))
 
-    @handles_errors
     def UpdateGroup(self, request: pb.UpdateGroupRequest, context: grpc.ServicerContext) -> pb.Group:
         fields = convert.group_mask(list(request.update_mask.paths))
-        with field_named("group.id", NotFound):
+        with field_named("group.id"):
             current = self.store.get_group(request.group.id)
         given = convert.group_from_pb(request.group)
         changes = {f: getattr(given, f) for f in (fields or convert.GROUP_MASK_FIELDS.values())}
@@ -68,18 +66,14 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
         self.on_change()
         return convert.group_to_pb(updated)
 
-    @handles_errors
     def DeleteGroup(
         self, request: pb.DeleteGroupRequest, context: grpc.ServicerContext
     ) -> pb.DeleteGroupResponse:
-        with field_named("group_id", NotFound, InUse):
-            self.store.delete_group(request.group_id)
-        if self.keys is not None:
-            self.keys.remove(request.group_id)
+        with field_named("group_id"):
+            self.store.delete_group(request.group_id)  # and its keys
         self.on_change()
         return pb.DeleteGroupResponse()
 
-    @handles_errors
     def ListGroups(
         self, request: pb.ListGroupsRequest, context: grpc.ServicerContext
     ) -> pb.ListGroupsResponse:
@@ -108,12 +102,11 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
             for group_id, r in self.heard()
         ]
 
-    @handles_errors
     def ListSpeakers(
         self, request: pb.ListSpeakersRequest, context: grpc.ServicerContext
     ) -> pb.ListSpeakersResponse:
         if request.group_id:
-            with field_named("group_id", NotFound):
+            with field_named("group_id"):
                 self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
         now = time.time()
         return pb.ListSpeakersResponse(
@@ -138,13 +131,15 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
             ]
         )
 
-    @handles_errors
     def GetGroupKeys(
         self, request: pb.GetGroupKeysRequest, context: grpc.ServicerContext
     ) -> pb.GetGroupKeysResponse:
         keyed = set(self.keys.groups()) if self.keys is not None else set()
         if request.group_ids:
-            groups = [self.store.get_group(g) for g in request.group_ids]  # NOT_FOUND for an unknown one
+            groups = []
+            for i, group_id in enumerate(request.group_ids):
+                with field_named(f"group_ids[{i}]"):
+                    groups.append(self.store.get_group(group_id))
             for i, group in enumerate(groups):
                 if group.id not in keyed:
                     raise Conflict(f"group_ids[{i}]: group {group.id!r} has no SRTP keys (plain RTP)")

@@ -1,5 +1,6 @@
 """Interceptors that apply to every RPC: per-RPC counts and latency for /metrics (every service, health and
-reflection included), and INVALID_ARGUMENT for request bytes that are not the method's message."""
+reflection included), INVALID_ARGUMENT for request bytes that are not the method's message, and the
+status for whatever a servicer raises."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from engine.api.errors import abort, is_abort
 from engine.metrics import ServerMetrics
 
 
@@ -115,3 +117,41 @@ class DecodeInterceptor(grpc.ServerInterceptor):
             yield from inner_us(request, context)
 
         return grpc.unary_stream_rpc_method_handler(stream, deserialize, handler.response_serializer)
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Whatever a servicer raises becomes its status through engine.api.errors (one table, one message
+    style). Install it innermost, next to the servicers: the metrics interceptor outside it then counts
+    the status it set."""
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.request_streaming:
+            return handler
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return inner_uu(request, context)
+                except Exception as exc:
+                    if is_abort(exc):
+                        raise
+                    abort(context, exc)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        inner_us = handler.unary_stream
+
+        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                yield from inner_us(request, context)
+            except Exception as exc:
+                if is_abort(exc):
+                    raise
+                abort(context, exc)
+
+        return grpc.unary_stream_rpc_method_handler(
+            stream, handler.request_deserializer, handler.response_serializer
+        )

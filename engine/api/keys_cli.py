@@ -1,19 +1,24 @@
 """Subcommands ``loa keys list|export|rotate|remove``: the groups' SRTP master keys (keys.py).
 
-Like ``loa token``, they work on the state directory's files (group-keys.json, loa.db) on the server's
-machine, also while the server runs: it notices the change at its next stream or key refresh. Every
-export and change is written to the audit log. Speakers can also fetch their keys over the API
-(Groups.GetGroupKeys, admin token).
+Like ``loa token``, they work on the state directory's store (loa.db, where the keys live beside their
+groups) on the server's machine, also while the server runs: it notices the change at its next stream or
+key refresh. Every export and change is written to the audit log. Speakers can also fetch their keys over
+the API (Groups.GetGroupKeys, admin token).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.api.keys import KeyStore
 
 
 def _when(t: float | None) -> str:
@@ -29,32 +34,33 @@ def _audit(state: Path, method: str, groups: list[str], detail: str) -> None:
                      detail=detail)  # fmt: skip
 
 
-def _groups(state: Path, ids: list[str]) -> list[Any]:
+@contextlib.contextmanager
+def _keys(state: Path) -> Iterator[KeyStore]:
+    """The key store over the state directory's store, opened as a reader next to a running server (no
+    owner lock, no recovery); a key file of an older server is imported first."""
+    from engine.api.keys import KeyStore, import_key_file
     from engine.jobs.store import Store
 
-    store = Store(state / "loa.db")
+    store = Store(state / "loa.db", recover=False)
     try:
-        return [store.get_group(g) for g in ids]
+        import_key_file(store, state)
+        yield KeyStore(store)
     finally:
         store.close()
 
 
 def _list(args: argparse.Namespace, state: Path) -> int:
-    from engine.api.keys import KeyStore
-
-    keys = KeyStore.in_state_dir(state)
-    for group in args.group or keys.groups():
-        for k in keys.keys(group):
-            print(f"{group}\tmki {k.mki}\tfrom {_when(k.not_before)}\tuntil {_when(k.not_after)}")
+    with _keys(state) as keys:
+        for group in args.group or keys.groups():
+            for k in keys.keys(group):
+                print(f"{group}\tmki {k.mki}\tfrom {_when(k.not_before)}\tuntil {_when(k.not_after)}")
     return 0
 
 
 def _export(args: argparse.Namespace, state: Path) -> int:
-    from engine.api.keys import KeyStore
-
-    keys = KeyStore.in_state_dir(state)
-    ids = args.group or keys.groups()
-    text = keys.provisioning(_groups(state, ids))
+    with _keys(state) as keys:
+        ids = args.group or keys.groups()
+        text = keys.provisioning([keys.store.get_group(g) for g in ids])
     if args.out:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -67,27 +73,26 @@ def _export(args: argparse.Namespace, state: Path) -> int:
 
 
 def _rotate(args: argparse.Namespace, state: Path) -> int:
-    from engine.api.keys import DEFAULT_LEAD_S, DEFAULT_OVERLAP_S, KeyStore
+    from engine.api.keys import DEFAULT_LEAD_S, DEFAULT_OVERLAP_S
 
     lead = DEFAULT_LEAD_S if args.lead is None else args.lead
     overlap = DEFAULT_OVERLAP_S if args.overlap is None else args.overlap
-    _groups(state, args.group)  # NotFound for an unknown group
-    keys = KeyStore.in_state_dir(state)
-    for group in args.group:
-        new = keys.rotate(group, lead_s=lead, overlap_s=overlap)
-        print(f"{group}: new key mki {new.mki}, senders switch at {_when(new.not_before)}; older keys "
-              f"accepted until {_when(new.not_before + overlap)}")  # fmt: skip
+    with _keys(state) as keys:
+        for group in args.group:
+            keys.store.get_group(group)  # NotFound for an unknown group, before any is rotated
+        for group in args.group:
+            new = keys.rotate(group, lead_s=lead, overlap_s=overlap)
+            print(f"{group}: new key mki {new.mki}, senders switch at {_when(new.not_before)}; older keys "
+                  f"accepted until {_when(new.not_before + overlap)}")  # fmt: skip
     _audit(state, "cli:keys.rotate", args.group, f"lead_s={lead}; overlap_s={overlap}")
     return 0
 
 
 def _remove(args: argparse.Namespace, state: Path) -> int:
-    from engine.api.keys import KeyStore
-
-    keys = KeyStore.in_state_dir(state)
-    for group in args.group:
-        if not keys.remove(group):
-            print(f"{group}: had no keys", file=sys.stderr)
+    with _keys(state) as keys:
+        for group in args.group:
+            if not keys.remove(group):
+                print(f"{group}: had no keys", file=sys.stderr)
     _audit(state, "cli:keys.remove", args.group, "the groups' streams are plain RTP from now on")
     return 0
 

@@ -15,14 +15,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from engine.api import errors
 from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
 from engine.api.broadcasts import BroadcastsServicer
 from engine.api.groups import GroupsServicer
-from engine.api.interceptors import DecodeInterceptor, MetricsInterceptor
-from engine.api.keys import KeyStore
+from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
+from engine.api.keys import KeyStore, import_key_file
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
@@ -45,14 +44,6 @@ SERVICES = tuple(s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values
 TOKEN_FILE = "admin-token"  # in the state dir, mode 0600: the first admin token, for scripts
 MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # a request over this gets RESOURCE_EXHAUSTED from gRPC itself
 
-# Store errors → status codes. register_error puts each first, so the base class goes in first.
-errors.register_error(store_mod.StoreError, grpc.StatusCode.UNAVAILABLE)
-errors.register_error(store_mod.InvalidPageToken, grpc.StatusCode.INVALID_ARGUMENT)
-for _exc in (store_mod.IdempotencyConflict, store_mod.InvalidTransition, store_mod.InUse):
-    errors.register_error(_exc, grpc.StatusCode.FAILED_PRECONDITION)
-errors.register_error(store_mod.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS)
-errors.register_error(store_mod.NotFound, grpc.StatusCode.NOT_FOUND)
-
 
 class LoaServer:
     def __init__(self, config: Config) -> None:
@@ -65,7 +56,8 @@ class LoaServer:
         self.store = store_mod.Store(state / "loa.db")
         self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
-        self.keys = KeyStore.in_state_dir(state)  # SRTP master keys of the groups
+        import_key_file(self.store, state)  # once, from servers that kept the keys in a JSON file
+        self.keys = KeyStore(self.store)  # SRTP master keys of the groups
         self.tokens = TokenStore.in_state_dir(state) if auth else None
         self.bootstrap_token = (
             ensure_bootstrap_token(self.tokens, state / TOKEN_FILE) if self.tokens else None
@@ -85,11 +77,13 @@ class LoaServer:
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.grpc_threads, thread_name_prefix="loa-grpc"),
-            # Outermost first: count every call, refuse undecodable requests before reading their fields.
+            # Outermost first: count every call, refuse undecodable requests before reading their fields;
+            # innermost, what a servicer raises becomes its status (which the outer ones then see).
             interceptors=[
                 MetricsInterceptor(self.metrics),
                 DecodeInterceptor(),
                 AuthInterceptor(self.tokens, self.audit),
+                ErrorInterceptor(),
             ],
             # Calls waiting for a thread beyond this get gRPC's own RESOURCE_EXHAUSTED.
             maximum_concurrent_rpcs=config.grpc_threads * 8,
@@ -144,9 +138,7 @@ class LoaServer:
             try:
                 self.store.get_group(group.id)
             except store_mod.NotFound:
-                self.store.create_group(group)
-                if self.config.srtp:
-                    self.keys.ensure(group.id)
+                self.store.create_group(group, srtp=self.config.srtp)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Stops taking calls, lets what is on air finish for grace_s, saves where the rest was cut."""

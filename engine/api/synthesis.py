@@ -13,7 +13,7 @@ import soundfile as sf
 
 from engine.api.admission import Admission
 from engine.api.convert import duration, seconds_of
-from engine.api.errors import NotFound, handles_errors
+from engine.errors import NotFound
 from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
 from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, Speech, SpeechRequest, Synthesizer
@@ -159,7 +159,6 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
     def _choose(self, request: SpeechRequest) -> None:
         require_voice(self.synth.voices, request.language, request.dialect, request.voice_id)
 
-    @handles_errors
     def Synthesize(
         self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
     ) -> pb.SynthesizeResponse:
@@ -192,7 +191,6 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
                 cached=speech.cached,
             )
 
-    @handles_errors
     def StreamSynthesize(
         self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.AudioChunk]:
@@ -258,7 +256,6 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             offset += len(piece.audio) / RATE
             yield chunk
 
-    @handles_errors
     def ListVoices(
         self, request: pb.ListVoicesRequest, context: grpc.ServicerContext
     ) -> pb.ListVoicesResponse:
@@ -270,7 +267,6 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         )
         return pb.ListVoicesResponse(voices=[v for v in voices if not language or v.language == language])
 
-    @handles_errors
     def Normalize(self, request: pb.NormalizeRequest, context: grpc.ServicerContext) -> pb.NormalizeResponse:
         _check_text(request.text)
         language = _language(request.language)

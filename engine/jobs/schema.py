@@ -77,6 +77,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_broadcast ON events (broadcast_id, seq);
     """,
+    # 2: the groups' SRTP master keys, written in the same transaction as the group (they were a JSON
+    # file beside the store: a failed key write after the group's left a group that aired in clear).
+    """
+    CREATE TABLE group_keys (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        mki INTEGER NOT NULL,
+        master_key BLOB NOT NULL,
+        master_salt BLOB NOT NULL,
+        not_before REAL NOT NULL,
+        not_after REAL,                       -- NULL: until a newer key has been in use for a while
+        PRIMARY KEY (group_id, mki)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -34,8 +34,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from engine import errors
 from engine.db import open_db
-from engine.jobs import schema, serialize
+from engine.errors import Unavailable
+from engine.jobs import group_keys, schema, serialize
 from engine.jobs.model import (
     AIRING_STATES,
     GROUP_FIELDS,
@@ -51,6 +53,7 @@ from engine.jobs.model import (
     ResumeMode,
 )
 from engine.jobs.validation import InvalidField
+from streaming.srtp import MasterKey
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -59,27 +62,27 @@ RESTART_REASON = "server restart"
 _UNSET: Any = object()
 
 
-class StoreError(Exception):
+class StoreError(Unavailable):
     """The store could not do what was asked; nothing was changed."""
 
 
-class NotFound(StoreError):
+class NotFound(StoreError, errors.NotFound):
     pass
 
 
-class AlreadyExists(StoreError):
+class AlreadyExists(StoreError, errors.AlreadyExists):
     pass
 
 
-class IdempotencyConflict(StoreError):
+class IdempotencyConflict(StoreError, errors.Conflict):
     """The idempotency key was used before, for a different request."""
 
 
-class InvalidTransition(StoreError):
+class InvalidTransition(StoreError, errors.Conflict):
     """The broadcast's state forbids the change, e.g. cancelling a finished broadcast."""
 
 
-class InUse(StoreError):
+class InUse(StoreError, errors.Conflict):
     """A group that unfinished broadcasts still target cannot be deleted."""
 
 
@@ -185,8 +188,10 @@ class Store:
 
     # -- groups ---------------------------------------------------------------------------------------
 
-    def create_group(self, group: Group) -> Group:
-        """Stores a validated group; create and update times are set here."""
+    def create_group(self, group: Group, *, srtp: bool = False) -> Group:
+        """Stores a validated group; create and update times are set here. With ``srtp`` the group's
+        first master key (MKI 1, usable now) is written in the same transaction: a group meant for SRTP
+        is never stored without its key, which would send its broadcasts in clear."""
         now = self._clock()
         group = dataclasses.replace(group, create_time=now, update_time=now)
         with self._tx() as conn:
@@ -198,13 +203,15 @@ class Store:
                 f"INSERT INTO groups ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                 [getattr(group, n) for n in names],
             )
+            if srtp:
+                group_keys.write_ring(conn, group.id, [MasterKey.generate(1, not_before=now)])
         return group
 
     def get_group(self, group_id: str) -> Group:
         with self._guard():
             row = self._conn.execute("SELECT * FROM groups WHERE id = ?", (group_id,)).fetchone()
             if row is None:
-                raise NotFound(f"group {group_id!r} not found")
+                raise NotFound(f"no group {group_id!r}")
             return self._group_from_row(row)
 
     def list_groups(self) -> list[Group]:
@@ -225,7 +232,7 @@ class Store:
         with self._tx() as conn:
             row = conn.execute("SELECT * FROM groups WHERE id = ?", (group.id,)).fetchone()
             if row is None:
-                raise NotFound(f"group {group.id!r} not found")
+                raise NotFound(f"no group {group.id!r}")
             old = self._group_from_row(row)
             changes = {f: getattr(group, f) for f in (fields or GROUP_FIELDS)}
             new = dataclasses.replace(old, **changes, update_time=self._clock())
@@ -240,7 +247,7 @@ class Store:
     def delete_group(self, group_id: str) -> None:
         with self._tx() as conn:
             if not conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone():
-                raise NotFound(f"group {group_id!r} not found")
+                raise NotFound(f"no group {group_id!r}")
             busy = conn.execute(
                 "SELECT b.id FROM broadcast_groups g JOIN broadcasts b ON b.seq = g.broadcast_seq"
                 f" WHERE g.group_id = ? AND b.state NOT IN ({_TERMINAL_SQL}) LIMIT 1",
@@ -249,6 +256,40 @@ class Store:
             if busy:
                 raise InUse(f"group {group_id!r} is targeted by unfinished broadcast {busy[0]}")
             conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
+
+    # -- group keys -----------------------------------------------------------------------------------
+
+    def group_keys(self, group_id: str) -> list[MasterKey]:
+        """The group's stored SRTP master keys, expired ones included, lowest MKI first."""
+        with self._guard():
+            return group_keys.read_ring(self._conn, group_id)
+
+    def keyed_groups(self) -> list[str]:
+        with self._guard():
+            return group_keys.keyed_groups(self._conn)
+
+    def change_group_keys(
+        self, group_id: str, change: Callable[[list[MasterKey]], list[MasterKey]]
+    ) -> list[MasterKey]:
+        """Replaces the group's keys with ``change(old keys)`` in one transaction (so two processes
+        rotating at once both land) and returns them; NotFound for an unknown group."""
+        with self._tx() as conn:
+            if not conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone():
+                raise NotFound(f"no group {group_id!r}")
+            group_keys.write_ring(conn, group_id, change(group_keys.read_ring(conn, group_id)))
+            return group_keys.read_ring(conn, group_id)  # times as stored (microseconds)
+
+    def import_group_keys(self, rings: dict[str, list[MasterKey]]) -> list[str]:
+        """Stores each ring for its group when the group exists and has no keys yet (one transaction);
+        returns the ids stored. For key files written before keys lived in the store."""
+        stored = []
+        with self._tx() as conn:
+            for group_id, ring in rings.items():
+                exists = conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone()
+                if exists and ring and not group_keys.read_ring(conn, group_id):
+                    group_keys.write_ring(conn, group_id, ring)
+                    stored.append(group_id)
+        return stored
 
     @staticmethod
     def _check_group_unique(conn: sqlite3.Connection, group: Group) -> None:
@@ -592,7 +633,7 @@ class Store:
     def _get(conn: sqlite3.Connection, broadcast_id: str) -> Broadcast:
         found = Store._select(conn, "WHERE id = ?", (broadcast_id,))
         if not found:
-            raise NotFound(f"broadcast {broadcast_id!r} not found")
+            raise NotFound(f"no broadcast {broadcast_id!r}")
         return found[0]
 
     @staticmethod

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.api.admission import Admission, Backlog, BacklogReader, Limits, Slots, refusal
-from engine.api.errors import Exhausted
 from engine.config import Config
+from engine.errors import Exhausted
 from engine.jobs.model import BroadcastSpec, Group, Priority, Segment
 from engine.jobs.store import Store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import stat
 import time
 from collections.abc import Iterator
@@ -15,15 +16,15 @@ import grpc
 import numpy as np
 import pytest
 
-import engine.api.server  # noqa: F401 - maps the store's errors to status codes, as the server does
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor
 from engine.api.groups import GroupsServicer
-from engine.api.keys import KeyStore
+from engine.api.interceptors import ErrorInterceptor
+from engine.api.keys import KEYS_FILE, KeyStore, import_key_file
 from engine.api.tokens import Role, TokenStore
 from engine.cli import main as loa
 from engine.jobs.model import Group
-from engine.jobs.store import Store
+from engine.jobs.store import NotFound, Store, StoreError
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc as rpc
 from streaming import rtcp
@@ -42,19 +43,22 @@ class Clock:
         return self.t
 
 
-def test_store_file_is_private_and_rotation_overlaps_then_forgets(tmp_path: Path) -> None:
+def test_keys_live_in_the_private_store_and_rotation_overlaps_then_forgets(tmp_path: Path) -> None:
     clock = Clock()
-    keys = KeyStore(tmp_path / "group-keys.json", clock=clock)
-    assert keys.keys("ap-1") == [] and keys.key_source("ap-1") is None
-    first = keys.ensure("ap-1")
-    assert [k.mki for k in first] == [1] and keys.ensure("ap-1") == first  # ensure never replaces
-    assert stat.S_IMODE((tmp_path / "group-keys.json").stat().st_mode) == 0o600
+    store = Store(tmp_path / "loa.db", clock=clock)
+    keys = KeyStore(store, clock=clock)
+    store.create_group(Group("plain", multicast_address="239.192.1.2", port=5004))
+    assert keys.keys("plain") == [] and keys.key_source("plain") is None
+    store.create_group(Group("ap-1", multicast_address="239.192.1.1", port=5004), srtp=True)
+    first = keys.keys("ap-1")
+    assert [k.mki for k in first] == [1] and first[0].not_before == clock.t and keys.groups() == ["ap-1"]
+    assert stat.S_IMODE((tmp_path / "loa.db").stat().st_mode) == 0o600
     new = keys.rotate("ap-1", lead_s=60, overlap_s=300)
     assert new.mki == 2 and new.not_before == clock.t + 60
     old = keys.keys("ap-1")[0]
     assert old.mki == 1 and old.not_after == clock.t + 360
     # a second process (`loa keys` while the server runs) sees the change on its next read
-    other = KeyStore(tmp_path / "group-keys.json", clock=clock)
+    other = KeyStore(Store(tmp_path / "loa.db", recover=False), clock=clock)
     assert [k.mki for k in other.keys("ap-1")] == [1, 2]
     clock.t += 361
     assert [k.mki for k in keys.keys("ap-1")] == [2]  # expired: no longer handed to anyone
@@ -62,12 +66,54 @@ def test_store_file_is_private_and_rotation_overlaps_then_forgets(tmp_path: Path
     assert [k.mki for k in keys.keys("ap-1")] == [3]
     assert keys.keys("ap-1")[0].key not in (old.key, new.key)
     assert keys.remove("ap-1") and keys.keys("ap-1") == [] and not keys.remove("ap-1")
+    with pytest.raises(NotFound):
+        keys.rotate("nope")
+    store.delete_group("plain")
+    keys.rotate("ap-1")
+    store.delete_group("ap-1")  # its keys go with it
+    assert keys.groups() == [] and keys.keys("ap-1") == []
+
+
+def test_a_group_is_never_stored_without_its_key(tmp_path: Path) -> None:
+    """The key write fails inside CreateGroup's transaction (a real SQLite error, raised by a trigger):
+    no group is stored, and the retry creates group and key (it used to get ALREADY_EXISTS and then air
+    the group in plain RTP)."""
+    store = Store(tmp_path / "loa.db")
+    keys = KeyStore(store)
+    group = Group("ap-1", multicast_address="239.192.1.1", port=5004)
+    with sqlite3.connect(tmp_path / "loa.db") as other:
+        other.execute(
+            "CREATE TRIGGER no_keys BEFORE INSERT ON group_keys BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    with pytest.raises(StoreError, match="disk full"):
+        store.create_group(group, srtp=True)
+    with pytest.raises(NotFound):
+        store.get_group("ap-1")
+    with sqlite3.connect(tmp_path / "loa.db") as other:
+        other.execute("DROP TRIGGER no_keys")
+    store.create_group(group, srtp=True)
+    assert [k.mki for k in keys.keys("ap-1")] == [1] and keys.key_source("ap-1") is not None
+
+
+def test_a_key_file_of_an_older_server_is_imported_once(tmp_path: Path) -> None:
+    from streaming.provisioning import dump_provisioning
+
+    store = Store(tmp_path / "loa.db")
+    store.create_group(Group("ap-1", multicast_address="239.192.1.1", port=5004))
+    store.create_group(Group("ap-2", multicast_address="239.192.1.2", port=5004), srtp=True)
+    ap2 = store.group_keys("ap-2")
+    ring = [MasterKey.generate(1, not_before=1.0), MasterKey.generate(2, not_before=2.0)]
+    old = {"ap-1": ring, "ap-2": [MasterKey.generate(7)], "gone": [MasterKey.generate(1)]}
+    (tmp_path / KEYS_FILE).write_text(dump_provisioning(old))
+    assert import_key_file(store, tmp_path) == ["ap-1"]  # ap-2 keeps its keys; "gone" has no group
+    assert store.group_keys("ap-1") == ring and store.group_keys("ap-2") == ap2
+    assert not (tmp_path / KEYS_FILE).exists() and import_key_file(store, tmp_path) == []
 
 
 def test_export_finds_speakers_keys_by_address_and_refuses_plain_groups(tmp_path: Path) -> None:
-    keys = KeyStore.in_state_dir(tmp_path)
-    keys.ensure("ap-1")
-    groups = [Group("ap-1", multicast_address="239.192.1.1", port=5004)]
+    store = Store(tmp_path / "loa.db")
+    keys = KeyStore(store)
+    groups = [store.create_group(Group("ap-1", multicast_address="239.192.1.1", port=5004), srtp=True)]
     text = keys.provisioning(groups)
     assert json.loads(text)["groups"][0]["address"] == "239.192.1.1:5004"
     assert parse_provisioning(text)["ap-1"] == keys.keys("ap-1")
@@ -97,7 +143,8 @@ def test_keys_cli_rotates_and_exports_for_the_groups_speakers(
     assert loa(["keys", "list", *state]) == 0
     listing = capsys.readouterr().out
     assert "mki 1" in listing and "mki 2" in listing and out.read_text().count("key") > 2
-    assert all(k.key.hex() not in listing for k in KeyStore.in_state_dir(tmp_path).keys("ap-1"))
+    with Store(tmp_path / "loa.db", recover=False) as store:
+        assert all(k.key.hex() not in listing for k in KeyStore(store).keys("ap-1"))
     assert loa(["keys", "rotate", "--group", "nope", *state]) == 2
     assert "nope" in capsys.readouterr().err
     with AuditLog.in_state_dir(tmp_path) as audit:
@@ -113,10 +160,11 @@ def groups_api(tmp_path: Path) -> Iterator[tuple[int, dict[str, str], KeyStore]]
         "emergency": tokens.create("civil defence", Role.EMERGENCY)[0],
         "admin": tokens.create("root", Role.ADMIN)[0],
     }
-    store, keys = Store(tmp_path / "loa.db"), KeyStore.in_state_dir(tmp_path)
+    store = Store(tmp_path / "loa.db")
+    keys = KeyStore(store)
     server = grpc.server(
         futures.ThreadPoolExecutor(4),
-        interceptors=[AuthInterceptor(tokens, AuditLog.in_state_dir(tmp_path))],
+        interceptors=[AuthInterceptor(tokens, AuditLog.in_state_dir(tmp_path)), ErrorInterceptor()],
     )
     sender = PacedSender()
     rpc.add_GroupsServicer_to_server(GroupsServicer(store, sender, lambda _: (), keys=keys), server)
@@ -158,7 +206,6 @@ def test_get_group_keys_is_admin_only_and_new_groups_get_keys(
 
 def test_keyring_reloads_on_change_and_keeps_keys_when_the_file_is_bad(tmp_path: Path) -> None:
     k1, k2 = MasterKey.generate(1), MasterKey.generate(2)
-    keys = KeyStore.in_state_dir(tmp_path)
     path = tmp_path / "speaker.json"
 
     def write(*ring: MasterKey) -> None:
@@ -178,7 +225,6 @@ def test_keyring_reloads_on_change_and_keeps_keys_when_the_file_is_bad(tmp_path:
     assert [k.mki for k in ring.sessions["239.1.1.1:5004"].keys] == [1, 2]
     with pytest.raises(ValueError, match="keys file"):
         Keyring(tmp_path / "absent.json", ["239.1.1.1:5004"])
-    assert keys.groups() == []
 
 
 def test_sender_puts_only_srtp_on_the_wire_and_switches_mki_without_a_gap() -> None:
