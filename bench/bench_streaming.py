@@ -46,7 +46,8 @@ def pacing_run(
 ) -> dict[str, float]:
     """Inside a namespace: ``streams`` paced streams for ``seconds``; lateness of every RTP packet."""
     from streaming.opus import encode_pcm
-    from streaming.sender import Destination, PacedSender
+    from streaming.pacer import PacedSender
+    from streaming.packetizer import Destination
     from streaming.srtp import MasterKey
     from tests.streaming.harness import speech_like
 

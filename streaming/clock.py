@@ -1,11 +1,10 @@
-"""Wall clock ↔ NTP timestamps ↔ RTP media clock, and Loa's time sync for speakers without NTP.
+"""Wall clock ↔ NTP timestamps ↔ RTP media clock; the clocks speakers run on.
 
 Synchronization rests on one statement: the sample stamped RTP time T plays at ``wall(T) + delay`` on
 every speaker, where ``wall(T)`` comes from the sender's RTCP sender reports (an NTP time and the RTP time
 of the same instant) and ``delay`` is the group's fixed playout delay. A speaker therefore needs the
-sender's wall clock: the system clock when it is NTP/PTP-synced, else an NTP-style exchange of four
-timestamps with the sender's feedback port (:func:`sync_sample`), filtered by :class:`OffsetEstimator`
-with the median of recent samples (Snapcast's approach: robust to a few delayed replies).
+sender's wall clock: the system clock when it is NTP/PTP-synced, else Loa's own time sync with the
+sender (timesync.py).
 
 Tests and benchmarks give a speaker a :class:`SimulatedClock` (an offset and a drift from the true
 clock), so the effect of time sync can be measured against the truth.
@@ -13,9 +12,7 @@ clock), so the effect of time sync can be measured against the truth.
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from streaming.rtp import CLOCK_RATE, ts_diff
@@ -88,44 +85,3 @@ class MediaClock:
 
     def rtp_at(self, wall: float) -> int:
         return (self.rtp + round((wall - self.wall) * CLOCK_RATE)) & 0xFFFF_FFFF
-
-
-@dataclass(frozen=True, slots=True)
-class SyncSample:
-    offset: float  # server clock minus local clock
-    rtt: float
-
-
-def sync_sample(t1: float, t2: float, t3: float, t4: float) -> SyncSample:
-    """NTP's four timestamps: t1 request sent (local), t2 received (server), t3 replied (server), t4 back."""
-    return SyncSample(offset=((t2 - t1) + (t3 - t4)) / 2, rtt=(t4 - t1) - (t3 - t2))
-
-
-class OffsetEstimator:
-    """Median of the recent samples' offsets, preferring the half with the shortest round trips.
-
-    A reply delayed on one leg shifts its offset by half the extra delay; those have long round trips,
-    so dropping the slower half before the median removes most of them. The window is short (a few
-    seconds of samples) so that a drifting local clock is followed, not averaged away.
-    """
-
-    def __init__(self, window: int = 9) -> None:
-        if window < 1:
-            raise ValueError("window must be at least 1")
-        self._samples: deque[SyncSample] = deque(maxlen=window)
-
-    def add(self, sample: SyncSample) -> None:
-        if sample.rtt < 0:
-            return  # impossible round trip: a clock stepped mid-exchange
-        self._samples.append(sample)
-
-    @property
-    def ready(self) -> bool:
-        return bool(self._samples)
-
-    @property
-    def offset(self) -> float:
-        if not self._samples:
-            raise ValueError("no time sync samples yet")
-        best = sorted(self._samples, key=lambda s: s.rtt)[: max(1, (len(self._samples) + 1) // 2)]
-        return statistics.median(s.offset for s in best)

@@ -6,22 +6,38 @@ Prometheus scrapes, so pacing thousands of streams does not pay for a lock per p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sized
+from typing import Any, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-if TYPE_CHECKING:
-    from streaming.sender import PacedSender
+# upper bounds (seconds) of the send lateness histogram; the pacer counts into them
+LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
+
+
+class SenderCounters(Protocol):
+    """What the collector reads of a sender (pacer.PacedSender)."""
+
+    packets_sent: int
+    bytes_sent: int
+    rtcp_sent: int
+    lateness_counts: list[int]
+    lateness_sum: float
+
+    @property
+    def send_errors(self) -> int: ...
+
+    @property
+    def active_streams(self) -> int: ...
+
+    def speakers(self) -> Sized: ...
 
 
 class SenderCollector:
-    def __init__(self, sender: PacedSender) -> None:
+    def __init__(self, sender: SenderCounters) -> None:
         self._sender = sender
 
     def collect(self) -> Iterator[Any]:
-        from streaming.sender import LATENESS_BUCKETS
-
         s = self._sender
         yield CounterMetricFamily(
             "loa_rtp_packets_sent", "RTP packets sent (one per destination)", s.packets_sent

@@ -7,8 +7,9 @@ block at each block's start time on the speaker's clock and hands it to the sink
 Receiver reports (RR + SDES CNAME + Loa's LOAR status) go to the sender's feedback address every
 ``report_interval``: the source address of its sender reports unless ``feedback`` names one. With
 ``time_sync`` set, the speaker does not trust its own clock: it asks that address (the sender's
-feedback port) for NTP-style timestamps and uses the filtered offset (clock.py); without it, the system
-clock is taken as synchronized (NTP/PTP in the field).
+feedback port) for NTP-style timestamps and uses the filtered offset (timesync.py); without it, the
+system clock is taken as synchronized (NTP/PTP in the field). The groups' datagrams come from a
+:class:`UdpSource` (source.py) and go through :meth:`SpeakerAgent.deliver` into the ingress.
 
 With ``keys`` (a provisioning file, see keyring.py) every group is SRTP-only: what fails authentication,
 replay or key checks is dropped before the jitter buffer and counted (metrics ``outcome`` label, the
@@ -18,7 +19,7 @@ this speaker knows it (system clock, or time sync; see playout.py): an authentic
 cannot take the group from the live one (playout.py; counted in the summary's ``gate`` block). The
 file is re-read when it changes and on :meth:`SpeakerAgent.reload_keys` (SIGHUP). The speaker's own
 receiver reports stay plain RTCP: they carry no audio, and the sender only accepts them for streams it
-has open and bounds its table of them (sender.py).
+has open and bounds its table of them (feedback.py).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streaming import rtcp
-from streaming.clock import Clock, OffsetEstimator, ntp_from_wall, sync_sample, wall_from_ntp
-from streaming.ingress import Ingress
+from streaming.clock import Clock
+from streaming.ingress import MAX_DATAGRAM, Ingress
 from streaming.keyring import Keyring
 from streaming.playout import PlayedFrame, Playout
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
+from streaming.source import UdpSource
+from streaming.timesync import TimeSyncClient
 
 
 @dataclass
@@ -66,7 +69,7 @@ class SpeakerAgent:
         self.playout = Playout(config.groups, sr_tolerance=config.sr_tolerance if config.keys else None)
         self.keyring = Keyring(config.keys, list(self.playout.groups)) if config.keys else None
         self.ssrc = secrets.randbits(32)
-        self.estimator = OffsetEstimator() if config.time_sync else None
+        self.timesync = TimeSyncClient(self.ssrc, self.clock) if config.time_sync else None
         self.frames: list[PlayedFrame] = []
         self.underruns = 0
         self.playing_priority = 0
@@ -77,7 +80,6 @@ class SpeakerAgent:
         self.ingress = Ingress(self.playout, self.keyring, self._lock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._sockets: dict[socket.socket, str] = {}
         self._control = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._control.bind(("0.0.0.0", 0))
         self.metrics = None
@@ -85,19 +87,7 @@ class SpeakerAgent:
             from streaming.metrics import SpeakerMetrics
 
             self.metrics = SpeakerMetrics(registry)
-        for group in config.groups:
-            for port in (group.port, group.port + 1):
-                self._sockets[self._join(group.address, port)] = f"{group.address}:{group.port}"
-
-    def _join(self, address: str, port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.bind((address, port))
-        membership = socket.inet_aton(address) + socket.inet_aton(self.config.interface)
-        with contextlib.suppress(OSError):  # a unicast address: nothing to join
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        return sock
+        self.source = UdpSource(config.groups, config.interface)
 
     def reload_keys(self) -> None:
         """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
@@ -106,9 +96,10 @@ class SpeakerAgent:
 
     def offset(self) -> float | None:
         """Sender clock minus local clock; None while time sync has no sample yet."""
-        if self.estimator is None:
+        if self.timesync is None:
             return 0.0
-        return self.estimator.offset if self.estimator.ready else None
+        estimator = self.timesync.estimator
+        return estimator.offset if estimator.ready else None
 
     def start(self) -> SpeakerAgent:
         self._threads = [
@@ -123,8 +114,8 @@ class SpeakerAgent:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=3)
-        for sock in [*self._sockets, self._control]:
-            sock.close()
+        self.source.close()
+        self._control.close()
         self.sink.close(self.summary())
 
     def run(self, duration: float | None = None) -> None:
@@ -205,21 +196,22 @@ class SpeakerAgent:
 
     # --- network thread ---
 
+    def deliver(self, group: str, data: bytes, source: tuple[str, int] | None) -> None:
+        """One datagram of ``group`` (``ADDR:PORT``) from a source, stamped and passed to the ingress."""
+        arrival = self.clock.now()
+        outcome = self.ingress.receive(group, data, arrival, source, self.offset())
+        if self.metrics is not None:
+            self.metrics.on_datagram(outcome, len(data))
+
     def _network(self) -> None:
-        readers = [*self._sockets, self._control]
+        readers = [*self.source.sockets, self._control]
         next_report = time.monotonic() + self.config.report_interval
-        next_sync = time.monotonic()
-        sync_sent = 0
         while not self._stop.is_set():
             now = time.monotonic()
-            if self.config.time_sync and now >= next_sync:
-                t1 = ntp_from_wall(self.clock.now())
+            request = self.timesync.request(now) if self.timesync is not None else None
+            if request is not None and self.config.time_sync is not None:
                 with contextlib.suppress(OSError):
-                    self._control.sendto(
-                        rtcp.serialize(rtcp.time_request(self.ssrc, t1)), self.config.time_sync
-                    )
-                sync_sent += 1
-                next_sync = now + (0.05 if sync_sent < 10 else 0.25)  # converge fast, then keep following
+                    self._control.sendto(request, self.config.time_sync)
             if self.keyring is not None and self.keyring.poll(now) and self.metrics is not None:
                 self.metrics.key_reloads.inc()
             if now >= next_report:
@@ -230,35 +222,26 @@ class SpeakerAgent:
             except (OSError, ValueError):
                 return
             for sock in ready:
-                try:
-                    data, source = sock.recvfrom(2048)
-                except OSError:
-                    continue
-                arrival = self.clock.now()
                 if sock is self._control:
-                    self._on_control(data, arrival)
+                    self._on_control()
                     continue
-                outcome = self.ingress.receive(self._sockets[sock], data, arrival, source, self.offset())
-                if self.metrics is not None:
-                    self.metrics.on_datagram(outcome, len(data))
+                received = self.source.read(sock)
+                if received is not None:
+                    self.deliver(*received)
 
-    def _on_control(self, data: bytes, arrival: float) -> None:
+    def _on_control(self) -> None:
+        try:
+            data, _ = self._control.recvfrom(MAX_DATAGRAM)
+        except OSError:
+            return
+        arrival = self.clock.now()
         try:
             packets = rtcp.parse_compound(data)
         except ValueError:
             return
         for p in packets:
-            if isinstance(p, rtcp.AppPacket) and p.name == rtcp.LOA_TIME and p.subtype == 1:
-                try:
-                    t1, t2, t3 = rtcp.parse_time(p)
-                except ValueError:
-                    continue
-                if self.estimator is not None:
-                    self.estimator.add(
-                        sync_sample(wall_from_ntp(t1), wall_from_ntp(t2), wall_from_ntp(t3), arrival)
-                    )
-                    if self.metrics is not None:
-                        self.metrics.clock_offset.set(self.estimator.offset)
+            if self.timesync is not None and self.timesync.on_packet(p, arrival) and self.metrics is not None:
+                self.metrics.clock_offset.set(self.timesync.estimator.offset)
 
     def _send_reports(self) -> None:
         now = self.clock.now()

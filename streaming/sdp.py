@@ -72,7 +72,7 @@ class GroupSpec:
         return cls(parts[0], port, priority, delay)
 
     def __str__(self) -> str:
-        return f"{self.address}:{self.port}:{self.priority}:{self.delay_ms}"
+        return f"{self.address}:{self.port}:{int(self.priority)}:{self.delay_ms}"
 
 
 def build_sdp(
@@ -128,7 +128,7 @@ def build_sdp(
 def parse_sdp_group(text: str) -> GroupSpec:
     """The group an SDP made by :func:`build_sdp` describes (c=, m=, and Loa's attributes)."""
     address = port = None
-    priority, delay = int(Priority.NORMAL), DEFAULT_DELAY_MS
+    priority, delay = Priority.NORMAL, DEFAULT_DELAY_MS
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("c=IN IP4 "):
@@ -141,7 +141,7 @@ def parse_sdp_group(text: str) -> GroupSpec:
         elif line.startswith("a=x-loa-playout-delay:"):
             delay = int(line.split(":", 1)[1])
         elif line.startswith("a=x-loa-priority:"):
-            priority = int(line.split(":", 1)[1])
+            priority = Priority(int(line.split(":", 1)[1]))
     if address is None or port is None:
         raise ValueError("SDP has no c=IN IP4 connection or no m=audio line")
     return GroupSpec(address, port, priority, delay)

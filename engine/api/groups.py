@@ -22,7 +22,8 @@ from engine.jobs.validation import validate_group
 from engine.metrics import SpeakerSample
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
-from streaming.sender import PacedSender, SpeakerReport
+from streaming.feedback import SpeakerReport
+from streaming.pacer import PacedSender
 
 ONLINE_S = 15.0  # a speaker that reported within this long is online
 

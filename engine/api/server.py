@@ -36,7 +36,7 @@ from engine.tts.catalog import Catalog
 from engine.tts.synthesizer import Synthesizer
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2, loa_pb2_grpc
-from streaming.sender import PacedSender
+from streaming.pacer import PacedSender
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class LoaServer:
         groups = GroupsServicer(
             self.store,
             self.sender,
-            self.runner.stream_groups,
+            self.sender.groups_of,
             self.runner.wake,
             keys=self.keys,
             srtp_new_groups=config.srtp,

@@ -23,7 +23,7 @@ from engine.tts.recorded import decode_audio
 from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, SpeechRequest
 from engine.tts.text import sentences
 from streaming.opus import OpusSettings
-from streaming.sender import Destination, Stream
+from streaming.packetizer import Destination, Stream
 
 if TYPE_CHECKING:
     from engine.jobs.runner import Runner
@@ -159,8 +159,8 @@ class OnAir(threading.Thread):
             priority=int(self.broadcast.priority),
             cname=self.runner.cname,
             start_time=start_time,
+            groups=tuple(g.id for g in self.groups),
         )
-        self.runner.stream_opened(stream, tuple(g.id for g in self.groups))
         return stream
 
     def _segment_audio(

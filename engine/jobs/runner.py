@@ -19,7 +19,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from engine.jobs import policy
@@ -28,14 +27,13 @@ from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventTyp
 from engine.jobs.store import InvalidTransition, Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
-from streaming.sender import PacedSender, Stream
+from streaming.pacer import PacedSender
 from streaming.srtp import MasterKey
 
 log = logging.getLogger(__name__)
 
 LEAD_S = 2.0  # synthesis of a scheduled broadcast starts this long before its stream must start
 _IDLE_WAKE_S = 1.0  # plan at least this often, whatever happens
-_STREAMS_REMEMBERED = 4096
 
 
 class Runner:
@@ -56,7 +54,6 @@ class Runner:
         # the server sets KeyStore.key_source here
         self.key_source: Callable[[str], Callable[[], Sequence[MasterKey]] | None] = lambda group_id: None
         self._airings: dict[str, OnAir] = {}
-        self._stream_groups: OrderedDict[int, tuple[str, ...]] = OrderedDict()  # SSRC → groups, newest last
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -85,17 +82,6 @@ class Runner:
         for airing in self.airings():
             airing.stop("server shutting down")
             airing.join(5.0)
-
-    def stream_groups(self, ssrc: int) -> tuple[str, ...]:
-        """The groups a stream went to, by its SSRC: how a speaker's receiver report finds its group."""
-        with self._lock:
-            return self._stream_groups.get(ssrc, ())
-
-    def stream_opened(self, stream: Stream, group_ids: tuple[str, ...]) -> None:
-        with self._lock:
-            self._stream_groups[stream.ssrc] = group_ids
-            while len(self._stream_groups) > _STREAMS_REMEMBERED:
-                self._stream_groups.popitem(last=False)
 
     def airings(self) -> list[OnAir]:
         with self._lock:

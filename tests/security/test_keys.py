@@ -29,9 +29,10 @@ from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc as rpc
 from streaming import rtcp
 from streaming.keyring import Keyring
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.provisioning import parse_provisioning
 from streaming.rtp import RtpPacket, is_rtcp
-from streaming.sender import Destination, PacedSender
 from streaming.srtp import MasterKey, SrtpSession, UnknownKeyError
 
 
@@ -281,9 +282,9 @@ def test_sender_refuses_to_send_plain_when_the_group_has_no_usable_key() -> None
 def test_receiver_reports_about_foreign_streams_are_ignored_and_the_table_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import streaming.sender as sender_mod
+    import streaming.feedback as feedback_mod
 
-    monkeypatch.setattr(sender_mod, "MAX_SPEAKERS", 50)
+    monkeypatch.setattr(feedback_mod, "MAX_SPEAKERS", 50)
     sender = PacedSender()
     stream = sender.open_stream([Destination("127.0.0.1", 9)])
 
@@ -291,9 +292,10 @@ def test_receiver_reports_about_foreign_streams_are_ignored_and_the_table_is_bou
         return [rtcp.ReceiverReport(speaker, [rtcp.ReportBlock(media, 0, 0, 1, 0)])]
 
     for i in range(200):
-        sender._handle_feedback(report(i, i + 1), ("10.0.0.9", 4000), time.time())  # forged: no such stream
+        forged = report(i, i + 1)  # about no such stream
+        sender.feedback.on_packets(forged, ("10.0.0.9", 4000), time.time())
     assert sender.speakers() == []
     for i in range(200):
-        sender._handle_feedback(report(i, stream.ssrc), ("10.0.0.9", 4000), time.time() + i)
+        sender.feedback.on_packets(report(i, stream.ssrc), ("10.0.0.9", 4000), time.time() + i)
     assert len(sender.speakers()) == 50
     assert {r.ssrc for r in sender.speakers()} == set(range(150, 200))  # the latest heard are kept

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from streaming.opus import OpusSettings
-from streaming.sender import Destination, PacedSender
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from tests.streaming.harness import Relay, speech_like, start_speakers, stop_speakers
 
 DIRECT = ("239.7.0.1", 5004)

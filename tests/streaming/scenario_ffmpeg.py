@@ -14,8 +14,9 @@ import numpy as np
 import soundfile
 
 from streaming.opus import OpusDecoder, OpusSettings, encode_pcm
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.sdp import GroupSpec, build_sdp
-from streaming.sender import Destination, PacedSender
 from tests.streaming.harness import speech_like
 
 GROUP = GroupSpec("239.6.0.1", 5004)

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from streaming.sender import Destination, PacedSender
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from tests.streaming.harness import Relay, speech_like, start_speakers, stop_speakers
 
 DIRECT = ("239.5.0.1", 5004)

@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.priority import Priority
-from streaming.sender import Destination, PacedSender
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 
 NORMAL = ("239.4.0.1", 5004)

@@ -17,9 +17,10 @@ from prometheus_client import CollectorRegistry
 from streaming import rtcp
 from streaming.clock import ntp_from_wall, wall_from_ntp
 from streaming.opus import encode_pcm
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.priority import Priority
 from streaming.rtp import RtpPacket
-from streaming.sender import Destination, PacedSender
 
 GROUPS = (("239.2.0.1", 5004), ("239.2.0.2", 5006))
 

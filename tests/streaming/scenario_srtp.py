@@ -25,8 +25,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.provisioning import dump_provisioning
-from streaming.sender import Destination, PacedSender
 from streaming.srtp import MasterKey
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 

@@ -19,7 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from streaming.sender import Destination, PacedSender
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.srtp import MasterKey
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 from tests.streaming.scenario_srtp import write_keys

@@ -17,7 +17,8 @@ import urllib.request
 from pathlib import Path
 
 from streaming.opus import OpusSettings
-from streaming.sender import Destination, PacedSender
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 
 GROUP = ("239.3.0.1", 5004)

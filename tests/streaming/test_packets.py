@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streaming import rtcp
-from streaming.clock import MediaClock, ntp_from_wall, ntp_middle, sync_sample, wall_from_ntp
+from streaming.clock import MediaClock, ntp_from_wall, ntp_middle, wall_from_ntp
 from streaming.rtp import RtpPacket, Unwrapper, is_rtcp, seq_diff, seq_newer, ts_diff
+from streaming.timesync import sync_sample
 
 
 def test_rtp_round_trip_with_csrc_extension_marker() -> None:

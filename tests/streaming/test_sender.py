@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from streaming.pacer import PacedSender
+from streaming.packetizer import Destination
 from streaming.rtp import ts_diff
-from streaming.sender import Destination, PacedSender
 from tests import netns
 
 ROOT = Path(__file__).resolve().parents[2]
