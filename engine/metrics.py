@@ -1,7 +1,7 @@
-"""The server's one Prometheus registry and the metrics that belong to the server itself.
+"""The server's one Prometheus registry, and the metrics of the server and of synthesis.
 
-Synthesis (engine/tts) and streaming (streaming/) register their own metrics on the registry they are
-handed, so a process has one /metrics page. Labels stay bounded: method, code, priority, group.
+Streaming (streaming/) registers its own metrics on the registry it is handed, so a process has one
+/metrics page. Labels stay bounded: method, code, priority (``Priority.label``), family, group.
 """
 
 from __future__ import annotations
@@ -71,6 +71,38 @@ class ServerMetrics:
             preemptions_total=Counter(
                 "loa_preemptions", "Broadcasts held back by a higher priority", ["priority"], registry=r
             ),
+        )
+
+
+@dataclass(frozen=True)
+class SynthesisMetrics:
+    """What the synthesizer measures: speed per voice family, first audio per priority, the cache."""
+
+    real_time_factor: Histogram
+    first_audio_seconds: Histogram
+    cache_lookups: Counter
+    audio_seconds: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SynthesisMetrics:
+        r = registry if registry is not None else CollectorRegistry()
+        return cls(
+            real_time_factor=Histogram(
+                "loa_tts_real_time_factor",
+                "Synthesis compute time over audio duration, per piece",
+                ["family"],
+                buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+                registry=r,
+            ),
+            first_audio_seconds=Histogram(
+                "loa_tts_first_audio_seconds",
+                "Time from a request to its first audio piece",
+                ["priority"],
+                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+                registry=r,
+            ),
+            cache_lookups=Counter("loa_tts_cache_lookups", "Speech cache lookups", ["result"], registry=r),
+            audio_seconds=Counter("loa_tts_audio_seconds", "Seconds of speech produced", registry=r),
         )
 
 

@@ -15,8 +15,10 @@ from engine.api.admission import Admission
 from engine.api.convert import duration, seconds_of
 from engine.errors import NotFound
 from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
+from engine.tts.audio import OUTPUT_RATE
 from engine.tts.catalog import Catalog
-from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, Speech, SpeechRequest, Synthesizer
+from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, NOISE, SENTENCE_PAUSE_S, SPEED
+from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
 from engine.tts.voices.base import VoiceInfo
 from engine.tts.voices.registry import VoiceRegistry
@@ -25,7 +27,6 @@ from protos.loa.v1 import loa_pb2_grpc
 from streaming.opus import OpusEncoder, OpusSettings
 from streaming.rtp import FRAME_SAMPLES
 
-RATE = 48_000
 FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak": pb.VOICE_FAMILY_ESPEAK}
 
 
@@ -52,13 +53,12 @@ def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
         if request.HasField("sentence_pause")
         else DEFAULT_SENTENCE_PAUSE_S
     )
-    if not 0 <= pause <= 10:
-        raise ValueError("sentence_pause: must be 0..10 s")
-    if voice.HasField("speed") and not 0.25 < voice.speed <= 4:
-        raise ValueError("voice.speed: must be in (0.25, 4]")
+    SENTENCE_PAUSE_S.check(pause, "sentence_pause")
+    if voice.HasField("speed"):
+        SPEED.check(voice.speed, "voice.speed")
     for name in ("noise_scale", "noise_w"):
-        if voice.HasField(name) and not 0 <= getattr(voice, name) <= 2:
-            raise ValueError(f"voice.{name}: must be in [0, 2]")
+        if voice.HasField(name):
+            NOISE.check(getattr(voice, name), f"voice.{name}")
     return SpeechRequest(
         text=request.text,
         language=language,
@@ -164,20 +164,20 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
     ) -> pb.SynthesizeResponse:
         if request.format not in pb.AudioFormat.values():
             raise ValueError(f"format: unknown audio format {request.format}")
-        rate = request.sample_rate_hz or RATE
-        if request.format == pb.AUDIO_FORMAT_OGG_OPUS and rate != RATE:
+        rate = request.sample_rate_hz or OUTPUT_RATE
+        if request.format == pb.AUDIO_FORMAT_OGG_OPUS and rate != OUTPUT_RATE:
             raise ValueError("sample_rate_hz: Ogg/Opus is always 48000")
-        if not 8000 <= rate <= RATE:
+        if not 8000 <= rate <= OUTPUT_RATE:
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
         speech_req = speech_request(request)
         self._choose(speech_req)
         with self.admission.synthesis.take():  # held until the reply is built: the audio is the memory
-            speech = self._synthesize(speech_req, cancel_on_end(context))
+            speech = self.synth.synthesize(speech_req, cancel=cancel_on_end(context))
             audio = speech.audio
-            if rate != RATE:
+            if rate != OUTPUT_RATE:
                 from engine.tts.audio import resample
 
-                audio = resample(audio, RATE, rate)
+                audio = resample(audio, OUTPUT_RATE, rate)
             fmt = request.format or pb.AUDIO_FORMAT_WAV
             preview = normalize(speech_req.text, speech_req.language, speech_req.dialect)
             return pb.SynthesizeResponse(
@@ -197,31 +197,15 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         encoding = request.chunk_encoding or pb.CHUNK_ENCODING_PCM_S16LE
         if encoding not in pb.ChunkEncoding.values():
             raise ValueError(f"chunk_encoding: unknown encoding {request.chunk_encoding}")
-        rate = request.sample_rate_hz or RATE
-        if encoding == pb.CHUNK_ENCODING_OPUS and rate != RATE:
+        rate = request.sample_rate_hz or OUTPUT_RATE
+        if encoding == pb.CHUNK_ENCODING_OPUS and rate != OUTPUT_RATE:
             raise ValueError("sample_rate_hz: Opus is always 48000")
-        if not 8000 <= rate <= RATE:
+        if not 8000 <= rate <= OUTPUT_RATE:
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
         speech_req = speech_request(request)
         self._choose(speech_req)
         with self.admission.synthesis.take():
             yield from self._stream(speech_req, encoding, rate, cancel_on_end(context))
-
-    def _synthesize(self, request: SpeechRequest, cancel: threading.Event) -> Speech:
-        """Synthesizer.synthesize, but stopping when the call ends (that method takes no cancel Event)."""
-        pieces = list(self.synth.stream(request, cancel=cancel))
-        if cancel.is_set():
-            raise TimeoutError("synthesis stopped: the call ended (deadline passed or cancelled)")
-        sentences_spoken: dict[int, list[str]] = {}
-        for piece in pieces:
-            sentences_spoken.setdefault(piece.sentence_index, []).append(piece.text)
-        return Speech(
-            audio=np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32),
-            normalized_text=" ".join(" ".join(parts) for parts in sentences_spoken.values()),
-            warnings=tuple(w for p in pieces for w in p.warnings),
-            voice_id=self.synth.voices.choose(request.language, request.dialect, request.voice_id).info.id,
-            cached=bool(pieces) and all(p.cached for p in pieces),
-        )
 
     def _stream(
         self,
@@ -240,7 +224,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
                 source_span=pb.TextSpan(start=piece.source_span.start, end=piece.source_span.end),
                 text=piece.text,
                 offset=duration(offset),
-                duration=duration(len(piece.audio) / RATE),
+                duration=duration(len(piece.audio) / OUTPUT_RATE),
                 last=piece.last,
                 warnings=[pb.NormalizeWarning(code="unread", message=w) for w in piece.warnings],
             )
@@ -248,12 +232,12 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
                 chunk.opus_packets.extend(chunker.packets(piece.audio, piece.last))
             else:
                 audio = piece.audio
-                if rate != RATE:
+                if rate != OUTPUT_RATE:
                     from engine.tts.audio import resample
 
-                    audio = resample(audio, RATE, rate)
+                    audio = resample(audio, OUTPUT_RATE, rate)
                 chunk.pcm = encode_file(audio, pb.AUDIO_FORMAT_PCM_S16LE, rate)
-            offset += len(piece.audio) / RATE
+            offset += len(piece.audio) / OUTPUT_RATE
             yield chunk
 
     def ListVoices(

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
-from engine.jobs.store import InvalidTransition
 from engine.tts.recorded import decode_audio
 from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, SpeechRequest
 from engine.tts.text import sentences

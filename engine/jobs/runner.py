@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 
 from engine.jobs import policy
 from engine.jobs.airing import OnAir
+from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
-from engine.jobs.store import InvalidTransition, Store
+from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
 from streaming.pacer import PacedSender

@@ -49,6 +49,7 @@ from engine.jobs.model import (
     Priority,
     Segment,
 )
+from engine.tts.limits import NOISE, SENTENCE_PAUSE_S, SPEED, Limit
 from streaming.group import GroupAddressError, check_multicast
 
 GROUP_ID_RE = re.compile(r"[a-z0-9-]{1,63}")
@@ -63,7 +64,6 @@ MAX_AUDIO_BYTES = 64 * 1024 * 1024
 MAX_GROUPS = 256
 MAX_REPEATS = 100
 MAX_REPEAT_GAP_S = 3600.0
-MAX_SENTENCE_PAUSE_S = 10.0
 PAST_TOLERANCE_S = 5.0
 MAX_AHEAD_S = 366 * 86400.0
 MAX_KEY_CHARS = 128
@@ -82,6 +82,12 @@ class InvalidField(ValueError):
 def _check(ok: bool, field: str, message: str) -> None:
     if not ok:
         raise InvalidField(field, message)
+
+
+def _within(value: float, limit: Limit, field: str) -> None:
+    _finite(value, field)
+    problem = limit.problem(value)
+    _check(problem is None, field, problem or "")
 
 
 def check_plain_text(value: str, field: str, max_chars: int) -> None:
@@ -175,13 +181,11 @@ def _validate_segment(segment: Segment, field: str) -> None:
     check_plain_text(segment.voice_id, f"{field}.voice.voice_id", MAX_KEY_CHARS)
     check_plain_text(segment.speaker, f"{field}.voice.speaker", MAX_KEY_CHARS)
     if segment.speed is not None:
-        _finite(segment.speed, f"{field}.voice.speed")
-        _check(0.25 < segment.speed <= 4.0, f"{field}.voice.speed", f"{segment.speed} not in (0.25, 4]")
+        _within(segment.speed, SPEED, f"{field}.voice.speed")
     for name in ("noise_scale", "noise_w"):
         value = getattr(segment, name)
         if value is not None:
-            _finite(value, f"{field}.voice.{name}")
-            _check(0.0 <= value <= 2.0, f"{field}.voice.{name}", f"{value} not in [0, 2]")
+            _within(value, NOISE, f"{field}.voice.{name}")
 
 
 def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
@@ -214,11 +218,7 @@ def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
     _check(0 <= gap <= MAX_REPEAT_GAP_S, "repeat_gap", f"{gap} s not in 0..3600 s")
     if spec.sentence_pause_s is not None:
         _finite(spec.sentence_pause_s, "sentence_pause")
-        _check(
-            0 <= spec.sentence_pause_s <= MAX_SENTENCE_PAUSE_S,
-            "sentence_pause",
-            f"{spec.sentence_pause_s} s not in 0..10 s",
-        )
+        _within(spec.sentence_pause_s, SENTENCE_PAUSE_S, "sentence_pause")
     check_plain_text(spec.idempotency_key, "idempotency_key", MAX_KEY_CHARS)
     check_plain_text(spec.title, "title", MAX_TITLE_CHARS)
     check_plain_text(spec.requested_by, "requested_by", MAX_TITLE_CHARS)

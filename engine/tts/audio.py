@@ -17,7 +17,9 @@ from functools import cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-OUTPUT_RATE = 48_000
+from streaming.rtp import CLOCK_RATE
+
+OUTPUT_RATE = CLOCK_RATE  # the engine's name for it: what it produces is what the RTP stream carries
 DEFAULT_TARGET_LUFS = -16.0  # public-address speech: louder than EBU R128's -23 for TV
 _PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 

@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, SENTENCE_PAUSE_S, SPEED, Limit
+
+
+def _within(limit: Limit) -> Callable[[str], float]:
+    """An argparse type: a number inside ``limit``, else argparse's usage error naming the range."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        problem = limit.problem(value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return number
 
 
 def _voices_dir(args: argparse.Namespace) -> Path:
@@ -18,6 +37,7 @@ def _say(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from engine.tts.audio import OUTPUT_RATE
     from engine.tts.audiofile import write
     from engine.tts.synthesizer import SpeechRequest, Synthesizer
     from engine.tts.voices.registry import VoiceRegistry
@@ -52,7 +72,7 @@ def _say(args: argparse.Namespace) -> int:
         return 2
     audio = np.concatenate([p.audio for p in pieces])
     write(output, audio)
-    seconds = audio.size / 48_000
+    seconds = audio.size / OUTPUT_RATE
     print(
         f"voice {voice.info.id} ({voice.info.family}, {voice.info.quality}); wrote {output} ({seconds:.2f} s)"
     )
@@ -140,9 +160,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     say.add_argument("--lang", default="vi", help="language (default: vi)")
     say.add_argument("--dialect", choices=("north", "central", "south"), help="preferred dialect")
     say.add_argument("--speaker", help="speaker name or number, for multi-speaker voices")
-    say.add_argument("--speed", type=float, help="speaking rate, 1 = normal, 1.2 = faster")
     say.add_argument(
-        "--pause", type=float, default=0.3, help="pause between sentences in seconds (default: 0.3)"
+        "--speed", type=_within(SPEED), help=f"speaking rate in {SPEED}, 1 = normal, 1.2 = faster"
+    )
+    say.add_argument(
+        "--pause",
+        type=_within(SENTENCE_PAUSE_S),
+        default=DEFAULT_SENTENCE_PAUSE_S,
+        help=f"pause between sentences, {SENTENCE_PAUSE_S} (default: {DEFAULT_SENTENCE_PAUSE_S})",
     )
     say.add_argument("--chime", action="store_true", help="play a chime before the text")
     say.add_argument("--workers", type=int, help="synthesis threads (default: one per core)")

@@ -48,6 +48,12 @@ def test_say_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "output" in result.stderr
 
 
+def test_say_refuses_a_speed_the_api_refuses(tmp_path: Path) -> None:
+    result = loa("say", "--speed", "8", "Xin chào.", env_dir=tmp_path / "v")
+    assert result.returncode == 2
+    assert "--speed: 8.0 not in (0.25, 4]" in result.stderr
+
+
 def test_voices_list_install_remove(tiny_models: dict[str, Path], tmp_path: Path) -> None:
     voices = tmp_path / "v"
     result = loa("voices", "install", "--quiet", str(tiny_models["mms"].parent), env_dir=voices)

@@ -17,6 +17,7 @@ from engine.tts.cache import SpeechCache
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from engine.tts.voices.base import SynthesisOptions, Voice, VoiceAudio
 from engine.tts.voices.registry import VoiceRegistry
+from streaming.priority import Priority
 
 BULLETIN = (
     "Ủy ban nhân dân xã thông báo, từ ngày mai, người dân không được đốt rơm rạ trên đồng ruộng. "
@@ -104,7 +105,7 @@ def test_cache_serves_repeats_and_keys_on_settings(synth: Synthesizer) -> None:
     other = synth.synthesize(replace(request, speaker="speaker_2"))
     assert not other.cached and other.audio.size == first.audio.size
     assert not synth.synthesize(replace(request, speed=1.5)).cached
-    hits = synth.metrics.cache.labels("hit")._value.get()
+    hits = synth.metrics.cache_lookups.labels("hit")._value.get()
     assert hits == 2
 
 
@@ -166,15 +167,15 @@ def test_first_pieces_and_emergencies_go_before_later_pieces(registry: VoiceRegi
 
         def queued(n: int) -> None:
             deadline = time.monotonic() + 5
-            while len(synth._queue) < n and time.monotonic() < deadline:
+            while synth.pool.queued() < n and time.monotonic() < deadline:
                 time.sleep(0.005)
 
-        threads = [consume("Một a. Một b. Một c.", 0)]
+        threads = [consume("Một a. Một b. Một c.", Priority.NORMAL)]
         assert recorder.waiting.wait(5)
         queued(2)  # the worker holds "Một a." at the gate; b and c wait
-        threads.append(consume("Hai a. Hai b.", 1))
+        threads.append(consume("Hai a. Hai b.", Priority.HIGH))
         queued(4)
-        threads.append(consume("Khẩn a. Khẩn b.", 3))
+        threads.append(consume("Khẩn a. Khẩn b.", Priority.EMERGENCY))
         queued(6)
         gate.set()
         for thread in threads:
@@ -198,8 +199,10 @@ def test_bad_requests_are_clear_errors(synth: Synthesizer) -> None:
 def test_metrics_on_the_given_registry(registry: VoiceRegistry) -> None:
     prometheus = CollectorRegistry()
     with Synthesizer(registry, workers=1, registry=prometheus) as synth:
-        synth.synthesize(SpeechRequest("Xin chào. Hẹn gặp lại.", voice_id="vi_VN-tiny-medium"), priority=2)
-    assert prometheus.get_sample_value("loa_tts_first_audio_seconds_count", {"priority": "2"}) == 1
+        synth.synthesize(
+            SpeechRequest("Xin chào. Hẹn gặp lại.", voice_id="vi_VN-tiny-medium"), priority=Priority.HIGH
+        )
+    assert prometheus.get_sample_value("loa_tts_first_audio_seconds_count", {"priority": "high"}) == 1
     assert prometheus.get_sample_value("loa_tts_real_time_factor_count", {"family": "piper"}) == 2
     assert (prometheus.get_sample_value("loa_tts_audio_seconds_total") or 0) > 0
 
@@ -235,7 +238,7 @@ def test_first_clause_is_cut_after_its_first_words_at_a_word_boundary(synth: Syn
 
 def test_vietnamese_first_clause_is_cut_only_before_a_function_word(synth: Synthesizer) -> None:
     def texts(text: str) -> list[str]:
-        return [p.text for p in synth._plan(SpeechRequest(text, voice_id="vi_VN-tiny-medium"))]
+        return [p.text for p in SpeechRequest(text, voice_id="vi_VN-tiny-medium").plan().pieces]
 
     # "thông báo", "tiêm chủng" are words of two syllables: no cut between syllables
     assert texts("Ủy ban nhân dân xã thông báo lịch tiêm chủng.") == [
@@ -247,7 +250,7 @@ def test_vietnamese_first_clause_is_cut_only_before_a_function_word(synth: Synth
     ]
     # the cut maps back through the reading of the numbers
     source = "Từ 7 giờ đến 11 giờ sẽ mất điện ở thôn Bản Phố."
-    plans = synth._plan(SpeechRequest(source, voice_id="vi_VN-tiny-medium"))
+    plans = SpeechRequest(source, voice_id="vi_VN-tiny-medium").plan().pieces
     assert [p.text.lower() for p in plans] == ["từ bảy giờ đến mười một giờ", "sẽ mất điện ở thôn bản phố."]
     assert [source[p.source_span.start : p.source_span.end] for p in plans] == [
         "Từ 7 giờ đến 11 giờ",
@@ -338,7 +341,7 @@ def test_first_piece_on_an_idle_synthesizer_runs_alone(registry: VoiceRegistry) 
         for thread in threads[1:]:
             thread.start()
         deadline = time.monotonic() + 5
-        while len(synth._queue) < 3 and time.monotonic() < deadline:
+        while synth.pool.queued() < 3 and time.monotonic() < deadline:
             time.sleep(0.005)
         recorder.alone_gate.set()
         for thread in threads:

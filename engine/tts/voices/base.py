@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.tts.limits import NOISE, SPEED
+
 # Language codes inside Loa: ISO 639-1 where one exists, else ISO 639-3 (as MMS names them).
 _ISO3_TO_1 = {"vie": "vi", "khm": "km", "eng": "en", "yue": "yue", "zho": "zh"}
 
@@ -46,12 +48,12 @@ class SynthesisOptions:
     noise_w: float | None = None
 
     def __post_init__(self) -> None:
-        if self.speed is not None and not 0.1 <= self.speed <= 10.0:
-            raise ValueError(f"speed must be between 0.1 and 10, got {self.speed}")
+        if self.speed is not None:
+            SPEED.check(self.speed, "speed")
         for name in ("noise_scale", "noise_w"):
             value = getattr(self, name)
-            if value is not None and not 0.0 <= value <= 10.0:
-                raise ValueError(f"{name} must be between 0 and 10, got {value}")
+            if value is not None:
+                NOISE.check(value, name)
 
 
 @dataclass
