@@ -1,8 +1,9 @@
 """One broadcast on air: its segments, synthesized piece by piece and fed to one stream, repeated.
 
-Started by the Runner, one thread per airing. It feeds the paced sender as soon as each piece is ready,
-so the first packet does not wait for the whole bulletin, and writes progress (the sentence now playing)
-to the store as playout reaches it, so a cut (preemption, cancel, crash) knows where to resume.
+Started by the Runner, one thread per airing, with what it needs passed in (:class:`Studio`). It feeds
+the paced sender as soon as each piece is ready, so the first packet does not wait for the whole
+bulletin, and writes progress (the sentence now playing, engine.jobs.progress) to the store as playout
+reaches it, so a cut (preemption, cancel, crash) knows where to resume.
 """
 
 from __future__ import annotations
@@ -12,46 +13,69 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
+from engine.jobs.progress import Timeline, playing_sample
+from engine.jobs.store import InvalidTransition, Store
+from engine.metrics import ServerMetrics
+from engine.tts.audio import silence
+from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
 from engine.tts.recorded import decode_audio
-from engine.tts.synthesizer import DEFAULT_SENTENCE_PAUSE_S, SpeechRequest
-from engine.tts.text import sentences
+from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from streaming.opus import OpusSettings
 from streaming.packetizer import Destination, Stream
-
-if TYPE_CHECKING:
-    from engine.jobs.runner import Runner
+from streaming.priority import Priority
+from streaming.srtp import MasterKey
 
 log = logging.getLogger(__name__)
 
-RATE = 48_000
 _POLL_S = 0.02
+
+KeySource = Callable[[str], Callable[[], Sequence[MasterKey]] | None]
+
+
+class OpenStream(Protocol):
+    """Opens a stream for an airing: ``(destinations, codec, priority, start_time, group_ids) → Stream``."""
+
+    def __call__(
+        self,
+        destinations: list[Destination],
+        codec: OpusSettings,
+        priority: Priority,
+        start_time: float | None,
+        group_ids: tuple[str, ...],
+    ) -> Stream: ...
+
+
+@dataclass(frozen=True)
+class Studio:
+    """What every airing uses, handed in by the Runner: nothing reaches back into it."""
+
+    store: Store
+    synth: Synthesizer
+    open_stream: OpenStream
+    key_source: KeySource  # group id → what its Destination polls for SRTP keys (None: plain RTP)
+    metrics: ServerMetrics | None
+    ended: Callable[[OnAir], None]  # told when an airing thread ends, however it ends
 
 
 class Stopped(Exception):
     """The airing was told to stop: preempted, cancelled, or the server is shutting down."""
 
 
-@dataclasses.dataclass
-class _Mark:
-    sample: int  # stream sample where this sentence starts
-    progress: Progress
-
-
 class OnAir(threading.Thread):
     """One broadcast on air: its segments, repeated, to its groups' one stream."""
 
     def __init__(
-        self, runner: Runner, broadcast: Broadcast, groups: list[Group], air_at: float, resume: bool
+        self, studio: Studio, broadcast: Broadcast, groups: list[Group], air_at: float, resume: bool
     ) -> None:
         super().__init__(name=f"loa-airing-{broadcast.id[:8]}", daemon=True)
-        self.runner = runner
+        self.studio = studio
         self.broadcast = broadcast
         self.groups = groups
         self.air_at = air_at
@@ -62,9 +86,7 @@ class OnAir(threading.Thread):
         self._first_packet_seen = False
         self._cancel = threading.Event()
         self._stream: Stream | None = None
-        self._marks: list[_Mark] = []
-        self._reported = -1
-        self._aired_before = broadcast.progress.aired_s
+        self._timeline = Timeline(aired_before=broadcast.progress.aired_s)
         self._on_air = broadcast.state == BroadcastState.ON_AIR
 
     def stop(self, reason: str) -> None:
@@ -77,7 +99,7 @@ class OnAir(threading.Thread):
     # -- the airing -----------------------------------------------------------------------------------
 
     def run(self) -> None:
-        store = self.runner.store
+        store = self.studio.store
         b = self.broadcast
         try:
             self._air()
@@ -110,7 +132,7 @@ class OnAir(threading.Thread):
         finally:
             if self._stream is not None and not self._stream.done.is_set():
                 self._stream.abort()
-            self.runner.airing_ended(self)
+            self.studio.ended(self)
 
     def _air(self) -> None:
         b = self.broadcast
@@ -131,7 +153,7 @@ class OnAir(threading.Thread):
             self._stream.finish()
             self._drain(self._stream)
             if repeat + 1 < spec.repeat_count:
-                self.runner.store.update_broadcast(
+                self.studio.store.update_broadcast(
                     b.id, EventType.PROGRESS, repeats_done=repeat + 1, message=f"airing {repeat + 1} done"
                 )
                 self._sleep(spec.repeat_gap_s)
@@ -141,7 +163,7 @@ class OnAir(threading.Thread):
         # a group with SRTP keys gets SRTP; every stream has a fresh SSRC, so resumed airings never
         # reuse a nonce under the same key
         destinations = [
-            Destination(g.multicast_address, g.port, g.ttl, g.interface or None, self.runner.key_source(g.id))
+            Destination(g.multicast_address, g.port, g.ttl, g.interface or None, self.studio.key_source(g.id))
             for g in self.groups
         ]
         codec = OpusSettings(
@@ -151,37 +173,26 @@ class OnAir(threading.Thread):
         )
         media_start = air_at - self.delay_s
         start_time = media_start if media_start > time.time() + 0.1 else None
-        self._marks = []
-        self._reported = -1
-        stream = self.runner.sender.open_stream(
-            destinations,
-            codec,
-            priority=int(self.broadcast.priority),
-            cname=self.runner.cname,
-            start_time=start_time,
-            groups=tuple(g.id for g in self.groups),
+        aired = self._last.aired_s if self._last is not None else self.broadcast.progress.aired_s
+        self._timeline = Timeline(aired_before=aired)  # the next airing (repeat) counts on from here
+        return self.studio.open_stream(
+            destinations, codec, self.broadcast.priority, start_time, tuple(g.id for g in self.groups)
         )
-        return stream
 
     def _segment_audio(
         self, repeat: int, seg_index: int, first_sentence: int, chime: bool
     ) -> Iterator[tuple[Progress, np.ndarray]]:
-        """(progress at the start of the piece, 48 kHz PCM) for each piece of one segment."""
+        """(progress at the start of the piece, 48 kHz PCM) for each piece of one segment, from its
+        sentence ``first_sentence`` on."""
         segment = self.broadcast.spec.segments[seg_index]
         if segment.audio is not None:
             yield Progress(repeat, seg_index, 0, 1), decode_audio(segment.audio)
             return
         assert segment.text is not None
-        language = segment.language or "vi"
-        parts = sentences(segment.text, language, segment.dialect or None)
-        count = len(parts)
-        if first_sentence >= count:
-            return
-        offset = parts[first_sentence].source_span.start
         pause = self.broadcast.spec.sentence_pause_s
         request = SpeechRequest(
-            text=segment.text[offset:],
-            language=language,
+            text=segment.text,
+            language=segment.language or "vi",
             dialect=segment.dialect or None,
             voice_id=segment.voice_id or None,
             speaker=segment.speaker or None,
@@ -191,23 +202,24 @@ class OnAir(threading.Thread):
             sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
             chime=chime,
         )
-        pieces = self.runner.synth.stream(request, priority=int(self.broadcast.priority), cancel=self._cancel)
-        for piece in pieces:
+        plan = request.plan(first_sentence)
+        if not plan.pieces:
+            return
+        count = plan.sentence_count
+        spoken = self.studio.synth.stream(
+            request, self.broadcast.priority, cancel=self._cancel, pieces=plan.pieces
+        )
+        for piece in spoken:
             self._check_stopped()
-            index = min(first_sentence + piece.sentence_index, count - 1)
-            yield Progress(repeat, seg_index, index, count), piece.audio
+            yield Progress(repeat, seg_index, piece.sentence_index, count), piece.audio
         self._check_stopped()
         # Silence between segments, as between sentences.
-        yield (
-            Progress(repeat, seg_index, count - 1, count),
-            np.zeros(int(RATE * request.sentence_pause_s), np.float32),
-        )
+        yield Progress(repeat, seg_index, count - 1, count), silence(request.sentence_pause_s)
 
     def _feed(self, progress: Progress, pcm: np.ndarray) -> None:
         stream = self._stream
         assert stream is not None
-        if not self._marks or self._marks[-1].progress != progress:
-            self._marks.append(_Mark(stream.samples_fed, progress))
+        self._timeline.mark(stream.samples_fed, progress)
         stream.feed(pcm)
         self._first_packet_metrics(stream)
         self._report_progress(stream)
@@ -219,8 +231,6 @@ class OnAir(threading.Thread):
             self._report_progress(stream)
         self._check_stopped()
         self._report_progress(stream, everything=True)
-        if self._last is not None:
-            self._aired_before = self._last.aired_s  # the next airing (repeat) counts on from here
 
     def _sleep(self, seconds: float) -> None:
         if self._cancel.wait(seconds):
@@ -232,23 +242,19 @@ class OnAir(threading.Thread):
 
     # -- progress -------------------------------------------------------------------------------------
 
-    def _playing_sample(self, stream: Stream) -> int:
-        if stream.start_time is None:
-            return -1
-        return int((time.time() - stream.start_time - self.delay_s) * RATE)
-
     def _report_progress(self, stream: Stream, everything: bool = False) -> None:
         """Keeps the progress of what plays now; writes it to the store when a new sentence starts."""
-        playing = stream.samples_fed if everything else self._playing_sample(stream)
-        current = max((i for i, m in enumerate(self._marks) if m.sample <= playing), default=-1)
-        if current < 0:
+        playing = (
+            stream.samples_fed if everything else playing_sample(time.time(), stream.start_time, self.delay_s)
+        )
+        now = self._timeline.at(playing, stream.samples_fed)
+        if now is None:
             return
-        aired = self._aired_before + max(0, min(playing, stream.samples_fed)) / RATE
-        progress = self._last = dataclasses.replace(self._marks[current].progress, aired_s=aired)
-        if current <= self._reported:
+        progress, new = now
+        self._last = progress
+        if not new:
             return
-        self._reported = current
-        store = self.runner.store
+        store = self.studio.store
         if not self._on_air:
             self._on_air = True
             assert stream.start_time is not None
@@ -286,25 +292,24 @@ class OnAir(threading.Thread):
         return max(self.broadcast.create_time, self.broadcast.start_time)
 
     def _first_packet_metrics(self, stream: Stream) -> None:
-        metrics = self.runner.metrics
+        metrics = self.studio.metrics
         if self._first_packet_seen or stream.first_packet_time is None or metrics is None or self.resume:
             return
         self._first_packet_seen = True
-        label = self.broadcast.priority.name.lower()
-        metrics.request_to_first_packet_seconds.labels(label).observe(
+        metrics.request_to_first_packet_seconds.labels(self.broadcast.priority.label).observe(
             max(0.0, stream.first_packet_time - self._reference_time())
         )
 
     def _playout_metrics(self, stream: Stream) -> None:
-        metrics = self.runner.metrics
+        metrics = self.studio.metrics
         if metrics is None or stream.start_time is None or self.resume:
             return
         playout = stream.start_time + self.delay_s
-        label = self.broadcast.priority.name.lower()
+        label = self.broadcast.priority.label
         metrics.request_to_playout_seconds.labels(label).observe(max(0.0, playout - self._reference_time()))
         if self.broadcast.spec.start_time is not None:
             metrics.start_lateness_seconds.observe(max(0.0, playout - self.broadcast.start_time))
 
     def _count(self, state: str) -> None:
-        if self.runner.metrics:
-            self.runner.metrics.broadcasts_total.labels(self.broadcast.priority.name.lower(), state).inc()
+        if self.studio.metrics:
+            self.studio.metrics.broadcasts_total.labels(self.broadcast.priority.label, state).inc()

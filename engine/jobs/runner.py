@@ -19,17 +19,17 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
 
 from engine.jobs import policy
-from engine.jobs.airing import OnAir
-from engine.jobs.errors import InvalidTransition
+from engine.jobs.airing import KeySource, OnAir, Studio
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
-from engine.jobs.store import Store
+from engine.jobs.store import InvalidTransition, Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
+from streaming.opus import OpusSettings
 from streaming.pacer import PacedSender
-from streaming.srtp import MasterKey
+from streaming.packetizer import Destination, Stream
+from streaming.priority import Priority
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,15 @@ class Runner:
         sender: PacedSender,
         metrics: ServerMetrics | None = None,
         cname: str = "loa-server",
+        key_source: KeySource = lambda group_id: None,
     ) -> None:
+        """``key_source``: group id → what its stream Destination polls for the group's SRTP keys (None:
+        plain RTP), the server's KeyStore.key_source."""
         self.store = store
-        self.synth = synth
         self.sender = sender
         self.metrics = metrics
         self.cname = cname
-        # group id → what its stream Destination polls for the group's SRTP keys (None: plain RTP);
-        # the server sets KeyStore.key_source here
-        self.key_source: Callable[[str], Callable[[], Sequence[MasterKey]] | None] = lambda group_id: None
+        self._studio = Studio(store, synth, self._open_stream, key_source, metrics, self.airing_ended)
         self._airings: dict[str, OnAir] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -83,6 +83,18 @@ class Runner:
         for airing in self.airings():
             airing.stop("server shutting down")
             airing.join(5.0)
+
+    def _open_stream(
+        self,
+        destinations: list[Destination],
+        codec: OpusSettings,
+        priority: Priority,
+        start_time: float | None,
+        group_ids: tuple[str, ...],
+    ) -> Stream:
+        return self.sender.open_stream(
+            destinations, codec, priority=priority, cname=self.cname, start_time=start_time, groups=group_ids
+        )
 
     def airings(self) -> list[OnAir]:
         with self._lock:
@@ -133,7 +145,7 @@ class Runner:
         with contextlib.suppress(InvalidTransition):
             self.store.preempt_broadcast(cut.broadcast_id, by_id[cut.by_broadcast_id])
             if self.metrics:
-                self.metrics.preemptions_total.labels(by_id[cut.broadcast_id].priority.name.lower()).inc()
+                self.metrics.preemptions_total.labels(by_id[cut.broadcast_id].priority.label).inc()
 
     def _launch(self, broadcast: Broadcast, airing: policy.Airing) -> None:
         groups = [self.store.get_group(g) for g in airing.group_ids]
@@ -152,7 +164,7 @@ class Runner:
                 )
         except InvalidTransition:
             return
-        thread = OnAir(self, broadcast, groups, airing.air_at, resume=airing.resuming)
+        thread = OnAir(self._studio, broadcast, groups, airing.air_at, resume=airing.resuming)
         with self._lock:
             self._airings[broadcast.id] = thread
         thread.start()
@@ -166,15 +178,12 @@ class Runner:
     def _report_queue(self, active: list[Broadcast]) -> None:
         if not self.metrics:
             return
-        for priority in ("normal", "high", "emergency"):
+        for priority in Priority:
             waiting = sum(
                 1
                 for b in active
-                if b.priority.name.lower() == priority
-                and b.state in (BroadcastState.QUEUED, BroadcastState.PREEMPTED)
+                if b.priority == priority and b.state in (BroadcastState.QUEUED, BroadcastState.PREEMPTED)
             )
-            airing = sum(
-                1 for b in active if b.priority.name.lower() == priority and b.state in AIRING_STATES
-            )
-            self.metrics.queue_depth.labels(priority).set(waiting)
-            self.metrics.on_air.labels(priority).set(airing)
+            airing = sum(1 for b in active if b.priority == priority and b.state in AIRING_STATES)
+            self.metrics.queue_depth.labels(priority.label).set(waiting)
+            self.metrics.on_air.labels(priority.label).set(airing)
