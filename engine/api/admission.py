@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Exhausted
+from engine.jobs.errors import StoreError
 from engine.jobs.model import TERMINAL_STATES, BroadcastSpec, Priority
-from engine.jobs.store import StoreError
 
 RESERVED_THREADS = 8  # gRPC pool threads the long-running calls may never take
 QUEUE_RETRY_FACTOR = 10  # a full broadcast queue drains at the pace of airing, slower than a synthesis call

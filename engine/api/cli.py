@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     import os
     import sqlite3
 
-    from engine.jobs.store import StoreError
+    from engine.jobs.errors import StoreError
 
     try:
         config = load(args.config, {**os.environ, **overrides})
@@ -262,8 +262,9 @@ def _cancel(args: argparse.Namespace) -> int:
 
 def _log(args: argparse.Namespace) -> int:
     """The broadcast log (nhật ký phát) straight from the store: works beside a running server."""
+    from engine.jobs.errors import StoreError
     from engine.jobs.log import export_log
-    from engine.jobs.store import Store, StoreError
+    from engine.jobs.store import Store
 
     path = Path(args.state_dir) / "loa.db"
     if not path.exists():

@@ -100,7 +100,7 @@ def _remove(args: argparse.Namespace, state: Path) -> int:
 def _run(handler: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         from engine.api.token_cli import _state_dir
-        from engine.jobs.store import NotFound
+        from engine.jobs.errors import NotFound
 
         try:
             return int(handler(args, _state_dir(args)))

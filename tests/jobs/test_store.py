@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from engine.jobs.model import BroadcastState, EventType, Priority, Progress, ResumeMode, Segment
-from engine.jobs.store import (
+from engine.jobs.errors import (
     AlreadyExists,
     IdempotencyConflict,
     InUse,
     InvalidPageToken,
     InvalidTransition,
     NotFound,
-    Store,
     StoreError,
 )
+from engine.jobs.model import BroadcastState, EventType, Priority, Progress, ResumeMode, Segment
+from engine.jobs.store import Store
 from engine.jobs.validation import InvalidField
 from tests.jobs.conftest import FakeClock, make_group, make_spec
 

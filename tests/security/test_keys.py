@@ -23,8 +23,9 @@ from engine.api.interceptors import ErrorInterceptor
 from engine.api.keys import KEYS_FILE, KeyStore, import_key_file
 from engine.api.tokens import Role, TokenStore
 from engine.cli import main as loa
+from engine.jobs.errors import NotFound, StoreError
 from engine.jobs.model import Group
-from engine.jobs.store import NotFound, Store, StoreError
+from engine.jobs.store import Store
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc as rpc
 from streaming import rtcp

@@ -8,6 +8,7 @@ and sentence segmentation only: their numbers are left as written, because no re
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from . import numbers_vi
 from .builder import Builder
@@ -16,11 +17,15 @@ from .model import Clause, Normalized, Sentence
 from .rules_km import normalize_km
 from .rules_vi import normalize_vi
 from .segment import clause_cuts, sentence_spans
+from .tables import Lexicon, abbreviations, layered
 
 FULL_LANGUAGES = ("vi", "km")
 SUPPORTED_LANGUAGES = ("vi", "km", "en", "yue", "blt", "bdq", "cmo", "bru")
 _ALIASES = {"vie": "vi", "khm": "km", "eng": "en", "zh-yue": "yue"}
 _SPACE = re.compile(r"\s+")
+# A deployment's own abbreviations (a province's, a group's): written form -> reading ("always"), or
+# written form -> {when: reading} with the rules of data/abbreviations_vi.tsv. Vietnamese only.
+ExtraLexicon = Mapping[str, str | Mapping[str, str]]
 
 
 def resolve_language(lang: str) -> str:
@@ -57,10 +62,21 @@ def _whitespace_only(text: str, start: int, end: int) -> Normalized:
     return b.build()
 
 
-def _normalize_range(text: str, lang: str, d: numbers_vi.Dialect | None, start: int, end: int) -> Normalized:
+def _lexicon(lang: str, extra: ExtraLexicon | None) -> Lexicon | None:
+    """The abbreviation table with the caller's entries on top; None (the built-in table) without any."""
+    if not extra:
+        return None
+    if lang != "vi":
+        raise ValueError(f"lexicon: only Vietnamese (vi) reads abbreviations from a lexicon, not {lang!r}")
+    return layered(abbreviations("abbreviations_vi"), extra)
+
+
+def _normalize_range(
+    text: str, lang: str, d: numbers_vi.Dialect | None, start: int, end: int, table: Lexicon | None = None
+) -> Normalized:
     if lang == "vi":
         assert d is not None
-        return normalize_vi(text, d, start, end)
+        return normalize_vi(text, d, start, end, table)
     if lang == "km":
         return normalize_km(text, start, end)
     return _whitespace_only(text, start, end)
@@ -71,24 +87,32 @@ def _check_text(text: str) -> None:
         raise TypeError(f"text: expected str, got {type(text).__name__}")
 
 
-def normalize(text: str, lang: str = "vi", dialect: str | None = None) -> Normalized:
-    """The whole text as one speakable string, with its map back to the source and its warnings."""
+def normalize(
+    text: str, lang: str = "vi", dialect: str | None = None, lexicon: ExtraLexicon | None = None
+) -> Normalized:
+    """The whole text as one speakable string, with its map back to the source and its warnings.
+
+    ``lexicon``: a deployment's own abbreviations, read before the built-in table (see ExtraLexicon)."""
     _check_text(text)
     code = resolve_language(lang)
     d = resolve_dialect(code, dialect)
+    table = _lexicon(code, lexicon)
     nfc = compose(text)
-    return nfc.normalized(_normalize_range(nfc.text, code, d, 0, len(nfc.text)))
+    return nfc.normalized(_normalize_range(nfc.text, code, d, 0, len(nfc.text), table))
 
 
-def sentences(text: str, lang: str = "vi", dialect: str | None = None) -> list[Sentence]:
+def sentences(
+    text: str, lang: str = "vi", dialect: str | None = None, lexicon: ExtraLexicon | None = None
+) -> list[Sentence]:
     """Sentences in order, each cut into clauses the synthesizer can start on one by one."""
     _check_text(text)
     code = resolve_language(lang)
     d = resolve_dialect(code, dialect)
+    table = _lexicon(code, lexicon)
     nfc = compose(text)
     out: list[Sentence] = []
     for span in sentence_spans(nfc.text):
-        norm = nfc.normalized(_normalize_range(nfc.text, code, d, span.start, span.end))
+        norm = nfc.normalized(_normalize_range(nfc.text, code, d, span.start, span.end, table))
         source = nfc.span(span.start, span.end)
         if not norm.text.strip(" .,;:!?…។៕"):
             if norm.warnings:

@@ -14,7 +14,7 @@ from .roman import parse_roman
 from .scan_vi import Scan, ends_with, word_set
 from .spell import address as spell_address
 from .spell import letters
-from .tables import abbreviations, mapping
+from .tables import Lexicon, mapping
 
 _DIGIT_RUN = re.compile(r"\d+")
 _CLOCK = re.compile(r"(\d{1,2})(?:[hg:](\d{2}))?")
@@ -95,7 +95,7 @@ def code(s: Scan, m: re.Match[str]) -> int:
     if "-" in tok.split("/")[0]:
         number, _, rest = tok.partition("-")
         parts = re.split(r"[/-]", rest)
-        words = [amount(number, s.d), *(_code_word(p, s.d) for p in parts)]
+        words = [amount(number, s.d), *(_code_word(p, s.d, s.table) for p in parts)]
         s.b.say(" ".join(words), m.start(), m.end())
         return _warn_long(s, tok, m.start(), m.end(), " ".join(words))
     number, *middle, tail = tok.split("/")
@@ -111,29 +111,29 @@ def code(s: Scan, m: re.Match[str]) -> int:
     words = [amount(number, s.d)]
     if middle:
         words += ["năm", cardinal(int(middle[0]), s.d)]
-    words += [_code_word(part, s.d) for part in tail.split("-")]
+    words += [_code_word(part, s.d, s.table) for part in tail.split("-")]
     s.b.say(" ".join(words), m.start(), m.end())
     return _warn_long(s, tok, m.start(), m.end(), " ".join(words))
 
 
-def _code_part(part: str) -> str | None:
-    row = abbreviations("abbreviations_vi").get(part, {})
+def _code_part(part: str, table: Lexicon) -> str | None:
+    row = table.get(part, {})
     return row.get("code") or row.get("always") or row.get("before_name")
 
 
-def _code_word(part: str, d: Dialect) -> str:
+def _code_word(part: str, d: Dialect, table: Lexicon) -> str:
     """One piece of a code: from the table, else its "&"-joined pieces, letters and numbers ("QH15")."""
-    known = _code_part(part)
+    known = _code_part(part, table)
     if known:
         return known
     words = []
     for piece in part.split("&"):
-        known = _code_part(piece)
+        known = _code_part(piece, table)
         if known:
             words.append(known)
             continue
         for run in re.findall(r"\d+|\D+", piece):
-            words.append(amount(run, d) if run.isdecimal() else _code_part(run) or letters(run))
+            words.append(amount(run, d) if run.isdecimal() else _code_part(run, table) or letters(run))
     return " ".join(words)
 
 

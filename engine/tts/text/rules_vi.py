@@ -17,7 +17,7 @@ from .builder import Builder
 from .model import Normalized
 from .numbers_vi import Dialect
 from .scan_vi import NUMERIC, Scan, line_start, word_set
-from .tables import mapping
+from .tables import Lexicon, mapping
 from .words_vi import word
 
 # Address parts are bounded (RFC 5321 local part ≤ 64, DNS labels ≤ 63): unbounded ones made a long run
@@ -121,6 +121,9 @@ def _symbol(s: Scan, a: int, z: int, next_kind: str) -> None:
         return
     if ch in "•·*+" and line_start(s.text, a) and not (ch == "+" and s.text[z : z + 1].isdigit()):
         return  # a list marker ("+5 độ" is a sign, read below)
+    if ch == "~" and s.prev in NUMERIC and next_kind in NUMERIC and s.next_char(z).isdigit():
+        s.b.say("đến", a, z)  # "50~100 mm" is a range; "~50 mm" alone is "khoảng"
+        return
     reading = mapping("symbols_vi").get(ch)
     if reading:
         s.b.say(reading.replace("{thousand}", s.d.thousand), a, z)
@@ -129,9 +132,13 @@ def _symbol(s: Scan, a: int, z: int, next_kind: str) -> None:
     s.b.warn("unknown_symbol", f"no reading for {ch!r} (U+{ord(ch):04X})", a, z, "ký hiệu")
 
 
-def normalize_vi(text: str, d: Dialect, start: int = 0, end: int | None = None) -> Normalized:
+def normalize_vi(
+    text: str, d: Dialect, start: int = 0, end: int | None = None, table: Lexicon | None = None
+) -> Normalized:
     end = len(text) if end is None else end
     s = Scan(text, d, Builder(text), lo=start, hi=end)
+    if table is not None:
+        s.table = table
     pos = start
     while pos < end:
         m = _TOKEN.search(text, pos, end)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .builder import Builder
 from .lines import SeenBefore, first_non_space, line_start
 from .numbers_vi import Dialect
+from .tables import Lexicon, abbreviations
 
 __all__ = ["NUMERIC", "Scan", "ends_with", "line_start", "word_set"]
 
@@ -32,6 +33,10 @@ class Scan:
     hi: int = 0  # end of the sentence
     prev: str = ""  # kind of the last token
     per_end: int = 0  # end of the last "/" read as "per" ("trên")
+    table: Lexicon = field(
+        default_factory=lambda: abbreviations("abbreviations_vi")
+    )  # with any deployment layer
+    date_end: int = -1  # end of the last day-and-month read: "đến 20.10" after "từ ngày 15.10" is a date too
     _first: int = field(default=-1, init=False)  # the first non-space position of the sentence, once asked
     _cues: dict[re.Pattern[str], SeenBefore] = field(default_factory=dict, init=False)
 

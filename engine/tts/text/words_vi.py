@@ -7,13 +7,14 @@ ambiguous where it stands is spelled and reported, not guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from . import numbers_vi, spell
 from .numbers_vi import cardinal
 from .numeric_vi import unit_pattern, unit_reading
 from .roman import parse_roman
 from .scan_vi import NUMERIC, Scan, ends_with, line_start, word_set
-from .tables import abbreviations, mapping
+from .tables import mapping
 
 _HEAD = re.compile(r"[^\W\d_]+|\d+")
 _SLASH_TAIL = re.compile(r"/[^\W\d_]{1,2}(?![\w/])")  # "đ/c", "v/v": abbreviations with a slash
@@ -23,6 +24,8 @@ _NEXT_WORD = re.compile(r"\.?\s*([^\W\d_]+)")
 _ROMAN_CONTEXT = word_set(
     "chương mục phần khóa khoá kỳ quý đợt đoạn kỷ hội thứ cấp động loại hạng tập lục nhóm vùng mức"
 )
+_WEEKDAY = re.compile(r"T([2-7])")  # "T7" is thứ bảy, unless a month is meant ("T7/2025", "T7 năm 2025")
+_MONTH_AFTER = re.compile(r"/\d|\s+(?:năm|tháng)\b", re.I)
 _CAPS_AROUND = re.compile(r"[^\W\d_]+")
 _SPACE_WORD = re.compile(r" ([^\W\d_]+)(?![\w&.\-])")
 _CAMEL = re.compile(r"[A-ZĐ][a-zđ]+|[a-zđ]+|[A-ZĐ]+(?![a-zđ])")
@@ -38,14 +41,18 @@ def word(s: Scan, m: re.Match[str]) -> int:
     tok = m.group()
     if tok in _PLAIN:
         return _plain_run(s, m.start(), m.end())
-    table = abbreviations("abbreviations_vi")
+    table = s.table
     loans = mapping("loanwords_vi", fold_case=True)
     if len(tok) <= 2 and (m.start() == s.lo or s.text[m.start() - 1] != "/"):
         tail = _SLASH_TAIL.match(s.text, m.end(), s.hi)
         if tail and tok + tail.group() in table:
             return _abbreviation(s, tok + tail.group(), table[tok + tail.group()], m.start(), tail.end())
-    if tok in table:
+    if tok in table and not _roman_here(s, tok, m.start()):
         return _abbreviation(s, tok, table[tok], m.start(), m.end())
+    weekday = _WEEKDAY.fullmatch(tok)
+    if weekday and not _MONTH_AFTER.match(s.text, m.end(), s.hi):
+        s.b.say(f"thứ {numbers_vi.ordinal(int(weekday.group(1)), s.d)}", m.start(), m.end())
+        return m.end()
     if tok.lower() in loans and _loanword_here(s, tok, m.end()):
         s.b.say(loans[tok.lower()], m.start(), m.end())
         return m.end()
@@ -99,6 +106,12 @@ def word(s: Scan, m: re.Match[str]) -> int:
     return _unknown_word(s, head, start, end)
 
 
+def _roman_here(s: Scan, tok: str, start: int) -> bool:
+    """ "khóa X", "mục X", "lần thứ X": a Roman numeral where the word before asks for a number, even
+    when the table knows the letters ("X" before a name is xã)."""
+    return tok.isupper() and parse_roman(tok) is not None and s.prev_word(start) in _ROMAN_CONTEXT
+
+
 def _loanword_here(s: Scan, tok: str, end: int) -> bool:
     """Short loanwords ("AI", "OA", "OK", "Fax") are not read where they can be Vietnamese or part of a
     name: "ai" (who) and "Ai có nhu cầu..." are Vietnamese, "Ok" in "Ok Om Bok" is a name."""
@@ -135,11 +148,14 @@ def _acronym_like(s: Scan, head: str, start: int, end: int) -> bool:
     return sum(1 for w in around if w.isupper() and len(w) > 1) < 3
 
 
-def _abbreviation(s: Scan, head: str, rows: dict[str, str], start: int, end: int) -> int:
+def _abbreviation(s: Scan, head: str, rows: Mapping[str, str], start: int, end: int) -> int:
     nxt = _NEXT_WORD.match(s.text, end, s.hi)
     next_word = nxt.group(1).lower() if nxt else ""
     for when, reading in rows.items():
         if when.startswith("next:") and next_word in when[5:].split(","):
+            return _say_abbreviation(s, reading, start, end)
+    for when, reading in rows.items():
+        if when.startswith("prev:") and s.prev_word(start) in when[5:].split(","):
             return _say_abbreviation(s, reading, start, end)
     if "before_phone" in rows and _PHONE_AFTER.match(s.text, end, s.hi):
         return _say_abbreviation(s, rows["before_phone"], start, end)

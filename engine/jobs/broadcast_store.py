@@ -1,0 +1,326 @@
+"""The broadcasts and their event history, half of the Store (engine/jobs/store.py).
+
+Every write is one transaction that is on disk (fsynced) before the call returns, so a broadcast whose
+CreateBroadcast got a reply survives a crash or a power cut. Every change to a broadcast appends an event
+in the same transaction: the event history is what WatchBroadcast streams and what the broadcast log
+(nhật ký phát) exports. The row forms and queries are in broadcast_rows.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Collection
+
+from engine.jobs import broadcast_rows, serialize
+from engine.jobs.errors import IdempotencyConflict, InvalidTransition
+from engine.jobs.model import (
+    AIRING_STATES,
+    TERMINAL_STATES,
+    Broadcast,
+    BroadcastSpec,
+    BroadcastState,
+    Event,
+    EventType,
+    Interruption,
+    Progress,
+    ResumeMode,
+)
+from engine.jobs.store_base import StoreBase
+from engine.jobs.validation import InvalidField
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+RESTART_REASON = "server restart"
+
+
+class BroadcastStore(StoreBase):
+    def create_broadcast(self, spec: BroadcastSpec) -> tuple[Broadcast, bool]:
+        """Stores a validated request as QUEUED; returns (broadcast, created).
+
+        A request whose idempotency key was seen before returns the first broadcast and created=False
+        (whatever its state now); the same key with a different request raises IdempotencyConflict.
+        """
+        digest = serialize.spec_digest(spec)
+        key = spec.idempotency_key or None
+        with self._tx() as conn:
+            if key is not None:
+                row = conn.execute(
+                    "SELECT id, request_digest FROM broadcasts WHERE idempotency_key = ?", (key,)
+                ).fetchone()
+                if row is not None:
+                    if row[1] != digest:
+                        raise IdempotencyConflict(
+                            f"idempotency_key: {key!r} was used by broadcast {row[0]} for a different request"
+                        )
+                    return broadcast_rows.get(conn, row[0]), False
+            now = self._clock()
+            start = spec.start_time if spec.start_time is not None else now
+            while True:
+                bid = secrets.token_hex(8)
+                if not conn.execute("SELECT 1 FROM broadcasts WHERE id = ?", (bid,)).fetchone():
+                    break
+            seq = conn.execute(
+                "INSERT INTO broadcasts (id, idempotency_key, request_digest, spec, priority, state,"
+                " create_time, start_time, update_time, progress, interruptions, failure_reason,"
+                " repeats_done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', '', 0)",
+                (
+                    bid,
+                    key,
+                    digest,
+                    serialize.dumps(serialize.spec_to_dict(spec)),
+                    int(spec.priority),
+                    int(BroadcastState.QUEUED),
+                    now,
+                    start,
+                    now,
+                    broadcast_rows.progress_json(Progress()),
+                ),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO broadcast_groups (broadcast_seq, group_id) VALUES (?, ?)",
+                [(seq, g) for g in spec.group_ids],
+            )
+            conn.executemany(
+                "INSERT INTO segment_audio (broadcast_seq, segment_index, audio) VALUES (?, ?, ?)",
+                [(seq, i, s.audio) for i, s in enumerate(spec.segments) if s.audio is not None],
+            )
+            message = "scheduled" if start > now else "queued"
+            broadcast_rows.append_event(
+                conn, bid, EventType.QUEUED, now, BroadcastState.QUEUED, Progress(), message
+            )
+            return broadcast_rows.get(conn, bid), True
+
+    def get_broadcast(self, broadcast_id: str) -> Broadcast:
+        with self._guard():
+            return broadcast_rows.get(self._conn, broadcast_id)
+
+    def list_broadcasts(
+        self,
+        *,
+        states: Collection[BroadcastState] = (),
+        group_id: str = "",
+        created_after: float | None = None,
+        created_before: float | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Broadcast], str]:
+        """Newest first; returns (page, next_page_token), the token empty on the last page.
+
+        Pages follow creation order, so broadcasts created while a client pages never shift, repeat
+        or hide what it has not seen yet. A token is only valid with the same filters.
+        """
+        size = page_size or DEFAULT_PAGE_SIZE
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise InvalidField("page_size", f"{page_size} not in 0..{MAX_PAGE_SIZE}")
+        filters = serialize.dumps([sorted(int(s) for s in states), group_id, created_after, created_before])
+        fingerprint = hashlib.sha256(filters.encode()).hexdigest()[:16]
+        where: list[str] = []
+        args: list[object] = []
+        if page_token:
+            where.append("b.seq < ?")
+            args.append(broadcast_rows.decode_token(page_token, fingerprint))
+        if states:
+            where.append(f"b.state IN ({', '.join('?' * len(states))})")
+            args += [int(s) for s in states]
+        if group_id:
+            where.append("b.seq IN (SELECT broadcast_seq FROM broadcast_groups WHERE group_id = ?)")
+            args.append(group_id)
+        if created_after is not None:
+            where.append("b.create_time >= ?")
+            args.append(created_after)
+        if created_before is not None:
+            where.append("b.create_time < ?")
+            args.append(created_before)
+        sql = "SELECT b.id, b.seq FROM broadcasts b"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY b.seq DESC LIMIT ?"
+        with self._guard():
+            rows = self._conn.execute(sql, [*args, size + 1]).fetchall()
+            page = [broadcast_rows.get(self._conn, r[0]) for r in rows[:size]]
+        token = broadcast_rows.encode_token(rows[size - 1][1], fingerprint) if len(rows) > size else ""
+        return page, token
+
+    def active_broadcasts(self, with_audio: bool = True) -> list[Broadcast]:
+        """Every broadcast not yet finished, cancelled or failed, oldest first: the scheduler's input
+        (which passes ``with_audio=False``: see :meth:`_select`)."""
+        with self._guard():
+            return broadcast_rows.select(
+                self._conn,
+                f"WHERE state NOT IN ({broadcast_rows.TERMINAL_SQL}) ORDER BY seq",
+                (),
+                with_audio=with_audio,
+            )
+
+    def broadcasts_between(self, since: float, until: float | None = None) -> list[Broadcast]:
+        """Broadcasts whose life [create_time, end_time] overlaps [since, until), oldest first."""
+        sql = "SELECT id FROM broadcasts WHERE (end_time IS NULL OR end_time >= ?)"
+        args: list[float] = [since]
+        if until is not None:
+            sql += " AND create_time < ?"
+            args.append(until)
+        with self._guard():
+            rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+            return [broadcast_rows.get(self._conn, r[0]) for r in rows]
+
+    def update_broadcast(
+        self,
+        broadcast_id: str,
+        event: EventType,
+        *,
+        state: BroadcastState | None = None,
+        progress: Progress | None = None,
+        message: str = "",
+        air_time: float | None = None,
+        end_time: float | None = None,
+        failure_reason: str | None = None,
+        repeats_done: int | None = None,
+        interrupt: Interruption | None = None,
+        resume_mode: ResumeMode | None = None,
+        expect_states: Collection[BroadcastState] | None = None,
+    ) -> Broadcast:
+        """Changes a broadcast and appends ``event`` to its history, in one transaction.
+
+        - A finished, cancelled or failed broadcast never changes (InvalidTransition), nor one whose
+          state is not in ``expect_states`` when given: a runner finishing a broadcast that was just
+          cancelled learns it here instead of overwriting the cancel.
+        - ``interrupt`` is appended to the interruptions; ``resume_mode`` ends every open interruption
+          (end time now) with that mode. Entering a terminal state ends open ones as NOT_RESUMED.
+        - Entering ON_AIR the first time sets air_time (now unless given); entering a terminal state sets
+          end_time (now unless given).
+        """
+        with self._tx() as conn:
+            old = broadcast_rows.get(conn, broadcast_id)
+            if old.state in TERMINAL_STATES:
+                raise InvalidTransition(f"broadcast {broadcast_id} is already {old.state.name.lower()}")
+            if expect_states is not None and old.state not in expect_states:
+                raise InvalidTransition(f"broadcast {broadcast_id} is {old.state.name.lower()}")
+            now = self._clock()
+            new_state = state if state is not None else old.state
+            cuts = list(old.interruptions)
+            if interrupt is not None:
+                cuts.append(interrupt)
+            close_mode = resume_mode
+            if close_mode is None and new_state in TERMINAL_STATES:
+                close_mode = ResumeMode.NOT_RESUMED
+            if close_mode is not None:
+                cuts = [
+                    dataclasses.replace(c, end_time=now, resume_mode=close_mode) if c.end_time is None else c
+                    for c in cuts
+                ]
+            if air_time is None and new_state == BroadcastState.ON_AIR and old.air_time is None:
+                air_time = now
+            if end_time is None and new_state in TERMINAL_STATES:
+                end_time = now
+            new = dataclasses.replace(
+                old,
+                state=new_state,
+                update_time=now,
+                progress=progress if progress is not None else old.progress,
+                air_time=air_time if air_time is not None else old.air_time,
+                end_time=end_time if end_time is not None else old.end_time,
+                failure_reason=failure_reason if failure_reason is not None else old.failure_reason,
+                repeats_done=repeats_done if repeats_done is not None else old.repeats_done,
+                interruptions=tuple(cuts),
+            )
+            conn.execute(
+                "UPDATE broadcasts SET state = ?, update_time = ?, progress = ?, air_time = ?, end_time = ?,"
+                " failure_reason = ?, repeats_done = ?, interruptions = ? WHERE id = ?",
+                (
+                    int(new.state),
+                    now,
+                    broadcast_rows.progress_json(new.progress),
+                    new.air_time,
+                    new.end_time,
+                    new.failure_reason,
+                    new.repeats_done,
+                    serialize.dumps([serialize.interruption_to_dict(c) for c in new.interruptions]),
+                    broadcast_id,
+                ),
+            )
+            broadcast_rows.append_event(conn, broadcast_id, event, now, new.state, new.progress, message)
+            return new
+
+    def cancel_broadcast(self, broadcast_id: str, reason: str = "") -> Broadcast:
+        """Cancels a broadcast that has not ended; the runner stops airing it when it sees the state."""
+        return self.update_broadcast(
+            broadcast_id, EventType.CANCELLED, state=BroadcastState.CANCELLED, message=reason or "cancelled"
+        )
+
+    def preempt_broadcast(self, broadcast_id: str, by: Broadcast, reason: str = "") -> Broadcast:
+        """Holds an airing broadcast back for ``by``; the interruption records where it was cut."""
+        now = self._clock()
+        with self._lock:
+            at = self.get_broadcast(broadcast_id).progress
+            why = reason or f"{by.priority.name.lower()} broadcast {by.id}"
+            return self.update_broadcast(
+                broadcast_id,
+                EventType.PREEMPTED,
+                state=BroadcastState.PREEMPTED,
+                message=f"preempted by {why}",
+                interrupt=Interruption(
+                    start_time=now, reason=why, at=at, by_broadcast_id=by.id, by_priority=by.priority
+                ),
+                expect_states=AIRING_STATES,
+            )
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def events(self, broadcast_id: str, after_seq: int = 0) -> list[Event]:
+        """The broadcast's history after event ``after_seq`` (0: all), oldest first."""
+        with self._guard():
+            broadcast_rows.get(self._conn, broadcast_id)  # NotFound for an unknown id
+            rows = self._conn.execute(
+                "SELECT seq, broadcast_id, type, time, state, progress, message FROM events"
+                " WHERE broadcast_id = ? AND seq > ? ORDER BY seq",
+                (broadcast_id, after_seq),
+            ).fetchall()
+        return [
+            Event(
+                seq=seq,
+                broadcast_id=bid,
+                type=EventType(etype),
+                time=t,
+                state=BroadcastState(state),
+                progress=serialize.progress_from_dict(json.loads(progress)),
+                message=message,
+            )
+            for seq, bid, etype, t, state, progress, message in rows
+        ]
+
+    def wait_events(self, broadcast_id: str, after_seq: int, timeout: float) -> list[Event]:
+        """Like :meth:`events`, but waits up to ``timeout`` seconds for one when there is none yet.
+
+        Woken by writes of this process only (the embedded server is one process).
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = self.events(broadcast_id, after_seq)
+                left = deadline - time.monotonic()
+                if found or left <= 0:
+                    return found
+                self._changed.wait(left)
+
+    def _recover(self) -> tuple[str, ...]:
+        """Re-queues what a crash cut; returns their ids."""
+        states = ", ".join(str(int(s)) for s in (*AIRING_STATES, BroadcastState.PREEMPTED))
+        with self._guard():
+            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM broadcasts WHERE state IN ({states})")]
+        for bid in ids:
+            at = self.get_broadcast(bid).progress
+            self.update_broadcast(
+                bid,
+                EventType.QUEUED,
+                state=BroadcastState.QUEUED,
+                message=(
+                    f"{RESTART_REASON}: queued again at airing {at.repeat_index + 1}, "
+                    f"segment {at.segment_index + 1}, sentence {at.sentence_index + 1}"
+                ),
+                interrupt=Interruption(start_time=self._clock(), reason=RESTART_REASON, at=at),
+            )
+        return tuple(ids)
