@@ -26,9 +26,10 @@ from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
 from engine.config import Config
-from engine.jobs import store as store_mod
+from engine.jobs.errors import NotFound
 from engine.jobs.model import Group
 from engine.jobs.runner import Runner
+from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
 from engine.metrics import ServerMetrics, SpeakerCollector, serve_http
 from engine.tts.cache import SpeechCache
@@ -53,7 +54,7 @@ class LoaServer:
         state = Path(config.state_dir)
         state.mkdir(parents=True, exist_ok=True)
         self.metrics = ServerMetrics.create()
-        self.store = store_mod.Store(state / "loa.db")
+        self.store = Store(state / "loa.db")
         self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
         import_key_file(self.store, state)  # once, from servers that kept the keys in a JSON file
@@ -143,7 +144,7 @@ class LoaServer:
                 raise ValueError(f"config groups[{i}]: {exc}") from None
             try:
                 self.store.get_group(group.id)
-            except store_mod.NotFound:
+            except NotFound:
                 self.store.create_group(group, srtp=self.config.srtp)
 
     def stop(self, grace_s: float = 5.0) -> None:

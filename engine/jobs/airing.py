@@ -19,13 +19,14 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
 from engine.jobs.progress import Timeline, playing_sample
-from engine.jobs.store import InvalidTransition, Store
+from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
+from engine.tts import audiofile
 from engine.tts.audio import silence
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
-from engine.tts.recorded import decode_audio
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from streaming.opus import OpusSettings
 from streaming.packetizer import Destination, Stream
@@ -186,7 +187,7 @@ class OnAir(threading.Thread):
         sentence ``first_sentence`` on."""
         segment = self.broadcast.spec.segments[seg_index]
         if segment.audio is not None:
-            yield Progress(repeat, seg_index, 0, 1), decode_audio(segment.audio)
+            yield Progress(repeat, seg_index, 0, 1), audiofile.decode(segment.audio)
             return
         assert segment.text is not None
         pause = self.broadcast.spec.sentence_pause_s

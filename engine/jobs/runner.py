@@ -22,8 +22,9 @@ import time
 
 from engine.jobs import policy
 from engine.jobs.airing import KeySource, OnAir, Studio
+from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
-from engine.jobs.store import InvalidTransition, Store
+from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
 from streaming.opus import OpusSettings
