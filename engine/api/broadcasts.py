@@ -11,12 +11,11 @@ from engine.api import convert
 from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
 from engine.api.errors import field_named
-from engine.api.recorded import truncation
 from engine.api.synthesis import require_voice
 from engine.jobs.model import BroadcastSpec
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_broadcast_spec
-from engine.tts.recorded import probe_audio
+from engine.tts import audiofile
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
@@ -45,10 +44,10 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         for i, segment in enumerate(spec.segments):
             if segment.audio is not None:
                 try:
-                    probe_audio(segment.audio)
+                    audiofile.probe(segment.audio)
                 except ValueError as exc:
                     raise ValueError(f"segments[{i}].{exc}") from None
-                cut = truncation(segment.audio)
+                cut = audiofile.truncation(segment.audio)
                 if cut is not None:
                     raise ValueError(f"segments[{i}].audio: {cut}")
                 continue

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
 import numpy as np
-import soundfile as sf
 
 from engine.api.admission import Admission
 from engine.api.convert import duration, seconds_of
 from engine.errors import NotFound
 from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
+from engine.tts import audiofile
 from engine.tts.audio import OUTPUT_RATE
 from engine.tts.catalog import Catalog
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, NOISE, SENTENCE_PAUSE_S, SPEED
@@ -111,15 +110,15 @@ def voice_to_pb(info: VoiceInfo, installed: bool = True, size_bytes: int = 0) ->
     )
 
 
+_FILE_KINDS: dict[int, audiofile.Kind] = {
+    pb.AUDIO_FORMAT_PCM_S16LE: "pcm_s16le",
+    pb.AUDIO_FORMAT_OGG_OPUS: "ogg_opus",
+}
+
+
 def encode_file(audio: np.ndarray, fmt: int, rate: int) -> bytes:
-    if fmt == pb.AUDIO_FORMAT_PCM_S16LE:
-        return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    buffer = io.BytesIO()
-    if fmt == pb.AUDIO_FORMAT_OGG_OPUS:
-        sf.write(buffer, audio, rate, format="OGG", subtype="OPUS")
-    else:
-        sf.write(buffer, audio, rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
+    """The reply's audio in the requested format (unspecified: WAV)."""
+    return audiofile.encode(audio, _FILE_KINDS.get(fmt, "wav"), rate)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from engine.tts.audiofile import ogg_opus
+from engine.tts.audiofile import encode
 
 
 def loa(*args: str, env_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,7 +73,7 @@ def test_voices_list_install_remove(tiny_models: dict[str, Path], tmp_path: Path
 def test_ogg_opus_file_is_valid(tmp_path: Path) -> None:
     t = np.arange(48_000 * 3) / 48_000
     path = tmp_path / "tone.ogg"
-    path.write_bytes(ogg_opus((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)))
+    path.write_bytes(encode((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), "ogg_opus"))
     info = subprocess.run(["opusinfo", str(path)], capture_output=True, text=True)
     assert info.returncode == 0 and "WARNING" not in info.stdout + info.stderr
     assert "Playback length: 0m:03.000s" in info.stdout
