@@ -24,7 +24,7 @@ Interface::
     sender.start()
     stream = sender.open_stream([Destination("239.1.2.3", 5004)], codec=OpusSettings(),
                                 priority=Priority.NORMAL, cname="loa-server", start_time=None,
-                                groups=("ap-1",))
+                                groups=("ap-1",))    # the id of each destination's group, or ()
     stream.feed(pcm)              # float32 mono 48 kHz, any length; encodes whole frames, never waits
     stream.feed_encoded(packets)  # or Opus packets from encode_pcm(), to reuse one encoding
     stream.finish(); stream.wait(timeout)      # or stream.abort() to stop now (preemption)
@@ -33,7 +33,8 @@ Interface::
     sender.groups_of(ssrc)        # the ``groups`` a stream was opened with
     sender.close()
 
-Every destination goes through each of ``transports`` that serves it (default: one UdpTransport).
+Every destination goes through each of ``transports`` that serves it (default: one UdpTransport; see
+transport.py for the interface and how a sibling such as a broker publisher fits).
 
 Metrics (with ``registry``, metrics.py): loa_rtp_packets_sent_total, loa_rtp_sent_bytes_total,
 loa_rtcp_packets_sent_total, loa_rtp_send_errors_total, loa_rtp_active_streams,
@@ -191,9 +192,13 @@ class PacedSender:
         start_time: float | None = None,
         groups: Sequence[str] = (),
     ) -> Stream:
-        """A new stream to ``destinations``; ``groups`` (ids) is what :meth:`groups_of` answers for it."""
+        """A new stream to ``destinations``. ``groups`` names each destination's group (the server's ids,
+        in the same order): transports that address groups by id use them, and :meth:`groups_of` answers
+        them for the stream's SSRC."""
         if not destinations:
             raise ValueError("a stream needs at least one destination")
+        if groups and len(groups) != len(destinations):
+            raise ValueError(f"{len(groups)} group ids for {len(destinations)} destinations")
         if int(priority) not in (1, 2, 3):
             raise ValueError(f"priority {priority} not in 1..3")
         # A golden-ratio sequence spreads phases evenly however many streams are open.
@@ -208,17 +213,18 @@ class PacedSender:
             phase=phase,
             enqueue=self._enqueue,
         )
-        pairs = zip(stream.destinations, stream.sessions, strict=True)
-        stream.routes = [self._route(d, session) for d, session in pairs]
+        ids = groups or ("",) * len(destinations)
+        routes = zip(stream.destinations, ids, stream.sessions, strict=True)
+        stream.routes = [self._route(d, group_id, session) for d, group_id, session in routes]
         with self._lock:
             self._streams.add(stream)
         return stream
 
-    def _route(self, d: Destination, session: SrtpSession | None) -> Route:
-        served = [(t, sink) for t in self.transports if (sink := t.sink(d)) is not None]
+    def _route(self, d: Destination, group_id: str, session: SrtpSession | None) -> Route:
+        served = [(t, sink) for t in self.transports if (sink := t.sink(d, group_id)) is not None]
         if not served:
             raise ValueError(f"destination {d.address}:{d.port}: no transport serves it")
-        return (_fan_out([sink for _, sink in served]), session, d, tuple(t for t, _ in served))
+        return (_fan_out([sink for _, sink in served]), session, d, group_id, tuple(t for t, _ in served))
 
     # --- internals ---
 
@@ -304,7 +310,7 @@ class PacedSender:
                     self._send_rtcp(stream, stream.sender_report(send_at, bye=False))
                 else:  # the others after this wake-up's packets, which need not wait for them
                     reports.append((stream, send_at))
-            for deliver, session, _, _ in stream.routes:
+            for deliver, session, _, _, _ in stream.routes:
                 if session is None:
                     deliver(data)
                 else:
@@ -334,13 +340,13 @@ class PacedSender:
             self.lateness.extend(late.tolist())
 
     def _send_rtcp(self, stream: Stream, plain: bytes) -> None:
-        for _, session, d, transports in stream.routes:
+        for _, session, d, group_id, transports in stream.routes:
             data = stream.protect(session, plain, True)
             if data is None:
                 self._send_errors += 1
                 continue
             for transport in transports:
-                if transport.send_rtcp(d, data):
+                if transport.send_rtcp(d, group_id, data):
                     self.rtcp_sent += 1
                 else:
                     self._send_errors += 1

@@ -64,8 +64,9 @@ class Destination(GroupAddress):
 
 
 Entry = tuple[float, "Stream", bytes | None]  # (due at, stream, RTP packet); None: the stream's BYE
-# per destination: deliver one datagram, its SRTP session or None, the destination, its transports
-Route = tuple[Sink, SrtpSession | None, GroupAddress, tuple[Transport, ...]]
+# per destination: deliver one datagram, its SRTP session or None, the destination, its group id, and
+# the transports that serve it
+Route = tuple[Sink, SrtpSession | None, GroupAddress, str, tuple[Transport, ...]]
 
 
 class Stream:
@@ -146,8 +147,7 @@ class Stream:
         self._finishing = False
         self.aborted = False  # its packets still in the sender's time slots are skipped
         self.bye_sent = False
-        # per destination, set by the pacer: where its datagrams go, its SRTP session or None, the
-        # destination, and the transports that serve it (see pacer.py)
+        # per destination, set by the pacer (see pacer.py)
         self.routes: list[Route] = []
         # SDES and the priority block never change: serialized once, appended to every sender report
         self._rtcp_tail = rtcp.serialize_compound(

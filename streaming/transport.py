@@ -2,19 +2,25 @@
 
 Interface (what a pacer needs, nothing more)::
 
-    deliver = transport.sink(group)   # once per (stream, destination) at open; None: not served here
+    deliver = transport.sink(group, group_id)   # once per (stream, destination) at open; None: not
+                                                # served by this transport
     deliver(datagram)                 # per RTP datagram as it falls due (already SRTP-protected)
     transport.flush()                 # after each batch of due datagrams → (sent, bytes, errors)
-    transport.send_rtcp(group, datagram) -> bool   # an RTCP compound (SR, BYE), sent at once
+    transport.send_rtcp(group, group_id, datagram) -> bool   # an RTCP compound (SR, BYE), at once
     transport.close()
 
-A batch is up to ``FLUSH_EVERY`` (pacer.py) datagrams of many streams due together; queueing them per
-datagram and sending at ``flush`` lets :class:`UdpTransport` send a whole batch in one sendmmsg(2) per
-socket (mmsg.py) instead of one system call per datagram. A pacer may deliver each destination through
-several transports (each gets the same protected datagrams): a sibling such as a broker publisher would
-append to a per-group bundle in its sink and, at ``flush``, publish the bundles that have gathered
-~100 ms. The sink is a plain function because it runs once per packet in the pacer's hot loop (one call
-adds ~0.1 µs to the ~6 µs a packet costs there).
+``group`` is where the datagrams go on an IP network, ``group_id`` the server's name for the group
+("" when the stream was opened without ids); a transport uses whichever it addresses by. A batch is up
+to ``FLUSH_EVERY`` (pacer.py) datagrams of many streams due together; queueing them per datagram and
+sending at ``flush`` lets :class:`UdpTransport` send a whole batch in one sendmmsg(2) per socket
+(mmsg.py) instead of one system call per datagram. A pacer delivers each destination through every
+transport whose ``sink`` serves it, all with the same protected datagrams. A sibling such as a broker
+publisher (one topic per group id, ~100 ms of datagrams per message) returns the ``append`` of a
+per-group list from ``sink`` and, at ``flush``, hands each non-empty list to its bundler as
+``send(group_id, datagrams, rtcp=False)``; ``send_rtcp`` is ``send(group_id, [datagram], rtcp=True)``.
+The sink is a plain function because it runs once per packet in the pacer's hot loop: UdpTransport's
+costs 60 ns a datagram against 34 ns for its two list appends inline, next to ~3 µs (plain RTP) and
+~7 µs (SRTP) for the whole send path of a packet (measured here, 500 streams on one core).
 """
 
 from __future__ import annotations
@@ -30,11 +36,11 @@ Sink = Callable[[bytes], None]
 
 
 class Transport(Protocol):
-    def sink(self, group: GroupAddress) -> Sink | None: ...
+    def sink(self, group: GroupAddress, group_id: str) -> Sink | None: ...
 
     def flush(self) -> tuple[int, int, int]: ...
 
-    def send_rtcp(self, group: GroupAddress, datagram: bytes) -> bool: ...
+    def send_rtcp(self, group: GroupAddress, group_id: str, datagram: bytes) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -56,7 +62,7 @@ class UdpTransport:
         self._rtcp_options: tuple[int, str | None] | None = None
         self._batches: dict[tuple[int, str | None], DatagramBatch] = {}
 
-    def sink(self, group: GroupAddress) -> Sink:
+    def sink(self, group: GroupAddress, group_id: str = "") -> Sink:
         batch = self._batch_for(group)
         name = batch.address(group.address, group.port)
         queue, names = batch.queued.append, batch.names.append
@@ -75,7 +81,7 @@ class UdpTransport:
                 sent, nbytes, errors = sent + s, nbytes + n, errors + e
         return sent, nbytes, errors
 
-    def send_rtcp(self, group: GroupAddress, datagram: bytes) -> bool:
+    def send_rtcp(self, group: GroupAddress, group_id: str, datagram: bytes) -> bool:
         try:
             if self._rtcp_socket is not None:
                 if self._rtcp_options != (group.ttl, group.interface):

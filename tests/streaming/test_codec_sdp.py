@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from streaming.opus import OpusDecoder, OpusEncoder, OpusSettings, encode_pcm, encoder_lookahead
+from streaming.priority import Priority
 from streaming.sdp import GroupSpec, build_sdp, parse_sdp_group
 
 
@@ -78,9 +79,10 @@ def test_codec_rejects_bad_input() -> None:
 
 
 def test_group_spec_parsing() -> None:
-    assert GroupSpec.parse("239.1.2.3:5004") == GroupSpec("239.1.2.3", 5004, 1, 500)
-    assert GroupSpec.parse("239.1.2.3:5004:emergency:300") == GroupSpec("239.1.2.3", 5004, 3, 300)
-    assert GroupSpec.parse("239.1.2.3:5004:2") == GroupSpec("239.1.2.3", 5004, 2, 500)
+    assert GroupSpec.parse("239.1.2.3:5004") == GroupSpec("239.1.2.3", 5004, Priority.NORMAL, 500)
+    emergency = GroupSpec("239.1.2.3", 5004, Priority.EMERGENCY, 300)
+    assert GroupSpec.parse("239.1.2.3:5004:emergency:300") == emergency
+    assert GroupSpec.parse("239.1.2.3:5004:2") == GroupSpec("239.1.2.3", 5004, Priority.HIGH, 500)
     for bad, message in [
         ("239.1.2.3", "expected"),
         ("239.1.2.300:5004", "address"),
@@ -94,7 +96,7 @@ def test_group_spec_parsing() -> None:
 
 
 def test_sdp_describes_the_group_for_rfc7587_receivers() -> None:
-    group = GroupSpec("239.10.0.1", 5004, 3, 400)
+    group = GroupSpec("239.10.0.1", 5004, Priority.EMERGENCY, 400)
     sdp = build_sdp(group, OpusSettings(bitrate=24_000), ttl=8, session_id=42)
     lines = sdp.split("\r\n")
     assert lines[0] == "v=0" and sdp.endswith("\r\n")

@@ -16,12 +16,13 @@ from streaming.clock import ntp_from_wall
 from streaming.jitter import MAX_CONCEALED
 from streaming.opus import encode_pcm
 from streaming.playout import Playout
+from streaming.priority import Priority
 from streaming.rtp import RtpPacket
 from streaming.sdp import GroupSpec
 from tests.streaming.harness import speech_like
 
-NORMAL = GroupSpec("239.7.0.1", 5004, 1, 500)
-EMERGENCY = GroupSpec("239.7.0.2", 5006, 3, 500)
+NORMAL = GroupSpec("239.7.0.1", 5004, Priority.NORMAL, 500)
+EMERGENCY = GroupSpec("239.7.0.2", 5006, Priority.EMERGENCY, 500)
 KEY = {1: "239.7.0.1:5004", 3: "239.7.0.2:5006"}
 START = 1000.0
 FIRST_BLOCK = int((START + 0.5) * 48_000)
