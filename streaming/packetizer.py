@@ -70,7 +70,8 @@ Route = tuple[Sink, SrtpSession | None, GroupAddress, str, tuple[Transport, ...]
 
 
 class Stream:
-    """One broadcast's RTP stream to one or more destinations. Created by :meth:`PacedSender.open_stream`."""
+    """One broadcast's RTP stream to one or more destinations. Created by ``PacedSender.open_stream``
+    (pacer.py)."""
 
     __slots__ = (
         "_clock",
@@ -143,9 +144,9 @@ class Stream:
         self._frame = 0  # next free frame slot on the time grid
         self._marker = True
         self._last_send_at = 0.0
-        self.next_sr = 0.0  # when its next sender report is due; -1 once aborted (see _send_packets)
+        self.next_sr = 0.0  # when its next sender report is due; -1 once aborted (see pacer.py)
         self._finishing = False
-        self.aborted = False  # its packets still in the sender's time slots are skipped
+        self.aborted = False  # its packets still in the pacer's time slots are skipped
         self.bye_sent = False
         # per destination, set by the pacer (see pacer.py)
         self.routes: list[Route] = []
@@ -220,7 +221,7 @@ class Stream:
         """Stops now (preemption): sends BYE; what is still filed is skipped (and freed) as it falls due."""
         self._finishing = True
         self.aborted = True
-        self.next_sr = -1.0  # the sender thread's one per-packet check then finds it aborted
+        self.next_sr = -1.0  # the pacer thread's one per-packet check then finds it aborted
         self._enqueue([(self._clock(), self, None)])
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -260,7 +261,7 @@ class Stream:
             self._last_send_at = packets[-1][0]
             self._enqueue(packets)
 
-    # --- sender thread side ---
+    # --- pacer thread side ---
 
     def protect(self, session: SrtpSession | None, data: bytes, rtcp_packet: bool) -> bytes | None:
         if session is None:
