@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  (goal 5,000: {ours / 5000:.2f}x)"
     )
     cases_vi, cases_km = load("cases_vi.tsv"), load("cases_km.tsv")
-    held_vi = load("heldout_vi.tsv") + load("heldout2_vi.tsv")
-    held_km = load("heldout_km.tsv")
+    held_vi = load("heldout_vi.tsv") + load("heldout2_vi.tsv") + load("heldout3_vi.tsv")
+    held_km = load("heldout_km.tsv") + load("heldout3_km.tsv")
     acc_vi = _accuracy(cases_vi, lambda c: normalize(c.text, "vi", c.dialect).text)
     acc_km = _accuracy(cases_km, lambda c: normalize(c.text, "km").text)
     print(f"loa accuracy:          vi {acc_vi:.1%} of {len(cases_vi)}, km {acc_km:.1%} of {len(cases_km)}")

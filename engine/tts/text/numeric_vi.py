@@ -32,7 +32,8 @@ _WEEKDAYS = ("thứ hai", "thứ ba", "thứ tư", "thứ năm", "thứ sáu", "
 # A "d/m" ending the sentence or followed by these is a date ("hạn chót là 30/11.", "25/12 tới").
 _DATE_AFTER = word_set("tới này vừa hằng hàng âm dương")
 _RATIO_BEFORE = word_set("đạt được chiếm số nhà tỷ lệ còn")
-_STREET = word_set("đường phố")  # streets named for dates: "đường 3/2", "đường 30/4"
+# Dates that are names: streets ("đường 3/2", "đường 30/4") and holidays ("nghỉ lễ 30/4", "dịp 2/9").
+_STREET = word_set("đường phố lễ dịp")
 _SLASH_RANGE_AFTER = re.compile(r"\s?[-–]\s?\d{1,2}/\d{1,2}\b")
 _SLASH_RANGE_BEFORE = re.compile(r"\b\d{1,2}/\d{1,2}\s?[-–]\s?$")
 _DASH_RANGE_AFTER = word_set("tháng giờ ngày phút tuần")  # "ngày 6-10 tháng 5" is a range of days
@@ -49,6 +50,14 @@ _EMERGENCY_NEXT = word_set("hoặc và để khi nếu ngay miễn")
 _DAY_SAID = word_set("ngày hôm mùng mồng sáng trưa chiều tối đêm khuya")
 _FRACTION_BEFORE = word_set("khoảng gần hơn chiếm được còn trên dưới")
 _FRACTION_AFTER = word_set("số dân diện tổng lượng trong")
+# The last day of a list ("ngày 14 và 15/7", "các ngày 5, 6 và 7/8") gets no second "ngày".
+_LIST_BEFORE = re.compile(r"\d\s*(?:,|và|hoặc)\s*$")
+_DOT_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})")  # "ngày 15.10"
+_DOT_DATE_NEXT = word_set("đến tới và hoặc")  # "từ ngày 15.10 đến 20.10"
+_SCORE_CUES = ("tỷ số", "tỉ số", "thắng", "thua", "hòa", "chung cuộc")  # "tỷ số 3-1" is no range
+_ID_GROUPS = re.compile(r"(?: \d{2,5}(?![\d.,]\d))+(?!\w)")
+_HEIGHT = re.compile(r"m(\d{2})(?!\w)")  # "1m55": one metre fifty-five
+_LABELS = ("đề án",)  # "Đề án 06" is said "không sáu", as its name is written
 
 
 @cache
@@ -167,8 +176,10 @@ def _say_date(s: Scan, m: re.Match[str], day: int | None, month: int, year: int 
         if prev == "tháng":
             text = text.removeprefix("tháng ")
     else:
-        said, mung = prev not in _DAY_SAID, prev not in ("mùng", "mồng")
+        said = prev not in _DAY_SAID and not _LIST_BEFORE.search(s.text, max(s.lo, m.start() - 12), m.start())
+        mung = prev not in ("mùng", "mồng")
         text = dates_vi.date(day, month, year, s.d, say_day=said, first_days=mung)
+        s.date_end = m.end()
     s.b.say(text, m.start(), m.end())
 
 
@@ -261,6 +272,9 @@ def phone(s: Scan, m: re.Match[str]) -> int:
 def dashdate(s: Scan, m: re.Match[str]) -> int:
     """ "sáng 6-10", "ngày 2-9": a day and month after a word that names the day; elsewhere a range."""
     a, b = (int(x) for x in m.group().split("-"))
+    if any(cue in " ".join(s.words_before(m.start(), 4)) for cue in _SCORE_CUES):
+        s.b.say(f"{cardinal(a, s.d)} {cardinal(b, s.d)}", m.start(), m.end())  # a score: "ba một"
+        return m.end()
     prev = s.prev_word(m.start())
     if prev in _DAY_SAID and dates_vi.valid_date(a, b) and s.word_after(m.end()) not in _DASH_RANGE_AFTER:
         _say_date(s, m, a, b, None)
@@ -291,6 +305,9 @@ def number(s: Scan, m: re.Match[str]) -> int:
         or (plain and (len(tok) >= 9 or (len(tok) >= 3 and tok[0] == "0")))
         or (tok in _EMERGENCY and _emergency_number(s, start, end))
     ):
+        groups = _ID_GROUPS.match(s.text, end, s.hi) if id_context else None
+        if groups:  # "tài khoản 7300 201 012 345": one number in its groups, a pause between them
+            tok, end = s.text[start : groups.end()], groups.end()
         spoken = read_digits(tok)
         b.say(spoken, start, end)
         return end if id_context else _warn_long(s, tok, start, end, spoken)
@@ -314,11 +331,18 @@ def number(s: Scan, m: re.Match[str]) -> int:
         elif n <= 24 and prev in _CLOCK_G_BEFORE and re.match(r"g(?!\w)", s.text[end : end + 2]):
             b.say(f"{cardinal(n, d)} giờ", start, end + 1)
             return end + 1
-        elif len(tok) <= 3 and _country_code(s, start, end):
+        elif (len(tok) <= 3 and _country_code(s, start, end)) or _label(tok, before):
             reading = numbers_vi.digits(tok)
+        elif n <= 2 and (height := _HEIGHT.match(s.text, end, s.hi)):
+            b.say(f"{cardinal(n, d)} mét {cardinal(int(height.group(1)), d)}", start, height.end())
+            return height.end()
         if reading is not None:
             b.say(reading, start, end)
             return end
+    dot = _DOT_DATE.fullmatch(tok)
+    if dot and _dot_date_here(s, prev) and dates_vi.valid_date(int(dot.group(1)), int(dot.group(2))):
+        _say_date(s, m, int(dot.group(1)), int(dot.group(2)), None)
+        return end
     if numbers_vi.parse_number(tok) is None and re.fullmatch(r"\d+(?:\.\d+)+", tok):
         spoken = " chấm ".join(amount(x, d) for x in tok.split("."))  # "Mục 1.1.2"
         b.say(spoken, start, end)
@@ -327,6 +351,16 @@ def number(s: Scan, m: re.Match[str]) -> int:
     b.say(spoken, start, end)
     _warn_long(s, tok, start, end, spoken)
     return unit_after(s, end)
+
+
+def _label(tok: str, before: list[str]) -> bool:
+    """ "Đề án 06": a programme's number keeps its leading zero, as its name is said."""
+    return len(tok) == 2 and tok[0] == "0" and ends_with(before, _LABELS)
+
+
+def _dot_date_here(s: Scan, prev: str) -> bool:
+    """ "ngày 15.10" is a date; so is "đến 20.10" after one. Elsewhere "1.5" is a number."""
+    return prev in _DAY_SAID or (prev in _DOT_DATE_NEXT and s.date_end >= 0)
 
 
 def _warn_long(s: Scan, tok: str, start: int, end: int, spoken: str) -> int:

@@ -41,6 +41,23 @@ _EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
 _CALLING_WORDS = ("ទូរស័ព្ទ", "ហៅ", "ទាក់ទង")  # words of calling: "ទូរស័ព្ទទៅលេខ ១១៤" is said digit by digit
 _CALLING = re.compile("|".join(_CALLING_WORDS))
 _CALLING_LONGEST = max(len(w) for w in _CALLING_WORDS)
+_SCORE = re.compile("ឈ្នះ|ចាញ់|ស្មើ|លទ្ធផល|ពិន្ទុ")  # "ឈ្នះ ៣-១" is a score (បីទល់មួយ), not a range
+_ACCOUNT = ("គណនី", "គណនីលេខ", "លេខគណនី", "អត្តសញ្ញាណប័ណ្ណលេខ")  # grouped digits after these: said one by one
+
+
+@cache
+def _abbreviation_pattern() -> re.Pattern[str]:
+    """The dotted abbreviations of data/abbreviations_km.tsv, final dot optional, longest first."""
+    forms = sorted(mapping("abbreviations_km"), key=len, reverse=True)
+    alt = "|".join(
+        re.escape(f.rstrip(".")) + (r"\.?" if f.endswith(".") else r"(?:\.(?=\s))?") for f in forms
+    )
+    return re.compile(rf"(?<![\u1780-\u17d3])(?:{alt})(?![\u1780-\u17d3])")  # letters, not ។
+
+
+def _abbreviation_reading(written: str) -> str:
+    table = mapping("abbreviations_km")
+    return table.get(written) or table.get(written + ".") or table[written.rstrip(".")]
 
 
 @cache
@@ -118,6 +135,9 @@ def _token(
     elif kind == "phone":
         b.say(" ".join(numbers_km.digits(g) for g in re.split(r"[ .]", tok)), a, z)
         return z
+    elif kind == "number" and " " in tok and text[max(lo, a - 24) : a].rstrip().endswith(_ACCOUNT):
+        b.say(numbers_km.digit_groups(tok.split(" ")), a, z)  # an account number in its groups
+        return z
     elif kind == "latin":
         return _latin(b, text, m, prev)
     ascii_tok = tok.translate(numbers_km.TO_ASCII)
@@ -161,6 +181,16 @@ def _latin(b: Builder, text: str, m: re.Match[str], prev: str) -> int:
     return z
 
 
+def _text(b: Builder, text: str, start: int, end: int) -> None:
+    """Khmer text as written, but for the dotted abbreviations (ព.ស., គ.ម), read as their words."""
+    pos = start
+    for m in _abbreviation_pattern().finditer(text, start, end):
+        b.copy(pos, m.start())
+        b.say(_abbreviation_reading(m.group()), m.start(), m.end())
+        pos = m.end()
+    b.copy(pos, end)
+
+
 def _gap(b: Builder, text: str, start: int, end: int, prev: str, next_kind: str) -> None:
     blank_from = len(text[start:end].rstrip()) + start  # after it the gap is only whitespace
     for g in _GAP.finditer(text, start, end):
@@ -168,16 +198,19 @@ def _gap(b: Builder, text: str, start: int, end: int, prev: str, next_kind: str)
         if kind == "ws":
             b.space(a, z)
         elif kind == "text":
-            b.copy(a, z)
+            _text(b, text, a, z)
         elif kind == "quote":
             continue
         elif kind == "dash":
             if prev in _NUMERIC and next_kind in _NUMERIC and z >= blank_from:
-                b.say("ដល់", a, z)
+                b.say("ទល់" if _SCORE.search(text, max(0, a - 24), a) else "ដល់", a, z)
             elif not line_start(text, a):
                 b.pause(a, z)
         else:
             ch = text[a:z]
+            if ch == "~" and prev in _NUMERIC and next_kind in _NUMERIC and z >= blank_from:
+                b.say("ដល់", a, z)  # "២៨~៣៣°C" is a range; "~" alone is ប្រហែល
+                continue
             reading = mapping("symbols_km").get(ch)
             if reading is None:
                 reading = "និមិត្តសញ្ញា"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from . import numbers_vi, spell
+from . import dates_vi, numbers_vi, spell
 from .numbers_vi import cardinal
 from .numeric_vi import unit_pattern, unit_reading
 from .roman import parse_roman
@@ -26,6 +26,9 @@ _ROMAN_CONTEXT = word_set(
 )
 _WEEKDAY = re.compile(r"T([2-7])")  # "T7" is thứ bảy, unless a month is meant ("T7/2025", "T7 năm 2025")
 _MONTH_AFTER = re.compile(r"/\d|\s+(?:năm|tháng)\b", re.I)
+_MONTH = re.compile(r"T(1[0-2]|0?[1-9])")
+_SLASH_YEAR_AFTER = re.compile(r"/((?:19|20)\d\d)\b")  # "T7/2025": tháng bảy năm 2025
+_CAPS_WORD = re.compile(r"[.)]\s*([^\W\d_]+)")
 _CAPS_AROUND = re.compile(r"[^\W\d_]+")
 _SPACE_WORD = re.compile(r" ([^\W\d_]+)(?![\w&.\-])")
 _CAMEL = re.compile(r"[A-ZĐ][a-zđ]+|[a-zđ]+|[A-ZĐ]+(?![a-zđ])")
@@ -49,6 +52,12 @@ def word(s: Scan, m: re.Match[str]) -> int:
             return _abbreviation(s, tok + tail.group(), table[tok + tail.group()], m.start(), tail.end())
     if tok in table and not _roman_here(s, tok, m.start()):
         return _abbreviation(s, tok, table[tok], m.start(), m.end())
+    month = _MONTH.fullmatch(tok)
+    year = _SLASH_YEAR_AFTER.match(s.text, m.end(), s.hi) if month else None
+    if month and year:
+        spoken = f"tháng {dates_vi.month(int(month.group(1)), s.d)} năm {cardinal(int(year.group(1)), s.d)}"
+        s.b.say(spoken, m.start(), year.end())
+        return year.end()
     weekday = _WEEKDAY.fullmatch(tok)
     if weekday and not _MONTH_AFTER.match(s.text, m.end(), s.hi):
         s.b.say(f"thứ {numbers_vi.ordinal(int(weekday.group(1)), s.d)}", m.start(), m.end())
@@ -109,7 +118,13 @@ def word(s: Scan, m: re.Match[str]) -> int:
 def _roman_here(s: Scan, tok: str, start: int) -> bool:
     """ "khóa X", "mục X", "lần thứ X": a Roman numeral where the word before asks for a number, even
     when the table knows the letters ("X" before a name is xã)."""
-    return tok.isupper() and parse_roman(tok) is not None and s.prev_word(start) in _ROMAN_CONTEXT
+    if not tok.isupper() or parse_roman(tok) is None:
+        return False
+    if s.prev_word(start) in _ROMAN_CONTEXT:
+        return True
+    end = start + len(tok)  # "X. TỔ CHỨC THỰC HIỆN": a heading's number; "X. Tân Hạnh" stays xã
+    heading = _CAPS_WORD.match(s.text, end, s.hi)
+    return _list_marker(s, start, end) and heading is not None and heading.group(1).isupper()
 
 
 def _loanword_here(s: Scan, tok: str, end: int) -> bool:
