@@ -14,9 +14,32 @@ import grpc
 from engine.api.errors import abort, is_abort
 from engine.metrics import ServerMetrics
 
+Unary = Callable[[Any, grpc.ServicerContext], Any]
+Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+
 
 def _short(method: str) -> str:
     return method.rsplit("/", 2)[-2].rsplit(".", 1)[-1] + "." + method.rsplit("/", 1)[-1]
+
+
+def _rewrap(
+    handler: Any,
+    unary: Callable[[Unary], Unary],
+    stream: Callable[[Streaming], Streaming],
+    deserializer: Callable[[bytes], Any] | None = None,
+) -> Any:
+    """The handler with its unary-unary or unary-stream behaviour wrapped (client-streaming ones, which
+    Loa has none of, are left as they are); ``deserializer`` replaces the request's when given."""
+    parse = deserializer or handler.request_deserializer
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            unary(handler.unary_unary), parse, handler.response_serializer
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            stream(handler.unary_stream), parse, handler.response_serializer
+        )
+    return handler
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):
@@ -36,33 +59,27 @@ class MetricsInterceptor(grpc.ServerInterceptor):
             metrics.rpc_total.labels(name, label).inc()
             metrics.rpc_seconds.labels(name).observe(time.perf_counter() - started)
 
-        if handler.unary_unary:
-            inner_uu = handler.unary_unary
-
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        def unary(inner: Unary) -> Unary:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
                 started = time.perf_counter()
                 try:
-                    return inner_uu(request, context)
+                    return inner(request, context)
                 finally:
                     observe(context, started)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream:
-            inner_us = handler.unary_stream
+            return call
 
-            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        def stream(inner: Streaming) -> Streaming:
+            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 started = time.perf_counter()
                 try:
-                    yield from inner_us(request, context)
+                    yield from inner(request, context)
                 finally:
                     observe(context, started)
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
+            return call
+
+        return _rewrap(handler, unary, stream)
 
 
 @dataclass(frozen=True)
@@ -96,27 +113,26 @@ class DecodeInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or handler.request_streaming:
             return handler
-        deserialize = _lenient(handler.request_deserializer)
 
         def check(request: Any, context: grpc.ServicerContext) -> None:
             if isinstance(request, _Undecodable):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
 
-        if handler.unary_unary:
-            inner_uu = handler.unary_unary
-
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        def unary(inner: Unary) -> Unary:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
                 check(request, context)
-                return inner_uu(request, context)
+                return inner(request, context)
 
-            return grpc.unary_unary_rpc_method_handler(unary, deserialize, handler.response_serializer)
-        inner_us = handler.unary_stream
+            return call
 
-        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            check(request, context)
-            yield from inner_us(request, context)
+        def stream(inner: Streaming) -> Streaming:
+            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                check(request, context)
+                yield from inner(request, context)
 
-        return grpc.unary_stream_rpc_method_handler(stream, deserialize, handler.response_serializer)
+            return call
+
+        return _rewrap(handler, unary, stream, _lenient(handler.request_deserializer))
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
@@ -128,30 +144,27 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or handler.request_streaming:
             return handler
-        if handler.unary_unary:
-            inner_uu = handler.unary_unary
 
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        def unary(inner: Unary) -> Unary:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
                 try:
-                    return inner_uu(request, context)
+                    return inner(request, context)
                 except Exception as exc:
                     if is_abort(exc):
                         raise
                     abort(context, exc)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
-        inner_us = handler.unary_stream
+            return call
 
-        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            try:
-                yield from inner_us(request, context)
-            except Exception as exc:
-                if is_abort(exc):
-                    raise
-                abort(context, exc)
+        def stream(inner: Streaming) -> Streaming:
+            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    yield from inner(request, context)
+                except Exception as exc:
+                    if is_abort(exc):
+                        raise
+                    abort(context, exc)
 
-        return grpc.unary_stream_rpc_method_handler(
-            stream, handler.request_deserializer, handler.response_serializer
-        )
+            return call
+
+        return _rewrap(handler, unary, stream)
