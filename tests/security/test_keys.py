@@ -97,6 +97,22 @@ def test_a_group_is_never_stored_without_its_key(tmp_path: Path) -> None:
     assert [k.mki for k in keys.keys("ap-1")] == [1] and keys.key_source("ap-1") is not None
 
 
+def test_an_older_servers_store_files_are_made_private(tmp_path: Path) -> None:
+    """Stores of older versions were 0644; their WAL, which holds the latest writes (keys too), must not
+    stay readable beside a private database file."""
+    path = tmp_path / "loa.db"
+    older = sqlite3.connect(path, isolation_level=None)  # held open: its -wal and -shm files stay
+    older.execute("PRAGMA journal_mode = WAL")
+    older.execute("CREATE TABLE t (x)")
+    for name in ("loa.db", "loa.db-wal", "loa.db-shm"):
+        (tmp_path / name).chmod(0o644)
+    with Store(path) as store:
+        store.create_group(Group("ap-1", multicast_address="239.192.1.1", port=5004), srtp=True)
+        for name in ("loa.db", "loa.db-wal", "loa.db-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    older.close()
+
+
 def test_a_key_file_of_an_older_server_is_imported_once(tmp_path: Path) -> None:
     from streaming.provisioning import dump_provisioning
 
