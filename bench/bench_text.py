@@ -134,6 +134,13 @@ ADVERSARIAL: tuple[tuple[str, str, str, str], ...] = (
     ("letters", "vi", "", "a"),
     ("combining", "vi", "", "a\u0301"),
     ("line breaks", "vi", "", "Tin\n"),
+    ("account groups", "vi", "tài khoản ", "12 "),
+    ("dot dates", "vi", "", "ngày 15.10 đến 20.10 "),
+    ("day lists", "vi", "", "14 và 15/7, "),
+    ("tilde ranges", "vi", "", "1~"),
+    ("T7", "vi", "", "T7 "),
+    ("ព.ស.", "km", "", "ព.ស."),
+    ("~ km", "km", "", "១~"),
 )
 _PROJECTED_LIMIT_S = 60.0
 
@@ -201,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  (goal 5,000: {ours / 5000:.2f}x)"
     )
     cases_vi, cases_km = load("cases_vi.tsv"), load("cases_km.tsv")
-    held_vi = load("heldout_vi.tsv") + load("heldout2_vi.tsv") + load("heldout3_vi.tsv")
+    held_vi = (
+        load("heldout_vi.tsv") + load("heldout2_vi.tsv") + load("heldout3_vi.tsv") + load("heldout4_vi.tsv")
+    )
     held_km = load("heldout_km.tsv") + load("heldout3_km.tsv")
     acc_vi = _accuracy(cases_vi, lambda c: normalize(c.text, "vi", c.dialect).text)
     acc_km = _accuracy(cases_km, lambda c: normalize(c.text, "km").text)

@@ -34,6 +34,7 @@ _DATE_AFTER = word_set("tới này vừa hằng hàng âm dương")
 _RATIO_BEFORE = word_set("đạt được chiếm số nhà tỷ lệ còn")
 # Dates that are names: streets ("đường 3/2", "đường 30/4") and holidays ("nghỉ lễ 30/4", "dịp 2/9").
 _STREET = word_set("đường phố lễ dịp")
+_HOLIDAY = re.compile(r"\bNgày [^\W\d][^\d\n,.;:!?()]{2,40} $")  # "Ngày Giải phóng miền Nam 30/4"
 _SLASH_RANGE_AFTER = re.compile(r"\s?[-–]\s?\d{1,2}/\d{1,2}\b")
 _SLASH_RANGE_BEFORE = re.compile(r"\b\d{1,2}/\d{1,2}\s?[-–]\s?$")
 _DASH_RANGE_AFTER = word_set("tháng giờ ngày phút tuần")  # "ngày 6-10 tháng 5" is a range of days
@@ -217,7 +218,7 @@ def slash(s: Scan, m: re.Match[str]) -> int:
     prev = s.prev_word(m.start())
     fraction = s.word_after(m.end()) in _FRACTION_AFTER or (prev in _FRACTION_BEFORE and a < b)
     if not fraction and dates_vi.valid_date(a, b):
-        if prev in _STREET:
+        if prev in _STREET or _HOLIDAY.search(s.text, max(s.lo, m.start() - 48), m.start()):
             s.b.say(dates_vi.date(a, b, None, s.d, say_day=False, first_days=False), m.start(), m.end())
             return m.end()
         if _slash_is_date(s, m, prev):
