@@ -52,7 +52,7 @@ class LoaServer:
         auth = require_auth(config.listen, config.auth)
         limits = Limits.from_config(config)
         state = Path(config.state_dir)
-        state.mkdir(parents=True, exist_ok=True)
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, tokens: see engine/db.py
         self.metrics = ServerMetrics.create()
         self.store = Store(state / "loa.db")
         self.admission = Admission(limits, BacklogReader(self.store.path))
