@@ -88,3 +88,14 @@ def test_layering_replaces_all_rows_of_a_form() -> None:
     top = layered(base, {"ĐT": "đoàn thể"})
     assert top["ĐT"] == {"always": "đoàn thể"}
     assert base["ĐT"] != top["ĐT"]
+
+
+def test_a_document_type_before_a_document_number_is_that_type() -> None:
+    assert normalize("Theo TT 08/2024/TT-BTNMT.").text.startswith("Theo thông tư tám")
+    assert normalize("Căn cứ CT 05/CT-TTg.").text.startswith("Căn cứ chỉ thị năm")
+    assert normalize("TT Cái Nhum có 5 khóm.").text.startswith("thị trấn Cái Nhum")
+
+
+def test_a_sector_after_so_or_phong_is_read_whole() -> None:
+    assert normalize("Sở NN&MT tỉnh.").text == "Sở nông nghiệp và môi trường tỉnh."
+    assert normalize("Phòng TC-KH huyện.").text == "Phòng tài chính kế hoạch huyện."

@@ -20,6 +20,7 @@ _HEAD = re.compile(r"[^\W\d_]+|\d+")
 _SLASH_TAIL = re.compile(r"/[^\W\d_]{1,2}(?![\w/])")  # "đ/c", "v/v": abbreviations with a slash
 _NAME_AFTER = re.compile(r"\.?\s*(?=[A-ZĐÀ-Ỹ\d])|\.(?=\w)")
 _PHONE_AFTER = re.compile(r"[.:]?\s*(?:\+84|0)\d")
+_CODE_AFTER = re.compile(r"\.?\s*(?:số\s*)?\d+/(?:\d{4}/)?[A-ZĐ]")  # "TT 08/2024/TT-BTNMT": a document type
 _NEXT_WORD = re.compile(r"\.?\s*([^\W\d_]+)")
 _ROMAN_CONTEXT = word_set(
     "chương mục phần khóa khoá kỳ quý đợt đoạn kỷ hội thứ cấp động loại hạng tập lục nhóm vùng mức"
@@ -164,6 +165,8 @@ def _acronym_like(s: Scan, head: str, start: int, end: int) -> bool:
 
 
 def _abbreviation(s: Scan, head: str, rows: Mapping[str, str], start: int, end: int) -> int:
+    if "code" in rows and _CODE_AFTER.match(s.text, end, s.hi):
+        return _say_abbreviation(s, rows["code"], start, end)
     nxt = _NEXT_WORD.match(s.text, end, s.hi)
     next_word = nxt.group(1).lower() if nxt else ""
     for when, reading in rows.items():
