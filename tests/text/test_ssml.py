@@ -30,8 +30,21 @@ def test_plain_speak_is_its_text() -> None:
     ssml = f'<speak version="1.1" {NS} xml:lang="vi-VN">\n  Xin chào bà con.</speak>'
     doc = parse(ssml)
     assert doc.lang == "vi"
-    assert doc.items == (Text("\n  Xin chào bà con.", "vi", line=1, column=ssml.index("\n") + 1),)
+    at = ssml.index("\n")
+    assert doc.items == (Text("\n  Xin chào bà con.", "vi", line=1, column=at + 1, offset=at),)
     assert doc.text() == "Xin chào bà con."
+
+
+def test_each_run_says_where_it_starts_in_the_source() -> None:
+    ssml = (
+        '<speak>\r\n<p>Ủy ban <say-as interpret-as="date">2/9</say-as>\n<sub alias="ủy ban">UBND</sub>'
+        "</p></speak>"
+    )
+    runs = [r for r in texts(ssml) if r.text.strip()]
+    for run in runs:
+        assert ssml[run.offset :].startswith(("Ủy ban", "<say-as", "<sub")), run
+    assert (runs[1].line, runs[1].column) == (2, 11)
+    assert (runs[-1].line, runs[-1].column) == (3, 1)
 
 
 def test_paragraphs_and_sentences_are_boundaries() -> None:

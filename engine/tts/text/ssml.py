@@ -45,6 +45,7 @@ _RATE_WORDS = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast"
 _TIME = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s)")
 _PERCENT = re.compile(r"([+-]?)(\d+(?:\.\d+)?)%")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NEWLINE = re.compile(r"\r\n|\n|\r")  # expat counts lines as XML does: any of these ends one
 
 # Elements whose text is read as it stands (reported: their effect is not rendered), and those dropped.
 _PASS_THROUGH = frozenset({"emphasis", "voice", "phoneme", "audio", "token", "w"})
@@ -71,7 +72,10 @@ class SayAs:
 @dataclass(frozen=True)
 class Text:
     """Words to normalize. ``lang`` is the xml:lang in effect (a code resolve_language accepts) or None
-    for the request's own; ``written`` is what a ``sub`` replaced (for subtitles), else None."""
+    for the request's own; ``written`` is what a ``sub`` replaced (for subtitles), else None. ``line``
+    and ``column`` (from 1) and ``offset`` (code points from 0) say where the run starts in the SSML, so
+    progress and subtitles can point into what the client sent (an entity such as &amp; inside a run
+    makes the run's own characters shift against the source after it)."""
 
     text: str
     lang: str | None
@@ -80,6 +84,7 @@ class Text:
     written: str | None = None
     line: int = 1
     column: int = 1
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,7 @@ class _Parser:
         self.notices: list[Notice] = []
         self.lang: str | None = None
         self.seen_root = False
+        self.line_starts: list[int] = [0]
 
     def fail(self, message: str) -> NoReturn:
         raise SSMLError(message, self.p.CurrentLineNumber, self.p.CurrentColumnNumber + 1)
@@ -167,7 +173,11 @@ class _Parser:
     def _external(self, *_: object) -> int:
         self.fail("external entities are not accepted")
 
+    def offset(self, line: int, column: int) -> int:
+        return self.line_starts[line - 1] + column - 1
+
     def parse(self, ssml: str) -> Document:
+        self.line_starts += [m.end() for m in _NEWLINE.finditer(ssml)]
         try:
             self.p.Parse(ssml, True)
         except expat.ExpatError as e:
@@ -212,12 +222,11 @@ class _Parser:
             self.items.append(Boundary("paragraph" if frame.name in ("p", "paragraph") else "sentence"))
         if frame.name in _TEXT_ONLY and not frame.dropped:
             content = "".join(frame.text)
+            at = (frame.line, frame.column, self.offset(frame.line, frame.column))
             if frame.name == "sub":
-                item = Text(
-                    frame.alias or "", frame.lang, None, frame.rate, content, frame.line, frame.column
-                )
+                item = Text(frame.alias or "", frame.lang, None, frame.rate, content, *at)
             else:
-                item = Text(content, frame.lang, frame.say_as, frame.rate, None, frame.line, frame.column)
+                item = Text(content, frame.lang, frame.say_as, frame.rate, None, *at)
             self.items.append(item)
 
     def _chars(self, data: str) -> None:
@@ -231,10 +240,14 @@ class _Parser:
             return
         last = self.items[-1] if self.items else None
         if isinstance(last, Text) and last.say_as is None and last.written is None and _same(last, frame):
-            self.items[-1] = Text(last.text + data, last.lang, None, last.rate, None, last.line, last.column)
+            self.items[-1] = Text(
+                last.text + data, last.lang, None, last.rate, None, last.line, last.column, last.offset
+            )
             return
         line, column = self.p.CurrentLineNumber, self.p.CurrentColumnNumber + 1
-        self.items.append(Text(data, frame.lang, None, frame.rate, None, line, column))
+        self.items.append(
+            Text(data, frame.lang, None, frame.rate, None, line, column, self.offset(line, column))
+        )
 
     def _language(self, value: str) -> str:
         try:
