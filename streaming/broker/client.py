@@ -96,6 +96,11 @@ class BrokerClient:
         self._mqtt.on_connect = self._connected
         self._mqtt.on_disconnect = self._disconnected
         self._mqtt.on_message = self._message
+        # paho writes to the socket from the *calling* thread when its own loop thread (loop_start) is not
+        # running, which would race with our network thread on the TLS socket: the broker then drops the
+        # connection (seen in bench/bench_broker.py at 1,000 publishes/s). With a socket-write callback
+        # registered, paho only queues and wakes our loop, which does all the writing.
+        self._mqtt.on_socket_register_write = lambda client, userdata, sock: None
         self._thread = threading.Thread(target=self._run, name=f"mqtt-{settings.username}", daemon=True)
 
     def start(self) -> None:

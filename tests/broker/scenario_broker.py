@@ -364,6 +364,34 @@ def scenario_garbage(directory: Path) -> dict[str, Any]:
         mq.stop()
 
 
+def scenario_burst(directory: Path) -> dict[str, Any]:
+    """3,000 publishes as fast as the caller's thread can make them, racing the client's network thread."""
+    mq, ca = broker(directory)
+    try:
+        got: list[bytes] = []
+        src = BrokerSource(settings(ca, "c-a"), TOPICS, ["ga"], lambda g, d, r, t: got.append(d))
+        server = BrokerClient(settings(ca, "_loa"), lambda t, p: None)
+        server.start()
+        src.start()
+        assert connected(server) and connected(src.client)
+        time.sleep(0.3)
+        sent = [Bundle((Datagram(Kind.RTP, i.to_bytes(4, "big") * 50),)).serialize() for i in range(3000)]
+        accepted = sum(server.publish(TOPICS.media("ga"), payload) for payload in sent)
+        wait(lambda: len(got) >= len(sent), 20.0)
+        result = {
+            "accepted": accepted,
+            "received_in_order": got == [Bundle.parse(p).datagrams[0].data for p in sent],
+            "received": len(got),
+            "server_connects": server.connects,
+            "server_reason": server.last_reason,
+        }
+        src.stop()
+        server.stop()
+        return result
+    finally:
+        mq.stop()
+
+
 def scenario_client_certs(directory: Path) -> dict[str, Any]:
     """With ``client_certs`` a cluster needs a certificate from our CA as well as its password."""
     pki = ensure_pki(directory / "pki")

@@ -87,6 +87,12 @@ def test_media_arrives_exact_and_in_order_in_100_ms_bundles_and_time_replies_mat
         assert abs(offset) < 0.05 and 0 <= delay < 0.1  # one clock, loopback: measured < 1 ms warm
 
 
+def test_publishing_from_another_thread_at_full_speed_keeps_the_connection(tmp_path: Path) -> None:
+    r = scenario("burst", tmp_path)
+    assert r["server_connects"] == 1, r["server_reason"]  # paho once wrote from both threads: dropped
+    assert r["accepted"] == 3000 and r["received"] == 3000 and r["received_in_order"]
+
+
 def test_garbage_is_counted_and_dropped_on_both_sides(tmp_path: Path) -> None:
     r = scenario("garbage", tmp_path)
     assert r["got"] == [b"ok".hex()], "only the valid bundle reached the ingress"
