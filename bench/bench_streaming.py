@@ -193,6 +193,7 @@ def bench_opus() -> None:
     import soundfile
 
     from streaming.opus import OpusDecoder, OpusSettings
+    from streaming.rtp import CLOCK_RATE
     from tests.streaming.harness import speech_like
 
     audio = speech_like(60.0, seed=11)
@@ -202,7 +203,7 @@ def bench_opus() -> None:
     print(f"{'':<40} {'Loa (opuslib)':>14} {'opus-tools CLI':>15} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         wav, ogg, out = Path(tmp) / "in.wav", Path(tmp) / "out.opus", Path(tmp) / "out.wav"
-        soundfile.write(str(wav), audio, 48_000, subtype="PCM_16")
+        soundfile.write(str(wav), audio, CLOCK_RATE, subtype="PCM_16")
         packets: dict[str, list[bytes]] = {}
         for complexity in (5, 10):
             cli = ["opusenc", "--quiet", "--bitrate", "32", "--comp", str(complexity), "--framesize", "20"]

@@ -32,6 +32,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from streaming.rtp import CLOCK_RATE
 from tests.tts.sentences import ENGLISH
 
 _PIPER_ESPEAK_LOCK = threading.Lock()
@@ -73,7 +74,7 @@ def loa_engine(model: Path, workers: int | None = None, threads: int | None = No
             if samples == 0 and first:
                 first()
             samples += piece.audio.size
-        return samples / 48_000
+        return samples / CLOCK_RATE
 
     return run, synth
 

@@ -7,7 +7,7 @@
 * A first piece that finds every worker idle and no other request queued runs alone on all cores (the
   voice's all-cores session) while the other workers wait: alone, a bulletin starts speaking as fast as
   the machine allows (on 2 cores ~0.07 s instead of ~0.1 s for a 3-word piece), and under load no run
-  ever shares the cores with a multi-threaded one (that oversubscribes: ../shared/notes/peers.md).
+  ever shares the cores with a multi-threaded one (that oversubscribes: bench/README.md, "Peer measurements").
 """
 
 from __future__ import annotations
