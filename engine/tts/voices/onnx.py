@@ -1,9 +1,10 @@
 """onnxruntime sessions configured for how the synthesizer runs them.
 
-Measured on 2 cores (bench/README.md, "Peer measurements"): with two or more requests in flight, one
-intra-op thread per session run and one worker per core beats onnxruntime's default by ~25%, and two threads per
-request while another runs oversubscribes the cores. So when the synthesizer runs several workers, each run
-gets one thread; a single worker keeps onnxruntime's default (all cores for one request).
+Measured on 2 cores (bench/README.md, "Peer measurements"): with two or more requests in flight,
+one intra-op thread per session run and one worker per core beats onnxruntime's default by ~25%, and
+two threads per request while another runs oversubscribes the cores. So when the synthesizer runs
+several workers, each run gets one thread; a single worker keeps onnxruntime's default (all cores for
+one request).
 
 A piece that runs while nothing else does (the first piece of a bulletin on an idle machine) would leave
 the other cores idle on one thread, so each voice also keeps a second session with one thread per core,
