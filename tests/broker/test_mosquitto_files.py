@@ -43,12 +43,12 @@ def test_acl_gives_clusters_their_groups_and_their_own_topics_only() -> None:
 def test_accounts_are_kept_in_the_state_dir_and_revocation_removes_the_password(tmp_path: Path) -> None:
     mq = _broker(tmp_path)
     mq.add_server("_loa", "s")
-    mq.add_cluster("c-1", "p1", ("ap-1",))
-    mq.add_cluster("c-2", "p2", ("ap-1",))
+    mq.add_cluster("c-1", "secret-of-cluster-1", ("ap-1",))
+    mq.add_cluster("c-2", "secret-of-cluster-2", ("ap-1",))
     passwd = (tmp_path / "state" / "passwd").read_text().splitlines()
     assert [line.split(":")[0] for line in passwd] == ["_loa", "c-1", "c-2"]
     assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd)  # PBKDF2-SHA512, never plain
-    assert "p1" not in (tmp_path / "state" / "accounts.json").read_text()
+    assert "secret-of-cluster-1" not in (tmp_path / "state" / "accounts.json").read_text()
     mq.revoke("c-1")
     again = _broker(tmp_path)  # a restart reads the accounts back
     assert set(again.accounts.clusters) == {"c-2"} and set(again.accounts.servers) == {"_loa"}
