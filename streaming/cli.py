@@ -28,6 +28,31 @@ def _group(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _broker(args: argparse.Namespace) -> Any:
+    """The broker provisioning from ``--provision``, or from ``--broker`` and its companions; else None."""
+    from pathlib import Path
+
+    from streaming.broker.provision import BrokerProvision
+
+    if args.provision:
+        return BrokerProvision.parse(Path(args.provision).read_text())
+    if not args.broker:
+        return None
+    if not (args.cluster and args.password_file and args.broker_group):
+        raise ValueError("--broker needs --cluster, --password-file and at least one --broker-group")
+    groups: dict[str, str] = {}
+    for item in args.broker_group:
+        group_id, sep, address = item.partition("=")
+        if not sep:
+            raise ValueError(f"--broker-group {item!r} is not ID=ADDR:PORT")
+        groups[group_id] = address
+    password = Path(args.password_file).read_text().strip()
+    ca = Path(args.ca) if args.ca else None
+    return BrokerProvision.from_url(
+        args.broker, cluster=args.cluster, password=password, ca=ca, groups=groups
+    )
+
+
 def _speaker(args: argparse.Namespace) -> int:
     from streaming.clock import Clock, SimulatedClock
     from streaming.receiver import SpeakerAgent, SpeakerConfig
@@ -54,6 +79,7 @@ def _speaker(args: argparse.Namespace) -> int:
             log_frames=args.sink.lower().endswith(".wav"),
             keys=args.keys,
             sr_tolerance=args.sr_tolerance,
+            broker=_broker(args),
             **({"name": args.name} if args.name else {}),
         )
         agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
@@ -64,6 +90,8 @@ def _speaker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, lambda *_: agent.reload_keys())
     ready: dict[str, Any] = {"ready": True, "name": config.name, "ssrc": agent.ssrc}
     ready["groups"] = [str(g) for g in args.group]
+    if config.broker is not None:
+        ready["broker"] = config.broker.url
     if agent.keyring is not None:
         ready["srtp"] = True
         ready["groups_without_keys"] = agent.keyring.missing
@@ -125,6 +153,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --keys: a new stream plays only once a sender report arrives that is at most this far "
         "ahead of the sender's clock and at most the playout delay behind it (refuses replays of old "
         "broadcasts; default 5)",
+    )
+    speaker.add_argument(
+        "--provision", metavar="FILE", help="broker provisioning JSON (url, ca, cluster, password, groups)"
+    )
+    speaker.add_argument("--broker", metavar="mqtts://HOST:PORT", help="also receive through this broker")
+    speaker.add_argument("--cluster", help="with --broker: this speaker's cluster id (its broker user)")
+    speaker.add_argument("--password-file", metavar="FILE", help="with --broker: the cluster's password")
+    speaker.add_argument("--ca", metavar="CA.pem", help="with --broker: CA to trust (default: system's)")
+    speaker.add_argument(
+        "--broker-group",
+        action="append",
+        metavar="ID=ADDR:PORT",
+        help="with --broker: a group id and the --group it carries (repeat per group)",
     )
     speaker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     speaker.add_argument(

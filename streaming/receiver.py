@@ -9,7 +9,10 @@ Receiver reports (RR + SDES CNAME + Loa's LOAR status) go to the sender's feedba
 ``time_sync`` set, the speaker does not trust its own clock: it asks that address (the sender's
 feedback port) for NTP-style timestamps and uses the filtered offset (timesync.py); without it, the
 system clock is taken as synchronized (NTP/PTP in the field). The groups' datagrams come from a
-:class:`UdpSource` (source.py) and go through :meth:`SpeakerAgent.deliver` into the ingress.
+:class:`UdpSource` (source.py) and go through :meth:`SpeakerAgent.deliver` into the ingress. With
+``broker`` (streaming/broker/provision.py; a speaker behind 4G NAT) a :class:`BrokerSource` subscribes to
+the groups' media topics and feeds the same :meth:`deliver` from its own thread; a datagram that comes on
+both paths plays once and is not counted as a replay (ingress.py, ``PathCopies``).
 
 With ``keys`` (a provisioning file, see keyring.py) every group is SRTP-only: what fails authentication,
 replay or key checks is dropped before the jitter buffer and counted (metrics ``outcome`` label, the
@@ -33,7 +36,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streaming import rtcp
 from streaming.clock import Clock
@@ -45,6 +48,9 @@ from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
 from streaming.source import UdpSource
 from streaming.timesync import TimeSyncClient
+
+if TYPE_CHECKING:
+    from streaming.broker.provision import BrokerProvision
 
 
 @dataclass
@@ -59,6 +65,7 @@ class SpeakerConfig:
     log_frames: bool = True  # keep every played frame for the sink's summary (tests, diagnostics)
     keys: str | None = None  # provisioning file: every group must be SRTP with these keys
     sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
+    broker: BrokerProvision | None = None  # also receive the groups through an MQTT broker
 
 
 class SpeakerAgent:
@@ -88,6 +95,23 @@ class SpeakerAgent:
 
             self.metrics = SpeakerMetrics(registry)
         self.source = UdpSource(config.groups, config.interface)
+        # the network thread and the broker's thread both deliver: SRTP state is not shared safely
+        self._deliver_lock = threading.Lock()
+        self.broker_source = self._broker_source(config.broker) if config.broker else None
+
+    def _broker_source(self, provision: BrokerProvision) -> Any:
+        from streaming.broker.subscriber import BrokerSource  # paho only where a broker is used
+
+        unknown = sorted(set(provision.groups.values()) - set(self.playout.groups))
+        if unknown:
+            raise ValueError(f"broker groups {unknown} are not among the speaker's groups")
+        names = dict(provision.groups)
+
+        def on_datagram(group_id: str, data: bytes, is_rtcp: bool, arrival: float) -> None:
+            # RTP and RTCP share the ingress, which tells them apart by packet type as on a muxed port
+            self.deliver(names[group_id], data, None, path="broker")
+
+        return BrokerSource(provision.settings(), provision.topics(), list(names), on_datagram)
 
     def reload_keys(self) -> None:
         """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
@@ -108,12 +132,16 @@ class SpeakerAgent:
         ]
         for t in self._threads:
             t.start()
+        if self.broker_source is not None:
+            self.broker_source.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=3)
+        if self.broker_source is not None:
+            self.broker_source.stop()
         self.source.close()
         self._control.close()
         self.sink.close(self.summary())
@@ -139,6 +167,7 @@ class SpeakerAgent:
             "offset": self.offset(),
             "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
             "streams": streams,
+            "path_copies": self.ingress.path_copies,
             **({"srtp": self._srtp_status(), "gate": self._gate_status()} if self.keyring else {}),
         }
 
@@ -196,10 +225,14 @@ class SpeakerAgent:
 
     # --- network thread ---
 
-    def deliver(self, group: str, data: bytes, source: tuple[str, int] | None) -> None:
-        """One datagram of ``group`` (``ADDR:PORT``) from a source, stamped and passed to the ingress."""
-        arrival = self.clock.now()
-        outcome = self.ingress.receive(group, data, arrival, source, self.offset())
+    def deliver(
+        self, group: str, data: bytes, source: tuple[str, int] | None, path: str = "multicast"
+    ) -> None:
+        """One datagram of ``group`` (``ADDR:PORT``) from a source, stamped and passed to the ingress.
+        ``path`` names the source, so that the same datagram on two paths counts as a copy."""
+        with self._deliver_lock:
+            arrival = self.clock.now()
+            outcome = self.ingress.receive(group, data, arrival, source, self.offset(), path=path)
         if self.metrics is not None:
             self.metrics.on_datagram(outcome, len(data))
 
