@@ -3,12 +3,14 @@ SRTP broadcast in sync. Prints JSON; the WAVs and sidecars go to DIR (judged in 
 
 ``python -m tests.broker.scenario_4g DIR SECONDS``. Mosquitto listens on the gateway 198.18.0.1; the 4G
 speaker runs on a :class:`engine.netns.RemoteHost` (no multicast route: it hears no group), the LAN one
-here. One PacedSender sends each SRTP datagram to the group and, bundled, to the broker. Both speakers
+here, and a third ("both", here) hears the group on both paths, as a LAN speaker with a broker fallback
+would. One PacedSender sends each SRTP datagram to the group and, bundled, to the broker. Both speakers
 take the system clock as true (the namespaces share it): the skew is the paths' and the playout's alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -63,6 +65,7 @@ def main(outdir: Path, seconds: float) -> dict[str, object]:
     mq = Mosquitto(outdir / "broker", Listener(PORT, pki.cert, pki.key, pki.ca_cert, HOST_GATEWAY), TOPICS)
     mq.add_server("_loa", "server-secret")
     mq.add_cluster("c-4g", "cluster-secret", ("village",))
+    mq.add_cluster("c-both", "both-secret", ("village",))  # its own account: a client id is one connection
     mq.start()
     try:
         key = MasterKey.generate(2, not_before=time.time() - 600)
@@ -73,6 +76,8 @@ def main(outdir: Path, seconds: float) -> dict[str, object]:
             prefix=TOPICS.prefix,
         )  # fmt: skip
         (outdir / "provision.json").write_text(provision.serialize())
+        both = dataclasses.replace(provision, cluster="c-both", password="both-secret")
+        (outdir / "both.json").write_text(both.serialize())
         group = ["--group", f"{GROUP[0]}:{GROUP[1]}:normal:{DELAY_MS}", "--keys", str(keys)]
         server = BrokerClient(
             Settings(HOST_GATEWAY, PORT, "_loa", "server-secret", pki.ca_cert), lambda t, p: None
@@ -80,7 +85,9 @@ def main(outdir: Path, seconds: float) -> dict[str, object]:
         server.start()
         assert connected(server)
         publisher = BrokerPublisher(server, TOPICS)
-        lan = start_speakers(["lan"], outdir, group)
+        lan = start_speakers(
+            ["lan", "both"], outdir, group, {"both": ["--provision", str(outdir / "both.json")]}
+        )
         far = _speaker(remote, outdir, "far", [*group, "--provision", str(outdir / "provision.json")])
         time.sleep(1.5)  # the 4G speaker's TLS connection and subscription
         with PacedSender(transports=[UdpTransport(), BrokerTransport(publisher)]) as sender:
