@@ -297,9 +297,15 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
 def is_loopback(listen_address: str) -> bool:
     """Whether a gRPC listen address ("127.0.0.1:50051", "[::1]:50051", "localhost:50051",
-    "unix:/path") accepts connections from this machine only. Anything unsure is not loopback."""
+    "unix:/path") accepts connections from this machine only. Anything unsure is not loopback.
+
+    An abstract unix socket ("unix-abstract:name") is not: it has no file, so no permissions, and any
+    process of any user in the network namespace can connect to it (security issue #12: with auth off
+    there, anyone could create a group and read its keys)."""
     address = listen_address.strip()
-    if address.startswith(("unix:", "unix-abstract:")):
+    if address.startswith("unix-abstract:"):
+        return False
+    if address.startswith("unix:"):
         return True
     host = address.rsplit(":", 1)[0] if ":" in address else address
     host = host.strip("[]")

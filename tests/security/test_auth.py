@@ -269,6 +269,7 @@ def test_check_broadcast_rules() -> None:
         ("[::1]:50051", True),
         ("localhost:50051", True),
         ("unix:/run/loa.sock", True),
+        ("unix-abstract:loa", False),  # no file permissions: any local user could connect
         ("0.0.0.0:50051", False),
         ("[::]:50051", False),
         (":50051", False),
