@@ -38,6 +38,13 @@ class Config:
     max_queued_audio_mb: int = 512  # pre-recorded audio held by unfinished non-emergency broadcasts
     retry_after_ms: int = 1000  # the retry hint; a full broadcast queue hints 10x this
     srtp: bool = True  # new groups get an SRTP master key: their streams are SRTP (engine/api/keys.py)
+    # The embedded MQTT broker for clusters behind 3G/4G NAT (engine/broker/service.py, docs/BROKER.md).
+    broker: bool = False  # run Mosquitto under state_dir/broker and send every group's media to it too
+    broker_port: int = 8883  # MQTT over TLS
+    broker_bind: str = "0.0.0.0"  # the address Mosquitto listens on
+    broker_public_host: str = "localhost"  # the name clusters dial: in their bundles' URL and the cert
+    broker_prefix: str = ""  # topic prefix naming the deployment, e.g. a province: loa/v1/{prefix}/...
+    broker_client_certs: bool = False  # clusters must also present a certificate from the broker's CA
 
     @property
     def voices_path(self) -> Path:
@@ -68,6 +75,12 @@ _ENV = {
     "max_queued_audio_mb": "LOA_MAX_QUEUED_AUDIO_MB",
     "retry_after_ms": "LOA_RETRY_AFTER_MS",
     "srtp": "LOA_SRTP",
+    "broker": "LOA_BROKER",
+    "broker_port": "LOA_BROKER_PORT",
+    "broker_bind": "LOA_BROKER_BIND",
+    "broker_public_host": "LOA_BROKER_PUBLIC_HOST",
+    "broker_prefix": "LOA_BROKER_PREFIX",
+    "broker_client_certs": "LOA_BROKER_CLIENT_CERTS",
 }
 
 
@@ -108,4 +121,20 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
     config = replace(Config(), **values)
     if config.state_dir is None:
         raise ValueError("config state_dir: must be set")
+    _check_broker(config)
     return config
+
+
+def _check_broker(config: Config) -> None:
+    """The broker keys are checked even when the broker is off, so that turning it on cannot fail late."""
+    if not 0 < config.broker_port < 65536:
+        raise ValueError(f"config broker_port: {config.broker_port} not in 1..65535")
+    if not config.broker_public_host or any(c in config.broker_public_host for c in "/: \t"):
+        raise ValueError(f"config broker_public_host: {config.broker_public_host!r} is not a host name")
+    if config.broker_prefix:
+        from streaming.broker.topics import check_id
+
+        try:
+            check_id(config.broker_prefix, "prefix")
+        except ValueError as exc:
+            raise ValueError(f"config broker_prefix: {exc}") from None
