@@ -38,7 +38,7 @@ PORT = 8883
 DELAY_MS = 1500
 
 
-def _speaker(host: RemoteHost, outdir: Path, name: str, args: list[str]) -> subprocess.Popen[str]:
+def remote_speaker(host: RemoteHost, outdir: Path, name: str, args: list[str]) -> subprocess.Popen[str]:
     argv = [
         sys.executable,
         "-m",
@@ -88,7 +88,7 @@ def main(outdir: Path, seconds: float) -> dict[str, object]:
         lan = start_speakers(
             ["lan", "both"], outdir, group, {"both": ["--provision", str(outdir / "both.json")]}
         )
-        far = _speaker(remote, outdir, "far", [*group, "--provision", str(outdir / "provision.json")])
+        far = remote_speaker(remote, outdir, "far", [*group, "--provision", str(outdir / "provision.json")])
         time.sleep(1.5)  # the 4G speaker's TLS connection and subscription
         with PacedSender(transports=[UdpTransport(), BrokerTransport(publisher)]) as sender:
             stream = sender.open_stream(
