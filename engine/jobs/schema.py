@@ -90,6 +90,43 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (group_id, mki)
     );
     """,
+    # 3: clusters reached through the MQTT broker (issue #11): their accounts' groups, presence and play
+    # reports (engine/jobs/cluster_store.py). Passwords are not here: the broker keeps their hashes.
+    """
+    CREATE TABLE clusters (
+        id TEXT PRIMARY KEY,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL,
+        revoke_time REAL,                     -- NULL while the cluster may connect
+        online INTEGER NOT NULL DEFAULT 0,
+        connect_time REAL,
+        disconnect_time REAL,
+        last_seen REAL,
+        reconnects INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT ''       -- the last status as the cluster sent it (JSON)
+    );
+    CREATE TABLE cluster_groups (
+        cluster_id TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+        group_id TEXT NOT NULL,              -- no foreign key: a deleted group leaves the ACL line idle
+        PRIMARY KEY (cluster_id, group_id)
+    );
+    CREATE INDEX cluster_groups_by_group ON cluster_groups (group_id, cluster_id);
+    CREATE TABLE play_reports (
+        cluster_id TEXT NOT NULL,
+        bulletin TEXT NOT NULL,
+        airing INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL NOT NULL,
+        played INTEGER NOT NULL,
+        concealed INTEGER NOT NULL,
+        lost INTEGER NOT NULL,
+        stop TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (cluster_id, bulletin, airing, started_at)  -- QoS 1 may deliver a report twice
+    );
+    CREATE INDEX play_reports_by_bulletin ON play_reports (bulletin, airing);
+    CREATE INDEX play_reports_by_time ON play_reports (started_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
