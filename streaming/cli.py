@@ -80,6 +80,7 @@ def _speaker(args: argparse.Namespace) -> int:
             keys=args.keys,
             sr_tolerance=args.sr_tolerance,
             broker=_broker(args),
+            broker_time=args.broker_time,
             **({"name": args.name} if args.name else {}),
         )
         agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
@@ -136,7 +137,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     speaker.add_argument("--sink", default="null", help="null, device, or PATH.wav (+ PATH.wav.json sidecar)")
     speaker.add_argument("--name", help="CNAME in receiver reports (default: host name)")
     speaker.add_argument("--interface", default="0.0.0.0", help="IPv4 address of the interface to join on")
-    speaker.add_argument("--time-sync", type=_host_port, help="sync the clock with this sender feedback port")
+    speaker.add_argument(
+        "--time-sync",
+        type=_host_port,
+        help="no NTP, on a LAN: Loa's time exchange over RTCP with this sender feedback port",
+    )
+    speaker.add_argument(
+        "--broker-time",
+        action="store_true",
+        help="no NTP, behind the broker: sync the clock with Loa's time exchange over the broker connection "
+        "(authenticated; each reply matched to a request)",
+    )
     speaker.add_argument(
         "--feedback", type=_host_port, help="send receiver reports here (default: SR source)"
     )

@@ -8,7 +8,9 @@ Receiver reports (RR + SDES CNAME + Loa's LOAR status) go to the sender's feedba
 ``report_interval``: the source address of its sender reports unless ``feedback`` names one. With
 ``time_sync`` set, the speaker does not trust its own clock: it asks that address (the sender's
 feedback port) for NTP-style timestamps and uses the filtered offset (timesync.py); without it, the
-system clock is taken as synchronized (NTP/PTP in the field). The groups' datagrams come from a
+system clock is taken as synchronized (NTP/PTP in the field). With ``broker_time`` the same exchange runs
+over the broker connection instead (``loa speaker --broker-time``: a cluster behind 4G NAT cannot be
+reached by RTCP); both feed one :class:`TimeSyncClient`. The groups' datagrams come from a
 :class:`UdpSource` (source.py) and go through :meth:`SpeakerAgent.deliver` into the ingress. With
 ``broker`` (streaming/broker/provision.py; a speaker behind 4G NAT) a :class:`BrokerSource` subscribes to
 the groups' media topics and feeds the same :meth:`deliver` from its own thread; a datagram that comes on
@@ -47,7 +49,7 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
 from streaming.source import UdpSource
-from streaming.timesync import TimeSyncClient
+from streaming.timesync import BROKER_SCHEDULE, TimeSyncClient
 
 if TYPE_CHECKING:
     from streaming.broker.provision import BrokerProvision
@@ -66,6 +68,7 @@ class SpeakerConfig:
     keys: str | None = None  # provisioning file: every group must be SRTP with these keys
     sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
     broker: BrokerProvision | None = None  # also receive the groups through an MQTT broker
+    broker_time: bool = False  # sync the clock with Loa's time exchange over the broker (no NTP)
 
 
 class SpeakerAgent:
@@ -76,7 +79,15 @@ class SpeakerAgent:
         self.playout = Playout(config.groups, sr_tolerance=config.sr_tolerance if config.keys else None)
         self.keyring = Keyring(config.keys, list(self.playout.groups)) if config.keys else None
         self.ssrc = secrets.randbits(32)
-        self.timesync = TimeSyncClient(self.ssrc, self.clock) if config.time_sync else None
+        if config.broker_time and (config.broker is None or config.time_sync is not None):
+            raise ValueError("broker time needs a broker and excludes --time-sync")
+        self.timesync = (
+            TimeSyncClient(self.clock, ssrc=self.ssrc, schedule=BROKER_SCHEDULE)
+            if config.broker_time
+            else TimeSyncClient(self.clock, ssrc=self.ssrc)
+            if config.time_sync
+            else None
+        )
         self.frames: list[PlayedFrame] = []
         self.underruns = 0
         self.playing_priority = 0
@@ -111,7 +122,20 @@ class SpeakerAgent:
             # RTP and RTCP share the ingress, which tells them apart by packet type as on a muxed port
             self.deliver(names[group_id], data, None, path="broker")
 
-        return BrokerSource(provision.settings(), provision.topics(), list(names), on_datagram)
+        return BrokerSource(
+            provision.settings(),
+            provision.topics(),
+            list(names),
+            on_datagram,
+            on_time=self._on_broker_time if self.config.broker_time else None,
+            wall=self.clock.now,  # t1 and t4 on the clock being synced
+        )
+
+    def _on_broker_time(self, reply: Any, t4: float) -> None:
+        """A time reply the broker source matched to an outstanding nonce (on the broker's thread)."""
+        assert self.timesync is not None
+        if self.timesync.add(reply.t1, reply.t2, reply.t3, t4) and self.metrics is not None:
+            self.metrics.clock_offset.set(self.timesync.estimator.offset)
 
     def reload_keys(self) -> None:
         """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
@@ -120,10 +144,7 @@ class SpeakerAgent:
 
     def offset(self) -> float | None:
         """Sender clock minus local clock; None while time sync has no sample yet."""
-        if self.timesync is None:
-            return 0.0
-        estimator = self.timesync.estimator
-        return estimator.offset if estimator.ready else None
+        return 0.0 if self.timesync is None else self.timesync.offset
 
     def start(self) -> SpeakerAgent:
         self._threads = [
@@ -168,7 +189,20 @@ class SpeakerAgent:
             "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
             "streams": streams,
             "path_copies": self.ingress.path_copies,
+            **({"timesync": self._timesync_status()} if self.timesync else {}),
+            **({"broker": dict(vars(self.broker_source.counters))} if self.broker_source else {}),
             **({"srtp": self._srtp_status(), "gate": self._gate_status()} if self.keyring else {}),
+        }
+
+    def _timesync_status(self) -> dict[str, Any]:
+        assert self.timesync is not None
+        e = self.timesync.estimator
+        return {
+            "samples": self.timesync.samples,
+            "unmatched": self.timesync.unmatched,
+            "jumps_ignored": e.jumps_ignored,
+            "steps": e.steps,
+            "path": "rtcp" if self.config.time_sync else "broker",
         }
 
     def _gate_status(self) -> dict[str, int]:
@@ -241,10 +275,7 @@ class SpeakerAgent:
         next_report = time.monotonic() + self.config.report_interval
         while not self._stop.is_set():
             now = time.monotonic()
-            request = self.timesync.request(now) if self.timesync is not None else None
-            if request is not None and self.config.time_sync is not None:
-                with contextlib.suppress(OSError):
-                    self._control.sendto(request, self.config.time_sync)
+            self._ask_time(now)
             if self.keyring is not None and self.keyring.poll(now) and self.metrics is not None:
                 self.metrics.key_reloads.inc()
             if now >= next_report:
@@ -261,6 +292,22 @@ class SpeakerAgent:
                 received = self.source.read(sock)
                 if received is not None:
                     self.deliver(*received)
+
+    def _ask_time(self, now: float) -> None:
+        """Sends a time request when one is due: over RTCP to the sender, or through the broker."""
+        if self.timesync is None:
+            return
+        if self.config.time_sync is not None:
+            request = self.timesync.request(now)
+            if request is not None:
+                with contextlib.suppress(OSError):
+                    self._control.sendto(request, self.config.time_sync)
+        elif (
+            self.broker_source is not None
+            and self.broker_source.client.connected.is_set()  # the fast start waits for the link
+            and self.timesync.due(now)
+        ):
+            self.broker_source.request_time()
 
     def _on_control(self) -> None:
         try:
