@@ -22,9 +22,11 @@ from prometheus_client import CollectorRegistry
 from engine.metrics import SynthesisMetrics
 from engine.tts import audio as audio_ops
 from engine.tts.cache import SpeechCache, cache_key
-from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, SENTENCE_PAUSE_S
+from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, SENTENCE_PAUSE_S, SPEED
 from engine.tts.text.model import Span
+from engine.tts.text.normalize import ExtraLexicon, resolve_language
 from engine.tts.text.pieces import Piece, Plan, plan_pieces
+from engine.tts.text.ssml_plan import plan_ssml
 from engine.tts.voices.base import SynthesisOptions, Voice
 from engine.tts.voices.onnx import default_intra_op_threads, default_workers
 from engine.tts.voices.registry import VoiceRegistry
@@ -53,6 +55,8 @@ class SpeechRequest:
     noise_w: float | None = None
     sentence_pause_s: float = DEFAULT_SENTENCE_PAUSE_S
     chime: bool = False
+    ssml: bool = False  # text is an SSML document (engine/tts/text/ssml.py)
+    lexicon: ExtraLexicon | None = None  # the deployment's Vietnamese readings, on Vietnamese text
 
     def __post_init__(self) -> None:
         if not self.text or not self.text.strip():
@@ -65,7 +69,24 @@ class SpeechRequest:
 
     def plan(self, start_sentence: int = 0) -> Plan:
         """The text's pieces, from sentence ``start_sentence`` on."""
-        return plan_pieces(self.text, self.language, self.dialect, self.sentence_pause_s, start_sentence)
+        if self.ssml:
+            return plan_ssml(
+                self.text,
+                self.language,
+                self.dialect,
+                self.sentence_pause_s,
+                start_sentence,
+                lexicon=self.lexicon,
+            )
+        vietnamese = resolve_language(self.language) == "vi"
+        return plan_pieces(
+            self.text,
+            self.language,
+            self.dialect,
+            self.sentence_pause_s,
+            start_sentence,
+            lexicon=self.lexicon if vietnamese else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,10 @@ class SpeechPiece:
     last: bool
     cached: bool = False
     sample_rate: int = audio_ops.OUTPUT_RATE
+    lead_s: float = 0.0  # the chime before the words, on the first piece
+    marks: tuple[str, ...] = ()  # SSML <mark>s reached where the words start
+    end_marks: tuple[str, ...] = ()  # and where they end (before the pause)
+    speech_s: float = 0.0  # the words' length, without chime and pause
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,16 @@ class Speech:
     voice_id: str
     cached: bool
     sample_rate: int = audio_ops.OUTPUT_RATE
+    timepoints: tuple[tuple[str, float], ...] = ()  # SSML <mark> name, seconds into the audio
+    pieces: tuple[SpeechPiece, ...] = field(default=(), repr=False)
+
+
+def timepoints(piece: SpeechPiece, offset_s: float) -> list[tuple[str, float]]:
+    """The SSML marks of a piece that starts ``offset_s`` into the output, each with its time."""
+    start = offset_s + piece.lead_s
+    return [(name, start) for name in piece.marks] + [
+        (name, start + piece.speech_s) for name in piece.end_marks
+    ]
 
 
 @dataclass(frozen=True)
@@ -136,22 +171,22 @@ class Synthesizer:
         ``priority`` as the API numbers it (0 is NORMAL). Stops early when ``cancel`` is set."""
         level = Priority.from_wire(priority)
         started = time.perf_counter()
-        voice = self.voices.choose(request.language, request.dialect, request.voice_id)
-        options = request.options()
+        # the request's own voice, loaded and calibrated before the first piece is queued
+        self._gain(self.voices.choose(request.language, request.dialect, request.voice_id), request.language)
         plan = request.plan().pieces if pieces is None else tuple(pieces)
         cancelled = threading.Event()
         tasks: list[Task[_Rendered]] = []
-        gain = self._gain(voice, request.language)
 
         def submit(index: int) -> None:
             piece = plan[index]
+            voice, options, gain = self._voice_for(request, piece)
             key = self._key(voice, options, piece.text, gain)
             hit = self.cache.get(key) if self.cache is not None else None
             if self.cache is not None:
                 self.metrics.cache_lookups.labels("hit" if hit is not None else "miss").inc()
 
             def render(alone: bool) -> _Rendered:
-                rendered = self._render(voice, piece.text, options, alone)
+                rendered = self._render(voice, piece.text, options, alone, gain)
                 if self.cache is not None:
                     self.cache.put(key, rendered.audio)
                 return rendered
@@ -194,20 +229,32 @@ class Synthesizer:
         return voice
 
     def synthesize(
-        self, request: SpeechRequest, priority: int = Priority.NORMAL, cancel: threading.Event | None = None
+        self,
+        request: SpeechRequest,
+        priority: int = Priority.NORMAL,
+        cancel: threading.Event | None = None,
+        *,
+        pieces: Sequence[Piece] | None = None,
     ) -> Speech:
-        """The whole request as one array (the streamed pieces, joined). TimeoutError if ``cancel`` is
-        set before the last piece."""
-        pieces = list(self.stream(request, priority, cancel))
+        """The whole request as one array (the streamed pieces, joined; ``pieces`` as for stream).
+        TimeoutError if ``cancel`` is set before the last piece."""
+        spoken = list(self.stream(request, priority, cancel, pieces=pieces))
         if cancel is not None and cancel.is_set():
             raise TimeoutError("synthesis stopped: the call ended (deadline passed or cancelled)")
         voice = self.voices.choose(request.language, request.dialect, request.voice_id)
+        marks: list[tuple[str, float]] = []
+        offset = 0.0
+        for piece in spoken:
+            marks += timepoints(piece, offset)
+            offset += piece.audio.size / audio_ops.OUTPUT_RATE
         return Speech(
-            audio=np.concatenate([p.audio for p in pieces]) if pieces else np.zeros(0, np.float32),
-            normalized_text=" ".join(_unique_sentences(pieces)),
-            warnings=tuple(w for p in pieces for w in p.warnings),
+            audio=np.concatenate([p.audio for p in spoken]) if spoken else np.zeros(0, np.float32),
+            normalized_text=" ".join(_unique_sentences(spoken)),
+            warnings=tuple(w for p in spoken for w in p.warnings),
             voice_id=voice.info.id,
-            cached=bool(pieces) and all(p.cached for p in pieces),
+            cached=bool(spoken) and all(p.cached for p in spoken),
+            timepoints=tuple(marks),
+            pieces=tuple(spoken),
         )
 
     def close(self) -> None:
@@ -221,6 +268,22 @@ class Synthesizer:
 
     # -- internals ------------------------------------------------------------------------------------
 
+    def _voice_for(self, request: SpeechRequest, piece: Piece) -> tuple[Voice, SynthesisOptions, float]:
+        """The voice, options and gain of one piece: the request's, or for an SSML passage in another
+        language that language's best voice (KeyError naming the language when none is installed), and
+        an SSML prosody rate on top of the request's speed, within the API's speed limits."""
+        options = request.options()
+        language = piece.language or request.language
+        if piece.language is None or resolve_language(piece.language) == resolve_language(request.language):
+            voice = self.voices.choose(request.language, request.dialect, request.voice_id)
+        else:
+            voice = self.voices.choose(language)
+            options = SynthesisOptions(None, options.speed, options.noise_scale, options.noise_w)
+        if piece.rate is not None:
+            speed = min(max((options.speed or 1.0) * piece.rate, SPEED.low + 0.01), SPEED.high)
+            options = SynthesisOptions(options.speaker, speed, options.noise_scale, options.noise_w)
+        return voice, options, self._gain(voice, language)
+
     def _assemble(
         self, piece: Piece, rendered: _Rendered, index: int, count: int, chime: bool
     ) -> SpeechPiece:
@@ -232,8 +295,19 @@ class Synthesizer:
         if not last and piece.pause_s > 0:
             audio = np.concatenate([audio, audio_ops.silence(piece.pause_s)])
         warnings = piece.warnings + tuple(_describe_unread(rendered.unread))
+        lead = (audio.size - rendered.audio.size) / audio_ops.OUTPUT_RATE if index == 0 and chime else 0.0
         return SpeechPiece(
-            audio, piece.sentence_index, piece.source_span, piece.text, warnings, last, rendered.cached
+            audio,
+            piece.sentence_index,
+            piece.source_span,
+            piece.text,
+            warnings,
+            last,
+            rendered.cached,
+            lead_s=lead,
+            marks=piece.marks,
+            end_marks=piece.end_marks,
+            speech_s=rendered.audio.size / audio_ops.OUTPUT_RATE,
         )
 
     def _key(self, voice: Voice, options: SynthesisOptions, text: str, gain: float) -> str:
@@ -267,13 +341,15 @@ class Synthesizer:
                 self._gains[voice.info.id] = gain
             return gain
 
-    def _render(self, voice: Voice, text: str, options: SynthesisOptions, alone: bool) -> _Rendered:
+    def _render(
+        self, voice: Voice, text: str, options: SynthesisOptions, alone: bool, gain: float
+    ) -> _Rendered:
         """On a worker thread: one piece at 48 kHz and the voice's gain (``alone``: on every core)."""
         start = time.perf_counter()
         synthesize = getattr(voice, "synthesize_alone", None) if alone else None
         out = (synthesize or voice.synthesize)(text, options)
         samples = audio_ops.resample(out.audio, out.sample_rate)
-        rendered = _Rendered(audio_ops.apply_gain(samples, self._gains.get(voice.info.id, 1.0)), out.unread)
+        rendered = _Rendered(audio_ops.apply_gain(samples, gain), out.unread)
         compute_s = max(time.perf_counter() - start, 1e-9)
         duration = samples.size / audio_ops.OUTPUT_RATE
         if duration > 0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .model import Sentence, Span
-from .normalize import resolve_language, sentences
+from .model import Sentence, Span, TextWarning
+from .normalize import ExtraLexicon, resolve_language, sentences
 from .segment import FIRST_CLAUSE_CHARS
 
 FIRST_PIECE_CHARS = 12  # the first clause is cut at the first word boundary past this (~1 s of speech)
@@ -33,6 +33,13 @@ class Piece:
     sentence_index: int  # of the segment's sentences
     pause_s: float  # silence after it, unless it is the last piece spoken
     warnings: tuple[str, ...] = ()  # the front-end's, on the first piece of their sentence
+    notes: tuple[TextWarning, ...] = ()  # the same warnings whole (spans, readings), for API replies
+    # SSML only: the language spoken (None: the request's), the prosody rate (a factor on the speed),
+    # and the <mark> names reached at the start of the piece's words and at their end.
+    language: str | None = None
+    rate: float | None = None
+    marks: tuple[str, ...] = ()
+    end_marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,11 +49,18 @@ class Plan:
 
 
 def plan_pieces(
-    text: str, language: str, dialect: str | None, sentence_pause_s: float, start_sentence: int = 0
+    text: str,
+    language: str,
+    dialect: str | None,
+    sentence_pause_s: float,
+    start_sentence: int = 0,
+    *,
+    lexicon: ExtraLexicon | None = None,
 ) -> Plan:
     """The pieces of ``text`` from sentence ``start_sentence`` on (where a resumed airing starts), the
-    first of them cut short. ValueError when the text has nothing speakable."""
-    found = sentences(text, language, dialect)
+    first of them cut short. ``lexicon``: a deployment's own readings (normalize's). ValueError when the
+    text has nothing speakable."""
+    found = sentences(text, language, dialect, lexicon)
     speakable = [(i, s) for i, s in enumerate(found) if s.text.strip()]
     if not speakable:
         raise ValueError("text: nothing speakable in it")
@@ -55,17 +69,37 @@ def plan_pieces(
     for index, sentence in speakable:
         if index < start_sentence:
             continue
-        parts = _parts(sentence, first=not pieces)
-        if not pieces:
-            parts[:1] = _cut_first(*parts[0], text, code)
-        warnings = tuple(str(w.message) for w in sentence.warnings)
-        for i, (spoken, span) in enumerate(parts):
-            if i == len(parts) - 1:
-                pause = sentence_pause_s
-            else:
-                pause = CLAUSE_PAUSE_S if spoken.rstrip().endswith((",", ";", ":")) else 0.0
-            pieces.append(Piece(spoken, span, index, pause, warnings if i == 0 else ()))
+        pieces += sentence_pieces(sentence, index, text, code, sentence_pause_s, first=not pieces)
     return Plan(tuple(pieces), len(found))
+
+
+def sentence_pieces(
+    sentence: Sentence, index: int, source: str, language: str, pause_s: float, first: bool
+) -> list[Piece]:
+    """One sentence as pieces: clause by clause and its first words cut off when it is the ``first``
+    spoken; ``pause_s`` after its last piece. Spans are into ``source``, the text it was read from."""
+    parts = _parts(sentence, first)
+    if first:
+        parts[:1] = _cut_first(*parts[0], source, language)
+    warnings = tuple(str(w.message) for w in sentence.warnings)
+    out: list[Piece] = []
+    for i, (spoken, span) in enumerate(parts):
+        if i == len(parts) - 1:
+            pause = pause_s
+        else:
+            pause = CLAUSE_PAUSE_S if spoken.rstrip().endswith((",", ";", ":")) else 0.0
+        first_of_sentence = i == 0
+        out.append(
+            Piece(
+                spoken,
+                span,
+                index,
+                pause,
+                warnings if first_of_sentence else (),
+                sentence.warnings if first_of_sentence else (),
+            )
+        )
+    return out
 
 
 def _parts(sentence: Sentence, first: bool) -> list[tuple[str, Span]]:
