@@ -1,20 +1,58 @@
 """The server's one Prometheus registry, and the metrics of the server and of synthesis.
 
 Streaming (streaming/) registers its own metrics on the registry it is handed, so a process has one
-/metrics page. Labels stay bounded: method, code, priority (``Priority.label``), family, group.
+/metrics page. Labels stay bounded: method, code, priority (``Priority.label``), family, group, and
+speaker (a speaker's name, at most feedback.MAX_SPEAKERS of them).
+
+Every label value known in advance is created at zero when the metric is made (:func:`zero`): a series
+that first appears with the value 1 is invisible to ``increase()``/``rate()``, so without this the first
+failure or emergency after each restart would never alert. docs/METRICS.md lists every metric.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from streaming.priority import Priority
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+PRIORITIES = tuple(p.label for p in Priority)
+BROADCAST_OUTCOMES = ("finished", "failed")  # the final states airing.py counts in loa_broadcasts
+VOICE_FAMILIES = ("piper", "mms", "espeak")  # engine/tts/voices/base.py VoiceInfo.family
+CACHE_RESULTS = ("hit", "miss")
+# the codes alerts and dashboards read; any other code still appears, at its first call
+RPC_CODES: tuple[str, ...] = ("OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAUTHENTICATED", "INTERNAL")
+RPC_CODES += ("PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED")
+
+
+def zero(metric: Counter | Gauge | Histogram, *values: Sequence[str]) -> None:
+    """Creates the child of every combination of ``values`` (one sequence per label) at zero."""
+    for combination in itertools.product(*values):
+        metric.labels(*combination)
+
+
+def add_process_collectors(registry: CollectorRegistry) -> None:
+    """process_* (memory, CPU, open files, start time), python_info and python_gc_*: what the default
+    registry of prometheus_client would show, on a registry of our own."""
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
 
 
 @dataclass(frozen=True)
@@ -32,8 +70,11 @@ class ServerMetrics:
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> ServerMetrics:
+        """A fresh registry (with the process collectors) unless one is given."""
         r = registry if registry is not None else CollectorRegistry()
-        return cls(
+        if registry is None:
+            add_process_collectors(r)
+        metrics = cls(
             registry=r,
             rpc_total=Counter("loa_rpc", "gRPC calls handled", ["method", "code"], registry=r),
             rpc_seconds=Histogram(
@@ -72,6 +113,22 @@ class ServerMetrics:
                 "loa_preemptions", "Broadcasts held back by a higher priority", ["priority"], registry=r
             ),
         )
+        for metric in (
+            metrics.queue_depth,
+            metrics.on_air,
+            metrics.request_to_first_packet_seconds,
+            metrics.request_to_playout_seconds,
+            metrics.preemptions_total,
+        ):
+            zero(metric, PRIORITIES)
+        zero(metrics.broadcasts_total, PRIORITIES, BROADCAST_OUTCOMES)
+        return metrics
+
+    def zero_rpcs(self, methods: Iterable[str]) -> None:
+        """The RPC series of each method (``Service.Method``, as the interceptor names them) at zero."""
+        methods = list(methods)
+        zero(self.rpc_total, methods, RPC_CODES)
+        zero(self.rpc_seconds, methods)
 
 
 @dataclass(frozen=True)
@@ -86,7 +143,7 @@ class SynthesisMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> SynthesisMetrics:
         r = registry if registry is not None else CollectorRegistry()
-        return cls(
+        metrics = cls(
             real_time_factor=Histogram(
                 "loa_tts_real_time_factor",
                 "Synthesis compute time over audio duration, per piece",
@@ -104,6 +161,10 @@ class SynthesisMetrics:
             cache_lookups=Counter("loa_tts_cache_lookups", "Speech cache lookups", ["result"], registry=r),
             audio_seconds=Counter("loa_tts_audio_seconds", "Seconds of speech produced", registry=r),
         )
+        zero(metrics.real_time_factor, VOICE_FAMILIES)
+        zero(metrics.first_audio_seconds, PRIORITIES)
+        zero(metrics.cache_lookups, CACHE_RESULTS)
+        return metrics
 
 
 @dataclass(frozen=True)
@@ -116,22 +177,61 @@ class SpeakerSample:
     jitter_s: float
     round_trip_s: float | None
     playout_offset_s: float | None
+    speaker: str = ""  # its RTCP CNAME (``loa speaker --name``)
+    report_age_s: float = 0.0  # since its last receiver report
 
 
 class SpeakerCollector(Collector):
-    """Per-group speaker health, computed from the latest receiver reports at each scrape.
+    """Speaker health, computed from the latest receiver reports at each scrape.
 
     Reports are a snapshot, not events, so they are read when Prometheus asks rather than copied into
-    gauges on a timer. One series per group: worst jitter, round trip and playout offset, mean loss.
+    gauges on a timer. One series per group: worst jitter, round trip and playout offset, mean loss; and
+    one per speaker: its report age and its own loss, because a mean hides one dead speaker among 50.
+    Speakers report only while a stream of theirs is on air, so an old report means trouble only when
+    its group has a stream open: ``loa_group_streams`` (every known group, 0 included) says when.
     """
 
-    def __init__(self, samples: Callable[[], Iterable[SpeakerSample]]) -> None:
+    def __init__(
+        self,
+        samples: Callable[[], Iterable[SpeakerSample]],
+        groups: Callable[[], Iterable[str]] = tuple,
+        group_streams: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self._samples = samples
+        self._groups = groups
+        self._group_streams = group_streams
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        groups: dict[str, list[SpeakerSample]] = {}
+        groups: dict[str, list[SpeakerSample]] = {group: [] for group in self._groups()}
+        latest: dict[tuple[str, str], SpeakerSample] = {}
         for sample in self._samples():
             groups.setdefault(sample.group, []).append(sample)
+            # a restarted speaker reports under a new SSRC with the same name: one series, the newest
+            key = (sample.group, sample.speaker)
+            if key not in latest or sample.report_age_s < latest[key].report_age_s:
+                latest[key] = sample
+        streams = GaugeMetricFamily(
+            "loa_group_streams", "RTP streams open to the group (it is on air)", labels=["group"]
+        )
+        counts = self._group_streams()
+        for group in sorted(set(groups) | set(counts)):
+            streams.add_metric([group], counts.get(group, 0))
+        yield streams
+        age = GaugeMetricFamily(
+            "loa_speaker_report_age_seconds",
+            "Seconds since the speaker's last receiver report",
+            labels=["group", "speaker"],
+        )
+        lost = GaugeMetricFamily(
+            "loa_speaker_report_loss_ratio",
+            "Fraction lost in the speaker's last receiver report",
+            labels=["group", "speaker"],
+        )
+        for (group, speaker), sample in sorted(latest.items()):
+            age.add_metric([group, speaker], sample.report_age_s)
+            lost.add_metric([group, speaker], sample.loss_ratio)
+        yield age
+        yield lost
         families = {
             "online": GaugeMetricFamily(
                 "loa_speakers_online", "Speakers that reported within 15 s", labels=["group"]

@@ -65,9 +65,17 @@ def _speaker(args: argparse.Namespace) -> int:
     )
     registry = None
     if args.metrics_port is not None:
-        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client import (
+            CollectorRegistry,
+            GCCollector,
+            PlatformCollector,
+            ProcessCollector,
+            start_http_server,
+        )
 
         registry = CollectorRegistry()
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=registry)  # memory, CPU, start time: the default registry's set
         start_http_server(args.metrics_port, registry=registry)
     try:
         config = SpeakerConfig(

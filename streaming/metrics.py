@@ -97,6 +97,15 @@ class SpeakerMetrics:
             registry=registry,
         )
 
+        # every kind and outcome at zero: increase() sees the first rejected datagram after a restart
+        from streaming.ingress import OUTCOMES
+        from streaming.jitter import FEC, PACKET, PLC, SILENCE
+
+        for kind in (PACKET, FEC, PLC, SILENCE):
+            self.frames.labels(kind)
+        for outcome in OUTCOMES:
+            self.datagrams.labels(outcome)
+
     def on_block(self, block: Any, streams: int, expired: int) -> None:
         for frame in block.frames:
             self.frames.labels(frame.kind).inc()

@@ -152,6 +152,16 @@ class PacedSender:
         return self.feedback.groups_of(ssrc)
 
     def start(self) -> PacedSender:
+    def group_streams(self) -> dict[str, int]:
+        """Group id → streams open to it now (the groups on air), for the metrics."""
+        with self._lock:
+            ssrcs = [stream.ssrc for stream in self._streams]
+        counts: dict[str, int] = {}
+        for ssrc in ssrcs:
+            for group in self.groups_of(ssrc):
+                counts[group] = counts.get(group, 0) + 1
+        return counts
+
         if self._running:
             return self
         self._running = True

@@ -99,9 +99,15 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
                 r.jitter_s,
                 r.rtt_s,
                 r.playout_offset_s,
+                speaker=r.cname,
+                report_age_s=max(0.0, now - r.last_seen),
             )
             for group_id, r in self.heard()
         ]
+
+    def group_ids(self) -> list[str]:
+        """Every group's id, so /metrics shows a group with no speaker as 0 rather than not at all."""
+        return [g.id for g in self.store.list_groups()]
 
     def ListSpeakers(
         self, request: pb.ListSpeakersRequest, context: grpc.ServicerContext

@@ -54,6 +54,9 @@ class LoaServer:
         state = Path(config.state_dir)
         state.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, tokens: see engine/db.py
         self.metrics = ServerMetrics.create()
+        self.metrics.zero_rpcs(
+            f"{s.name}.{m.name}" for s in loa_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods
+        )
         self.store = Store(state / "loa.db")
         self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
@@ -110,7 +113,9 @@ class LoaServer:
             srtp_new_groups=config.srtp,
         )
         loa_pb2_grpc.add_GroupsServicer_to_server(groups, self.grpc)
-        self.metrics.registry.register(SpeakerCollector(groups.samples))
+        self.metrics.registry.register(
+            SpeakerCollector(groups.samples, groups.group_ids, self.sender.group_streams)
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc

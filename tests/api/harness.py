@@ -102,13 +102,15 @@ class Server:
         path = self.state / "admin-token"
         return path.read_text().strip() if self.auth and path.exists() else ""
 
-    def speaker(self, name: str, groups: list[str]) -> Speaker:
-        """A `loa speaker` in the server's namespace, recording to STATE/NAME.wav."""
+    def speaker(self, name: str, groups: list[str], *extra: str) -> Speaker:
+        """A `loa speaker` in the server's namespace, recording to STATE/NAME.wav; ``extra``: more
+        options (e.g. --metrics-port)."""
         assert self.proc is not None
         wav = self.state / f"{name}.wav"
         argv = [sys.executable, "-m", "streaming", "speaker", "--name", name, "--sink", str(wav)]
         for group in groups:
             argv += ["--group", group]
+        argv += extra
         client = self.client()  # SRTP keys, provisioned the way a speaker fetches them: over the API
         keys = client.groups.GetGroupKeys(pb.GetGroupKeysRequest(), metadata=client.metadata)
         if keys.groups:
@@ -124,9 +126,10 @@ class Server:
         self.speakers.append(speaker)
         return speaker
 
-    def metrics(self) -> str:
+    def metrics(self, port: int = METRICS_PORT) -> str:
+        """The /metrics page on ``port`` in the server's namespace (the server's, or a speaker's)."""
         assert self.proc is not None
-        code = f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{METRICS_PORT}/metrics').read().decode())"
+        code = f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
         out = subprocess.run(
             enter_command(self.proc.pid, [sys.executable, "-c", code]),
             capture_output=True,
