@@ -67,6 +67,15 @@ class SpeakerTable:
                 self._streams.popitem(last=False)
             return ssrc
 
+    def claim_ssrc(self, ssrc: int, groups: Sequence[str] = ()) -> None:
+        """Records a stream whose SSRC was fixed in advance (streaming/ahead.py), like :meth:`new_ssrc`:
+        later new SSRCs avoid it, and :meth:`groups_of` answers for it."""
+        with self._lock:
+            self._streams[ssrc] = tuple(groups)
+            self._streams.move_to_end(ssrc)
+            if len(self._streams) > RECENT_STREAMS:
+                self._streams.popitem(last=False)
+
     def groups_of(self, ssrc: int) -> tuple[str, ...]:
         """The group ids a recent stream went to, by its SSRC; () if unknown."""
         with self._lock:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import random
 import sys
 import threading
 import time
@@ -58,7 +57,7 @@ import numpy as np
 from streaming.feedback import FeedbackPort, SpeakerReport, SpeakerTable
 from streaming.metrics import LATENESS_BUCKETS, SenderCollector
 from streaming.opus import OpusSettings
-from streaming.packetizer import FRAME_SECONDS, Destination, Entry, Route, Stream
+from streaming.packetizer import FRAME_SECONDS, Destination, Entry, Route, Stream, phase_of
 from streaming.priority import Priority
 from streaming.srtp import SrtpSession
 from streaming.transport import Sink, Transport, UdpTransport
@@ -70,6 +69,8 @@ ENQUEUE_CHUNK = 256
 FLUSH_EVERY = 64  # packets per flush at most: the first of a large batch leaves without waiting for all
 
 Report = tuple[Stream, float]  # an RTCP report (SR, or SR + BYE) to send for the stream, and its time
+# a sender report after a wake-up's packets: its stream, time, and the packet and octet counts as of then
+LaterReport = tuple[Stream, float, tuple[int, int]]
 
 
 def _fan_out(sinks: list[Sink]) -> Sink:
@@ -151,7 +152,6 @@ class PacedSender:
     def groups_of(self, ssrc: int) -> tuple[str, ...]:
         return self.feedback.groups_of(ssrc)
 
-    def start(self) -> PacedSender:
     def group_streams(self) -> dict[str, int]:
         """Group id → streams open to it now (the groups on air), for the metrics."""
         with self._lock:
@@ -162,6 +162,7 @@ class PacedSender:
                 counts[group] = counts.get(group, 0) + 1
         return counts
 
+    def start(self) -> PacedSender:
         if self._running:
             return self
         self._running = True
@@ -201,27 +202,42 @@ class PacedSender:
         cname: str = "loa-server",
         start_time: float | None = None,
         groups: Sequence[str] = (),
+        *,
+        ssrc: int | None = None,
+        seq0: int | None = None,
+        ts0: int | None = None,
     ) -> Stream:
         """A new stream to ``destinations``. ``groups`` names each destination's group (the server's ids,
         in the same order): transports that address groups by id use them, and :meth:`groups_of` answers
-        them for the stream's SSRC."""
+        them for the stream's SSRC. ``ssrc``, ``seq0``, ``ts0`` (all three, with ``start_time``):
+        reproduce a stream rendered ahead (streaming/ahead.py) datagram for datagram, fed the same Opus
+        frames; its phase then follows from its SSRC (packetizer.phase_of)."""
         if not destinations:
             raise ValueError("a stream needs at least one destination")
         if groups and len(groups) != len(destinations):
             raise ValueError(f"{len(groups)} group ids for {len(destinations)} destinations")
         if int(priority) not in (1, 2, 3):
             raise ValueError(f"priority {priority} not in 1..3")
-        # A golden-ratio sequence spreads phases evenly however many streams are open.
-        phase = (next(self._phases) * 0.6180339887) % 1.0 * self.spread
+        if (ssrc is None) != (seq0 is None) or (seq0 is None) != (ts0 is None):
+            raise ValueError("ssrc, seq0 and ts0 go together")
+        if ssrc is None:
+            # A golden-ratio sequence spreads phases evenly however many streams are open.
+            phase = (next(self._phases) * 0.6180339887) % 1.0 * self.spread
+            ssrc = self.feedback.new_ssrc(groups)
+        else:
+            phase = phase_of(ssrc, self.spread)
+            self.feedback.claim_ssrc(ssrc, groups)
         stream = Stream(
             destinations,
             codec or OpusSettings(),
             Priority(int(priority)),
             cname,
             start_time,
-            ssrc=self.feedback.new_ssrc(groups),
+            ssrc=ssrc,
             phase=phase,
             enqueue=self._enqueue,
+            seq0=seq0,
+            ts0=ts0,
         )
         ids = groups or ("",) * len(destinations)
         routes = zip(stream.destinations, ids, stream.sessions, strict=True)
@@ -285,22 +301,24 @@ class PacedSender:
         wait for the last): a stream's first sender report before its first packet, the packets, then
         the other sender reports and the BYEs."""
         byes: list[Report] = []
-        reports: list[Report] = []
+        reports: list[LaterReport] = []
         for i in range(0, len(due), FLUSH_EVERY):
             self._send_packets(due[i : i + FLUSH_EVERY], now, byes, reports)
-        for stream, send_at in reports:
+        for stream, send_at, counts in reports:
             stream.refresh_keys()
-            self._send_rtcp(stream, stream.sender_report(send_at, bye=False))
+            self._send_rtcp(stream, stream.sender_report(send_at, bye=False, counts=counts))
         for stream, send_at in byes:
             if stream.bye_sent:  # abort() after finish(): the first BYE ends the stream
                 continue
             stream.bye_sent = True
-            self._send_rtcp(stream, stream.sender_report(send_at, bye=True))
+            self._send_rtcp(stream, stream.bye(send_at))
             stream.done.set()
             with self._lock:
                 self._streams.discard(stream)
 
-    def _send_packets(self, due: list[Entry], now: float, byes: list[Report], reports: list[Report]) -> None:
+    def _send_packets(
+        self, due: list[Entry], now: float, byes: list[Report], reports: list[LaterReport]
+    ) -> None:
         """The loop below runs once per packet: keep it lean."""
         send_at_of: list[float] = []
         note = send_at_of.append
@@ -309,17 +327,18 @@ class PacedSender:
             if data is None:
                 byes.append((stream, send_at))
                 continue
-            if now >= stream.next_sr:  # a sender report is due, or the stream was aborted
+            # a sender report goes with this packet (by due time, jittered: Stream.next_report), or the
+            # stream was aborted
+            if send_at >= stream.next_sr:
                 if stream.aborted:
                     continue
-                # jittered (RFC 3550 §6.2 randomizes too), so that streams started together do not
-                # all report in the same tick, delaying that tick's packets by the work of thousands
-                stream.next_sr = now + self.sr_interval * (0.75 + 0.25 * random.random())
+                stream.next_report(send_at, self.sr_interval)
                 if stream.first_packet_time is None:  # the first one goes before the packet: a keyed
                     stream.first_packet_time = now  # speaker plays nothing until it has it
                     self._send_rtcp(stream, stream.sender_report(send_at, bye=False))
-                else:  # the others after this wake-up's packets, which need not wait for them
-                    reports.append((stream, send_at))
+                else:  # the others after this wake-up's packets, which need not wait for them; their
+                    # counts as of this packet, so that they do not depend on how packets were batched
+                    reports.append((stream, send_at, (stream.frames_sent, stream.octets_sent)))
             for deliver, session, _, _, _ in stream.routes:
                 if session is None:
                     deliver(data)

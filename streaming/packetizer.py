@@ -53,6 +53,22 @@ from streaming.transport import Sink, Transport
 
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
 BYE_DELAY = 0.1
+ABORT_RTCP_INDEX = 1 << 30  # see Stream.bye
+
+
+def report_jitter(ssrc: int, rank: int) -> float:
+    """A number in [0, 1) fixed by ``(ssrc, rank)`` (splitmix64's finalizer): random-looking across
+    streams and reports, yet the same each time it is asked."""
+    x = ((ssrc & 0xFFFF_FFFF) << 32 | (rank & 0xFFFF_FFFF)) + 0x9E37_79B9_7F4A_7C15
+    x = (x ^ (x >> 30)) * 0xBF58_476D_1CE4_E5B9 & 0xFFFF_FFFF_FFFF_FFFF
+    x = (x ^ (x >> 27)) * 0x94D0_49BB_1331_11EB & 0xFFFF_FFFF_FFFF_FFFF
+    return ((x ^ (x >> 31)) >> 11) / float(1 << 53)
+
+
+def phase_of(ssrc: int, spread: float) -> float:
+    """The send phase of a stream whose SSRC was fixed in advance: spread like the pacer's own phases,
+    and the same wherever the stream is made (rendered ahead, or sent live)."""
+    return (ssrc & 0xFFFF_FFFF) / float(1 << 32) * spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,7 @@ class Stream:
         "_clock",
         "_encoder",
         "_enqueue",
+        "_exact",
         "_finishing",
         "_frame",
         "_last_send_at",
@@ -84,6 +101,7 @@ class Stream:
         "_marker",
         "_pending",
         "_phase",
+        "_reports",
         "_rtcp_tail",
         "_seq",
         "_start_time",
@@ -119,7 +137,13 @@ class Stream:
         phase: float,
         enqueue: Callable[[list[Entry]], None],
         clock: Callable[[], float] = time.time,
+        seq0: int | None = None,
+        ts0: int | None = None,
     ) -> None:
+        """``seq0``/``ts0``: the first sequence number and RTP time (default random); given, with the
+        SSRC, phase and start time of a stream rendered ahead (streaming/ahead.py), the stream sends the
+        very same datagrams. ``clock`` also dates SRTP key choice, so a rendering protects each packet
+        with the key that will be current at its send time."""
         self._enqueue = enqueue
         self._clock = clock
         self.destinations = tuple(destinations)
@@ -127,15 +151,25 @@ class Stream:
         self.priority = Priority(priority)
         self.cname = cname
         self.ssrc = ssrc
-        self.sessions = [SrtpSession(d.keys()) if d.keys is not None else None for d in self.destinations]
+        self.sessions = [
+            SrtpSession(d.keys(), clock=clock) if d.keys is not None else None for d in self.destinations
+        ]
         for d, session in zip(self.destinations, self.sessions, strict=True):
             if session is not None:
                 try:
                     session.current_key()
                 except SrtpError as exc:
                     raise ValueError(f"destination {d.address}:{d.port}: {exc}") from None
-        self._seq = secrets.randbits(16)
-        self._ts0 = secrets.randbits(32)
+        if not (seq0 is None or 0 <= seq0 <= 0xFFFF) or not (ts0 is None or 0 <= ts0 <= 0xFFFF_FFFF):
+            raise ValueError(f"seq0 {seq0} or ts0 {ts0} out of range (16 and 32 bits)")
+        # a stream reproducing one made ahead: every datagram it sends must be the one made ahead, byte for
+        # byte, since both are sealed under the same (key, SSRC, index) nonces (see ``_queue_frames``,
+        # ``finish`` and ``bye``)
+        self._exact = seq0 is not None
+        if self._exact and (start_time is None or ts0 is None):
+            raise ValueError("a stream with a given seq0 needs its ts0 and start_time too")
+        self._seq = secrets.randbits(16) if seq0 is None else seq0
+        self._ts0 = secrets.randbits(32) if ts0 is None else ts0
         self._phase = phase
         self._start_time = start_time
         self._encoder: OpusEncoder | None = None
@@ -144,7 +178,8 @@ class Stream:
         self._frame = 0  # next free frame slot on the time grid
         self._marker = True
         self._last_send_at = 0.0
-        self.next_sr = 0.0  # when its next sender report is due; -1 once aborted (see pacer.py)
+        self.next_sr = 0.0  # due time of the packet its next sender report goes with; -1 once aborted
+        self._reports = 0  # sender reports scheduled so far (the jitter of the next one depends on it)
         self._finishing = False
         self.aborted = False  # its packets still in the pacer's time slots are skipped
         self.bye_sent = False
@@ -215,7 +250,9 @@ class Stream:
             self._pending = np.zeros(0, dtype=np.float32)
             self._encode(tail)
         self._finishing = True
-        self._enqueue([(max(self._last_send_at, self._clock()) + BYE_DELAY, self, None)])
+        # an exact stream's BYE (its SR's times and counts) must not depend on when finish() is called
+        last = self._last_send_at if self._exact else max(self._last_send_at, self._clock())
+        self._enqueue([(last + BYE_DELAY, self, None)])
 
     def abort(self) -> None:
         """Stops now (preemption): sends BYE; what is still filed is skipped (and freed) as it falls due."""
@@ -243,7 +280,9 @@ class Stream:
         for payload in payloads:
             rtp_offset = self._frame * FRAME_SAMPLES - self._lookahead
             send_at = self._start_time + rtp_offset / CLOCK_RATE - self._phase
-            if send_at < now - FRAME_SECONDS:  # the feed fell behind: move to the next slot still ahead
+            # the feed fell behind: move to the next slot still ahead; not an exact stream's frames, whose
+            # headers would change under a nonce already used (they go late, and speakers drop them)
+            if send_at < now - FRAME_SECONDS and not self._exact:
                 skip = int((now - send_at) / FRAME_SECONDS)
                 self._frame += skip
                 rtp_offset += skip * FRAME_SAMPLES
@@ -280,7 +319,28 @@ class Stream:
                 except Exception:  # a failing key source keeps the keys in use
                     self.srtp_errors += 1
 
-    def sender_report(self, send_at: float, bye: bool) -> bytes:
+    def next_report(self, send_at: float, interval: float) -> None:
+        """A sender report goes with the packet due at ``send_at``: the next one with the first packet
+        due 0.75-1 x ``interval`` later. Jittered (RFC 3550 §6.2), so that streams started together
+        spread their reports, but by a number fixed by the SSRC and the report's rank, and counted in
+        due time rather than the pacer's wake-ups: a stream rendered ahead (streaming/ahead.py)
+        reproduces the live one's reports, hence its SRTCP indexes, byte for byte."""
+        self.next_sr = send_at + interval * (0.75 + 0.25 * report_jitter(self.ssrc, self._reports))
+        self._reports += 1
+
+    def bye(self, send_at: float) -> bytes:
+        """The final SR + BYE. An exact stream cut short (abort) sends it under an SRTCP index far
+        beyond any its copy made ahead can have used (2^30: 12 years of reports), never under one of
+        those, which sealed other bytes."""
+        if self._exact and self.aborted:
+            for session in self.sessions:
+                if session is not None:
+                    session.skip_rtcp_index(self.ssrc, ABORT_RTCP_INDEX)
+        return self.sender_report(send_at, bye=True)
+
+    def sender_report(self, send_at: float, bye: bool, counts: tuple[int, int] | None = None) -> bytes:
+        """SR (+ BYE). ``counts``: the packet and octet counts as of ``send_at`` (default: now)."""
+        frames, octets = counts if counts is not None else (self.frames_sent, self.octets_sent)
         # The SR maps a whole RTP tick to its exact media time (start_time + offset / 48000).
         start = self._start_time if self._start_time is not None else send_at
         rtp_offset = round((send_at + self._phase - start) * CLOCK_RATE)
@@ -288,8 +348,8 @@ class Stream:
             self.ssrc,
             ntp_from_wall(start + rtp_offset / CLOCK_RATE),
             (self._ts0 + rtp_offset) & 0xFFFF_FFFF,
-            self.frames_sent,
-            self.octets_sent,
+            frames,
+            octets,
         )
         data = rtcp.serialize(report) + self._rtcp_tail
         return data + rtcp.serialize(rtcp.Bye([self.ssrc])) if bye else data

@@ -523,6 +523,11 @@ class SrtpSession:
         self.stats.protected += 1
         return seal_rtcp(keyed.rtcp, keyed.rtcp_salt, packet, index) + keyed.trailer
 
+    def skip_rtcp_index(self, ssrc: int, index: int) -> None:
+        """The next SRTCP index sent for ``ssrc`` is at least ``index``: for a packet that must not take
+        an index a copy of the stream made in advance used for other bytes (streaming/ahead.py)."""
+        self._tx_rtcp[ssrc] = max(self._tx_rtcp.get(ssrc, 0), index & SRTCP_INDEX_MASK)
+
     def unprotect_rtcp(self, packet: bytes) -> bytes:
         """SRTCP in, plain RTCP out; refused packets are counted and raised as for :meth:`unprotect`."""
         return self._counted(self._unprotect_rtcp, packet)
