@@ -70,10 +70,12 @@ def main(outdir: Path, case: str) -> dict[str, Any]:
         keys = outdir / "keys.json"
         write_keys(keys, [key], GROUP)
         group = ["--group", f"{GROUP[0]}:{GROUP[1]}:normal:{DELAY_MS}", "--keys", str(keys)]
-        fast = {"backoff_min_s": 0.2, "backoff_max_s": 1.0}  # the server's own link recovers quickly
-        server = BrokerClient(
-            Settings(HOST_GATEWAY, PORT, "_loa", "server-secret", pki.ca_cert, **fast), lambda t, p: None
-        )
+
+        def fast(user: str, password: str) -> Settings:  # the server's own link recovers quickly
+            ca = pki.ca_cert
+            return Settings(HOST_GATEWAY, PORT, user, password, ca, backoff_min_s=0.2, backoff_max_s=1.0)
+
+        server = BrokerClient(fast("_loa", "server-secret"), lambda t, p: None)
         server.start()
         assert connected(server)
         statuses: list[tuple[str, str, float]] = []
@@ -82,7 +84,7 @@ def main(outdir: Path, case: str) -> dict[str, Any]:
             statuses.append((TOPICS.parse(topic).id, Status.parse(payload).state.value, time.time()))
 
         watch = Inbound(
-            Settings(HOST_GATEWAY, PORT, "_watch", "watch-secret", pki.ca_cert, **fast),
+            fast("_watch", "watch-secret"),
             [TOPICS.all_clusters(Kind.STATUS)],
             on_status,
         )
