@@ -4,9 +4,11 @@ Loa writes every file Mosquitto reads (``mosquitto.conf``, ``passwd``, ``acl``) 
 list (``accounts.json``), so they are regenerated, never edited. Accounts:
 
 - servers (names ``_[a-z0-9-]+``, outside the cluster id alphabet so no cluster can take one): write
-  every group's media and every time reply, read every cluster's status, reports and time requests;
-- clusters (the cluster id): read the media of their own groups and their own time replies, write only
-  their own status, reports and time requests (``pattern`` lines with ``%u``).
+  every group's media, bulletins delivered ahead and every time reply, read every cluster's status,
+  reports and time requests;
+- clusters (the cluster id): read the media and the bulletins delivered ahead of their own groups and
+  their own time replies, write only their own status, reports and time requests (``pattern`` lines
+  with ``%u``).
 
 The listener is TLS only, ``allow_anonymous false``, and ``use_username_as_clientid``: a client cannot
 pose as another client id and take over its session. With ``client_certs`` it must also present a
@@ -36,7 +38,9 @@ from pathlib import Path
 from streaming.broker.topics import Kind, Topics, check_id
 
 SERVER_RE = re.compile(r"_[a-z0-9-]{1,62}")
-MAX_PACKET = 128 * 1024  # a media bundle is at most ~96 KiB (streaming.broker.bundle.MAX_BUNDLE)
+# a media bundle is at most ~96 KiB (streaming.broker.bundle.MAX_BUNDLE), a bulletin delivered ahead
+# 6 MiB (streaming.broker.ahead.MAX_ITEM: 10 minutes at 32 kb/s is ~3.7 MB), with room for MQTT's headers
+MAX_PACKET = 6 * 1024 * 1024 + 64 * 1024
 
 
 @dataclass
@@ -94,11 +98,13 @@ def acl_text(accounts: Accounts, topics: Topics) -> str:
             f"topic read {topics.all_clusters(Kind.STATUS)}",
             f"topic read {topics.all_clusters(Kind.REPORT)}",
             f"topic read {topics.all_clusters(Kind.TIME_REQUEST)}",
+            f"topic write {topics.ahead_filter()}",  # bulletins delivered ahead, retained
             "",
         ]
     for cluster, (_, groups) in sorted(accounts.clusters.items()):
         lines.append(f"user {cluster}")
         lines += [f"topic read {topics.media(g)}" for g in groups]
+        lines += [f"topic read {topics.ahead_filter(g)}" for g in groups]
         lines.append("")
     # Patterns apply to every user: each may write only under its own name.
     lines += [

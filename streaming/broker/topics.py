@@ -5,6 +5,8 @@
     {root}/c/{cluster}/report       cluster -> server    QoS 1   one play report per bulletin played
     {root}/c/{cluster}/time/req     cluster -> server    QoS 0   time request (a nonce)
     {root}/c/{cluster}/time/resp    server -> cluster    QoS 0   time reply for that nonce
+    {root}/g/{group}/ahead/{bulletin}  server -> clusters  QoS 1   retained; a bulletin delivered ahead
+                                                                 (broker/ahead.py); empty clears it
 
 ``root`` is ``loa/v1``, or ``loa/v1/{prefix}`` when a deployment names one (a province), so that
 bridged or clustered brokers can carry several deployments without their topics meeting.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 ID_RE = re.compile(r"[a-z0-9-]{1,63}")
+BULLETIN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a bulletin (broadcast) id: no / + # $ either
 VERSION_ROOT = "loa/v1"
 
 
@@ -66,6 +69,23 @@ class Topics:
 
     def media(self, group: str) -> str:
         return f"{self.root}/g/{check_id(group, 'group')}/media"
+
+    def ahead(self, group: str, bulletin: str) -> str:
+        if not isinstance(bulletin, str) or BULLETIN_RE.fullmatch(bulletin) is None:
+            raise ValueError(f"bulletin {bulletin!r} is not of the form [A-Za-z0-9_-]{{1,64}}")
+        return f"{self.root}/g/{check_id(group, 'group')}/ahead/{bulletin}"
+
+    def ahead_filter(self, group: str | None = None) -> str:
+        """A cluster's subscription to one group's items delivered ahead (the server's: every group)."""
+        return f"{self.root}/g/{'+' if group is None else check_id(group, 'group')}/ahead/+"
+
+    def parse_ahead(self, topic: str) -> tuple[str, str]:
+        """(group, bulletin) of a delivered-ahead topic, or ValueError."""
+        head = self.root + "/g/"
+        parts = topic[len(head) :].split("/") if topic.startswith(head) else []
+        if len(parts) != 3 or parts[1] != "ahead" or BULLETIN_RE.fullmatch(parts[2]) is None:
+            raise ValueError(f"topic {topic!r} is not a delivered-ahead topic")
+        return check_id(parts[0], "group"), parts[2]
 
     def cluster(self, kind: Kind, cluster: str) -> str:
         if kind is Kind.MEDIA:

@@ -37,7 +37,13 @@ def test_acl_gives_clusters_their_groups_and_their_own_topics_only() -> None:
         "pattern write loa/v1/hue/c/%u/time/req",
         "pattern read loa/v1/hue/c/%u/time/resp",
     ]
-    assert [line for line in acl if line.startswith("topic write")] == server[:2]  # the server's only
+    assert acl[acl.index("user _loa") + 6] == "topic write loa/v1/hue/g/+/ahead/+"
+    assert acl[acl.index("user c-1") + 3 : acl.index("user c-1") + 5] == [
+        "topic read loa/v1/hue/g/ap-1/ahead/+",
+        "topic read loa/v1/hue/g/ap-2/ahead/+",
+    ]
+    writes = [line for line in acl if line.startswith("topic write")]
+    assert writes == [*server[:2], "topic write loa/v1/hue/g/+/ahead/+"]  # the server's only
 
 
 def test_accounts_are_kept_in_the_state_dir_and_revocation_removes_the_password(tmp_path: Path) -> None:
