@@ -35,7 +35,7 @@ def _broker(args: argparse.Namespace) -> Any:
     from streaming.broker.provision import BrokerProvision
 
     if args.provision:
-        return BrokerProvision.parse(Path(args.provision).read_text())
+        return BrokerProvision.load(args.provision)
     if not args.broker:
         return None
     if not (args.cluster and args.password_file and args.broker_group):
@@ -78,16 +78,23 @@ def _speaker(args: argparse.Namespace) -> int:
             collector(registry=registry)  # memory, CPU, start time: the default registry's set
         start_http_server(args.metrics_port, registry=registry)
     try:
+        broker = _broker(args)
+        groups = args.group or (broker.specs() if broker is not None else [])
+        if not groups:
+            raise ValueError("at least one --group, or a --provision bundle with groups")
+        # a bundle that carries keys is the keys file unless --keys names one
+        keys_in_bundle = bool(args.provision and not args.keys and broker.keys is not None)
         config = SpeakerConfig(
-            groups=args.group,
+            groups=groups,
             interface=args.interface,
             time_sync=args.time_sync,
             feedback=args.feedback,
             clock=clock,
             log_frames=args.sink.lower().endswith(".wav"),
-            keys=args.keys,
+            keys=args.provision if keys_in_bundle else args.keys,
+            keys_in_bundle=keys_in_bundle,
             sr_tolerance=args.sr_tolerance,
-            broker=_broker(args),
+            broker=broker,
             broker_time=args.broker_time,
             **({"name": args.name} if args.name else {}),
         )
@@ -98,7 +105,7 @@ def _speaker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: agent._stop.set())
     signal.signal(signal.SIGHUP, lambda *_: agent.reload_keys())
     ready: dict[str, Any] = {"ready": True, "name": config.name, "ssrc": agent.ssrc}
-    ready["groups"] = [str(g) for g in args.group]
+    ready["groups"] = [str(g) for g in groups]
     if config.broker is not None:
         ready["broker"] = config.broker.url
     if agent.keyring is not None:
@@ -141,7 +148,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Joins multicast groups and plays each stream at its presentation time; the highest "
         "priority stream present plays.",
     )
-    speaker.add_argument("--group", type=_group, action="append", required=True, help=group_help)
+    speaker.add_argument(
+        "--group",
+        type=_group,
+        action="append",
+        help=f"{group_help}; default: the --provision bundle's groups",
+    )
     speaker.add_argument("--sink", default="null", help="null, device, or PATH.wav (+ PATH.wav.json sidecar)")
     speaker.add_argument("--name", help="CNAME in receiver reports (default: host name)")
     speaker.add_argument("--interface", default="0.0.0.0", help="IPv4 address of the interface to join on")
@@ -174,7 +186,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "broadcasts; default 5)",
     )
     speaker.add_argument(
-        "--provision", metavar="FILE", help="broker provisioning JSON (url, ca, cluster, password, groups)"
+        "--provision",
+        metavar="FILE",
+        help="a cluster's provisioning bundle (docs/BROKER.md): broker url, CA, credentials, groups, keys",
     )
     speaker.add_argument("--broker", metavar="mqtts://HOST:PORT", help="also receive through this broker")
     speaker.add_argument("--cluster", help="with --broker: this speaker's cluster id (its broker user)")

@@ -33,10 +33,13 @@ class Keyring:
         *,
         clock: Callable[[], float] = time.time,
         check_interval: float = 1.0,
+        extract: Callable[[str], str] | None = None,
     ) -> None:
         """``groups``: the speaker's groups as ``ADDR:PORT``. Raises ValueError if the file cannot be read
-        the first time (a speaker must not start believing it is protected when it is not)."""
+        the first time (a speaker must not start believing it is protected when it is not). ``extract``
+        turns the file's text into key-file text (the keys inside a broker provisioning bundle)."""
         self.path = Path(path)
+        self._extract = extract
         self.check_interval = check_interval
         self.sessions = {group: SrtpSession([], clock=clock) for group in groups}
         self.missing: list[str] = list(groups)
@@ -56,6 +59,8 @@ class Keyring:
         except OSError as exc:
             raise ValueError(f"keys file {self.path}: {exc.strerror or exc}") from None
         try:
+            if self._extract is not None:
+                text = self._extract(text)
             keys = parse_provisioning(text)
             addresses = provisioning_addresses(text)
         except ValueError as exc:

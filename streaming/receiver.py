@@ -66,9 +66,16 @@ class SpeakerConfig:
     clock: Clock = field(default_factory=Clock)
     log_frames: bool = True  # keep every played frame for the sink's summary (tests, diagnostics)
     keys: str | None = None  # provisioning file: every group must be SRTP with these keys
+    keys_in_bundle: bool = False  # ``keys`` is a broker provisioning bundle that carries the keys
     sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
     broker: BrokerProvision | None = None  # also receive the groups through an MQTT broker
     broker_time: bool = False  # sync the clock with Loa's time exchange over the broker (no NTP)
+
+
+def _bundle_keys(text: str) -> str:
+    from streaming.broker.provision import bundle_keys  # paho only where a broker is used
+
+    return bundle_keys(text)
 
 
 class SpeakerAgent:
@@ -77,7 +84,10 @@ class SpeakerAgent:
         self.clock = config.clock
         self.sink = sink
         self.playout = Playout(config.groups, sr_tolerance=config.sr_tolerance if config.keys else None)
-        self.keyring = Keyring(config.keys, list(self.playout.groups)) if config.keys else None
+        extract = _bundle_keys if config.keys_in_bundle else None
+        self.keyring = (
+            Keyring(config.keys, list(self.playout.groups), extract=extract) if config.keys else None
+        )
         self.ssrc = secrets.randbits(32)
         if config.broker_time and (config.broker is None or config.time_sync is not None):
             raise ValueError("broker time needs a broker and excludes --time-sync")
@@ -113,10 +123,10 @@ class SpeakerAgent:
     def _broker_source(self, provision: BrokerProvision) -> Any:
         from streaming.broker.subscriber import BrokerSource  # paho only where a broker is used
 
-        unknown = sorted(set(provision.groups.values()) - set(self.playout.groups))
+        names = provision.addresses()
+        unknown = sorted(set(names.values()) - set(self.playout.groups))
         if unknown:
             raise ValueError(f"broker groups {unknown} are not among the speaker's groups")
-        names = dict(provision.groups)
 
         def on_datagram(group_id: str, data: bytes, is_rtcp: bool, arrival: float) -> None:
             # RTP and RTCP share the ingress, which tells them apart by packet type as on a muxed port
