@@ -22,6 +22,7 @@ from engine.api.broadcasts import BroadcastsServicer
 from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
 from engine.api.keys import KeyStore, import_key_file
+from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
@@ -120,8 +121,10 @@ class LoaServer:
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc
         )
+        self.metrics.registry.register(QueueCollector(lambda: self.store.active_broadcasts(with_audio=False)))
         if config.tls_cert and config.tls_key:
             creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+            export_certificate_expiry(self.metrics.registry, config.tls_cert)
             self.port = self.grpc.add_secure_port(config.listen, creds)
         else:
             self.port = self.grpc.add_insecure_port(config.listen)

@@ -17,6 +17,7 @@ import pytest
 from engine.api import convert
 from protos.loa.v1 import loa_pb2 as pb
 from tests.api.harness import Server, group, wait_state, watch
+from tests.test_deploy import dashboard_exprs, metric_names, rule_exprs
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -63,6 +64,7 @@ def test_a_fresh_server_shows_every_known_series_at_zero(server: Server) -> None
         # a group nobody has heard yet: 0 speakers online, nothing on air, rather than no series at all
         'loa_speakers_online{group="quiet"}',
         'loa_group_streams{group="quiet"}',
+        'loa_queue_overdue_seconds{priority="normal"}',  # nothing due is waiting
     ):
         assert value(page, series) == 0.0, series
     # the standard process and platform collectors
@@ -125,3 +127,19 @@ def test_each_speaker_has_its_own_report_age_and_loss_and_the_agent_its_process_
             ["promtool", "check", "metrics"], input=agent_after, capture_output=True, text=True
         )
         assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def sample_names(page: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", page, re.MULTILINE)}
+
+
+def test_every_metric_the_alert_rules_and_the_dashboard_read_is_exported(server: Server) -> None:
+    speaker = server.speaker("names", ["239.192.29.3:5004:normal:200"], "--metrics-port", "9471")
+    exported = sample_names(server.metrics()) | sample_names(server.metrics(9471))
+    speaker.stop()
+    # `up` is Prometheus' own; the certificate gauge exists only with TLS (tests/api/test_health_cli.py)
+    exported |= {"up", "loa_tls_certificate_expiry_timestamp_seconds"}
+    for source, exprs in (("rules", rule_exprs()), ("dashboard", dashboard_exprs())):
+        for expr in exprs:
+            missing = metric_names(expr) - exported
+            assert not missing, f"{source}: {expr} reads {missing}, which no /metrics page has"
