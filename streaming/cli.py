@@ -96,6 +96,8 @@ def _speaker(args: argparse.Namespace) -> int:
             sr_tolerance=args.sr_tolerance,
             broker=broker,
             broker_time=args.broker_time,
+            cache_dir=args.cache_dir,
+            cache_bytes=args.cache_mb * 1024 * 1024,
             **({"name": args.name} if args.name else {}),
         )
         agent = SpeakerAgent(config, open_sink(args.sink), registry=registry)
@@ -200,6 +202,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ID=ADDR:PORT",
         help="with --broker: a group id and the --group it carries (repeat per group)",
     )
+    speaker.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="with a broker: keep bulletins delivered ahead here and play them at their time, link or not",
+    )
+    speaker.add_argument("--cache-mb", type=int, default=64, help="the cache's bound in MiB (default 64)")
     speaker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     speaker.add_argument(
         "--duration", type=float, help="stop after this many seconds (default: run until killed)"

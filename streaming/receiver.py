@@ -70,6 +70,8 @@ class SpeakerConfig:
     sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
     broker: BrokerProvision | None = None  # also receive the groups through an MQTT broker
     broker_time: bool = False  # sync the clock with Loa's time exchange over the broker (no NTP)
+    cache_dir: str | None = None  # with broker: keep bulletins delivered ahead here (broker/cache.py)
+    cache_bytes: int = 64 * 1024 * 1024
 
 
 def _bundle_keys(text: str) -> str:
@@ -118,6 +120,7 @@ class SpeakerAgent:
         self.source = UdpSource(config.groups, config.interface)
         # the network thread and the broker's thread both deliver: SRTP state is not shared safely
         self._deliver_lock = threading.Lock()
+        self.injector: Any = None  # broker/cache.py Injector, with a broker and a cache_dir
         self.broker_source = self._broker_source(config.broker) if config.broker else None
 
     def _broker_source(self, provision: BrokerProvision) -> Any:
@@ -132,12 +135,28 @@ class SpeakerAgent:
             # RTP and RTCP share the ingress, which tells them apart by packet type as on a muxed port
             self.deliver(names[group_id], data, None, path="broker")
 
+        on_ahead = None
+        if self.config.cache_dir is not None:
+            from pathlib import Path
+
+            from streaming.broker.cache import AheadCache, Injector
+
+            cache = AheadCache(Path(self.config.cache_dir), self.config.cache_bytes)
+            self.injector = Injector(
+                cache,
+                lambda group_id, data: self.deliver(names[group_id], data, None, path="cache"),
+                self._sender_now,
+                self._missed,
+            )
+            on_ahead = cache.on_message
+
         return BrokerSource(
             provision.settings(),
             provision.topics(),
             list(names),
             on_datagram,
             on_time=self._on_broker_time if self.config.broker_time else None,
+            on_ahead=on_ahead,
             wall=self.clock.now,  # t1 and t4 on the clock being synced
         )
 
@@ -146,6 +165,21 @@ class SpeakerAgent:
         assert self.timesync is not None
         if self.timesync.add(reply.t1, reply.t2, reply.t3, t4) and self.metrics is not None:
             self.metrics.clock_offset.set(self.timesync.estimator.offset)
+
+    def _sender_now(self) -> float | None:
+        """The sender's clock as this speaker knows it (None while time sync has no sample)."""
+        offset = self.offset()
+        return None if offset is None else self.clock.now() + offset
+
+    def _missed(self, item: Any) -> None:
+        """A bulletin delivered ahead whose time passed before it could play: reported as missed."""
+        from streaming.broker.messages import PlayReport, StopReason
+
+        report = PlayReport(
+            item.bulletin, item.airing, item.start_time, item.start_time, 0, 0, 0, StopReason.MISSED
+        )
+        if self.broker_source is not None:
+            self.broker_source.publish_report(report)
 
     def reload_keys(self) -> None:
         """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
@@ -165,12 +199,16 @@ class SpeakerAgent:
             t.start()
         if self.broker_source is not None:
             self.broker_source.start()
+        if self.injector is not None:
+            self.injector.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=3)
+        if self.injector is not None:
+            self.injector.stop()
         if self.broker_source is not None:
             self.broker_source.stop()
         self.source.close()
@@ -201,6 +239,7 @@ class SpeakerAgent:
             "path_copies": self.ingress.path_copies,
             **({"timesync": self._timesync_status()} if self.timesync else {}),
             **({"broker": dict(vars(self.broker_source.counters))} if self.broker_source else {}),
+            **({"cache": dict(vars(self.injector.cache.counters))} if self.injector else {}),
             **({"srtp": self._srtp_status(), "gate": self._gate_status()} if self.keyring else {}),
         }
 

@@ -130,6 +130,7 @@ class StopReason(Enum):
     TIMEOUT = "timeout"  # nothing arrived for too long
     STOPPED = "stopped"  # the agent was told to stop or shut down
     ERROR = "error"
+    MISSED = "missed"  # delivered ahead, but its time passed before any of it could play (cache.py)
 
 
 @dataclass(frozen=True)

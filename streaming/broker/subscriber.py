@@ -25,6 +25,8 @@ from streaming.broker.topics import Topics, check_id
 
 # (group id, datagram, is RTCP, arrival time on the source's clock)
 OnDatagram = Callable[[str, bytes, bool, float], None]
+# (group id, bulletin, payload) of a retained bulletin delivered ahead; empty payload: cleared (cache.py)
+OnAhead = Callable[[str, str, bytes], None]
 
 
 @dataclass
@@ -74,6 +76,7 @@ class BrokerSource:
         *,
         status: Callable[[], Status] | None = None,
         on_time: Callable[[TimeReply, float], None] | None = None,
+        on_ahead: OnAhead | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -85,6 +88,7 @@ class BrokerSource:
         self._on_datagram = on_datagram
         self._status = status or (lambda: Status(State.ONLINE))
         self._on_time = on_time
+        self._on_ahead = on_ahead
         self._clock = clock
         self._wall = wall
         self.time_requests = TimeRequests()
@@ -97,6 +101,9 @@ class BrokerSource:
         )
         for topic in self._media:
             self.client.subscribe(topic, 0)
+        if on_ahead is not None:  # retained, QoS 1: what was published while this cluster was away
+            for g in self.groups:
+                self.client.subscribe(topics.ahead_filter(g), 1)
         self.client.subscribe(self._time_reply_topic, 0)
 
     def start(self) -> None:
@@ -128,8 +135,21 @@ class BrokerSource:
             self._media_message(group, payload, arrival)
         elif topic == self._time_reply_topic:
             self._time_message(payload)
+        elif self._on_ahead is not None and "/ahead/" in topic:
+            self._ahead_message(topic, payload)
         else:
             self.counters.unexpected += 1
+
+    def _ahead_message(self, topic: str, payload: bytes) -> None:
+        assert self._on_ahead is not None
+        try:
+            group, bulletin = self.topics.parse_ahead(topic)
+        except ValueError:
+            group, bulletin = "", ""
+        if group not in self.groups:
+            self.counters.unexpected += 1
+            return
+        self._on_ahead(group, bulletin, payload)
 
     def _media_message(self, group: str, payload: bytes, arrival: float) -> None:
         try:
