@@ -13,8 +13,8 @@ from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
+from engine.api import reflection
 from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
@@ -118,9 +118,7 @@ class LoaServer:
             SpeakerCollector(groups.samples, groups.group_ids, self.sender.group_streams)
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
-        reflection.enable_server_reflection(
-            (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc
-        )
+        reflection.enable((*SERVICES, health.SERVICE_NAME), self.grpc)  # v1 and v1alpha
         self.metrics.registry.register(QueueCollector(lambda: self.store.active_broadcasts(with_audio=False)))
         if config.tls_cert and config.tls_key:
             creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
