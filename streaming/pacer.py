@@ -124,7 +124,7 @@ class PacedSender:
         self.lateness: list[float] | None = [] if record_lateness else None
         self.feedback = SpeakerTable()
         self._port = FeedbackPort(feedback_bind, self.feedback) if feedback_bind is not None else None
-        self.transports = (
+        self.transports: list[Transport] = (
             list(transports) if transports else [UdpTransport(self._port.sock if self._port else None)]
         )
         self._registry = registry

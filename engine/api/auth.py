@@ -43,6 +43,13 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Groups/ListGroups": Role.VIEWER,
     "/loa.v1.Groups/ListSpeakers": Role.VIEWER,
     "/loa.v1.Groups/GetGroupKeys": Role.ADMIN,  # SRTP keys: whoever has them can make speakers talk
+    # bundles carry a broker password and SRTP keys; revoking silences a cluster: admin
+    "/loa.v1.Clusters/CreateCluster": Role.ADMIN,
+    "/loa.v1.Clusters/UpdateCluster": Role.ADMIN,
+    "/loa.v1.Clusters/RevokeCluster": Role.ADMIN,
+    "/loa.v1.Clusters/GetCluster": Role.VIEWER,
+    "/loa.v1.Clusters/ListClusters": Role.VIEWER,
+    "/loa.v1.Clusters/ListPlayReports": Role.VIEWER,
 }
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -53,6 +60,8 @@ OPEN_SERVICES = (
 
 def _groups_of_request(request: Any, response: Any) -> tuple[str, list[str]]:
     """(target, groups) of a mutating call, for the audit log."""
+    if hasattr(request, "cluster_id"):  # Clusters
+        return request.cluster_id, list(getattr(request, "group_ids", ()))
     if hasattr(request, "group_ids"):  # CreateBroadcast
         return getattr(response, "id", ""), list(request.group_ids)
     if hasattr(request, "broadcast_id"):  # CancelBroadcast: groups live in the store
@@ -71,6 +80,9 @@ MUTATING = frozenset(
         "/loa.v1.Groups/UpdateGroup",
         "/loa.v1.Groups/DeleteGroup",
         "/loa.v1.Groups/GetGroupKeys",  # reads, but hands out secrets: audited like a change
+        "/loa.v1.Clusters/CreateCluster",
+        "/loa.v1.Clusters/UpdateCluster",
+        "/loa.v1.Clusters/RevokeCluster",
     }
 )
 

@@ -1,4 +1,4 @@
-"""A small client for the loa.v1 API: one channel, the three stubs, and the caller's token on every call.
+"""A small client for the loa.v1 API: one channel, a stub per service, and the caller's token on every call.
 
 Used by `loa broadcast`, `make demo` and the tests; content systems can use it as an example.
 """
@@ -24,6 +24,7 @@ class Client:
     synthesis: loa_pb2_grpc.SynthesisStub
     broadcasts: loa_pb2_grpc.BroadcastsStub
     groups: loa_pb2_grpc.GroupsStub
+    clusters: loa_pb2_grpc.ClustersStub
 
     @classmethod
     def connect(
@@ -51,6 +52,7 @@ class Client:
             synthesis=loa_pb2_grpc.SynthesisStub(channel),
             broadcasts=loa_pb2_grpc.BroadcastsStub(channel),
             groups=loa_pb2_grpc.GroupsStub(channel),
+            clusters=loa_pb2_grpc.ClustersStub(channel),
         )
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import grpc
 
 from engine.api import convert
+from engine.api.clusters import cluster_speakers
 from engine.api.errors import field_named
 from engine.api.keys import KeyStore
 from engine.errors import Conflict
@@ -136,6 +137,7 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
                 for group_id, report in self.heard()
                 if not request.group_id or group_id == request.group_id
             ]
+            + cluster_speakers(self.store, request.group_id)  # broker clusters: from presence, not RTCP
         )
 
     def GetGroupKeys(

@@ -19,6 +19,7 @@ from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
 from engine.api.broadcasts import BroadcastsServicer
+from engine.api.clusters import ClustersServicer
 from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
 from engine.api.keys import KeyStore, import_key_file
@@ -26,6 +27,8 @@ from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
+from engine.broker.cluster_metrics import ClusterCollector
+from engine.broker.service import BrokerService
 from engine.config import Config
 from engine.jobs.errors import NotFound
 from engine.jobs.model import Group
@@ -77,6 +80,11 @@ class LoaServer:
         self.sender = PacedSender(
             registry=self.metrics.registry, feedback_bind=("0.0.0.0", config.feedback_port)
         )
+        # config broker: the embedded Mosquitto for clusters behind 4G NAT, and the pacer's second
+        # transport: every group's datagrams also go to its broker topic (engine/broker/service.py)
+        self.broker = BrokerService(config, self.store) if config.broker else None
+        if self.broker is not None:
+            self.sender.transports.append(self.broker.transport)
         self.runner = Runner(
             self.store,
             self.synth,
@@ -117,6 +125,16 @@ class LoaServer:
         self.metrics.registry.register(
             SpeakerCollector(groups.samples, groups.group_ids, self.sender.group_streams)
         )
+        broker = self.broker
+        clusters = ClustersServicer(self.store, broker, self.keys)
+        loa_pb2_grpc.add_ClustersServicer_to_server(clusters, self.grpc)
+        self.metrics.registry.register(
+            ClusterCollector(
+                self.store,
+                broker.message_counts if broker else None,
+                (lambda: broker.intake.reports) if broker else None,
+            )
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable((*SERVICES, health.SERVICE_NAME), self.grpc)  # v1 and v1alpha
         self.metrics.registry.register(QueueCollector(lambda: self.store.active_broadcasts(with_audio=False)))
@@ -130,6 +148,8 @@ class LoaServer:
 
     def start(self) -> LoaServer:
         self._ensure_groups()
+        if self.broker is not None:
+            self.broker.start()
         self.sender.start()
         self.runner.start()
         self.grpc.start()
@@ -159,6 +179,8 @@ class LoaServer:
         self.grpc.stop(grace_s).wait(grace_s + 1)
         self.runner.stop(grace_s)
         self.sender.close()
+        if self.broker is not None:
+            self.broker.stop()  # after the pacer: its broker transport flushed the last bundles
         self.synth.close()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()

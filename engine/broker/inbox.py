@@ -9,14 +9,16 @@ server's state.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from streaming.broker.messages import PlayReport, Status, TimeReply, TimeRequest
 from streaming.broker.publisher import Publishes
 from streaming.broker.topics import Kind, Topics
 
 SUBSCRIPTIONS = (Kind.STATUS, Kind.REPORT, Kind.TIME_REQUEST)
+_KIND_LABELS = {Kind.STATUS: "status", Kind.REPORT: "report", Kind.TIME_REQUEST: "time_request"}
 
 
 @dataclass
@@ -26,6 +28,9 @@ class InboxCounters:
     time_requests: int = 0
     malformed: int = 0
     unexpected: int = 0  # topics outside the layout or not for the server
+    # "kind:outcome" -> messages, for /metrics: kind status|report|time_request|other,
+    # outcome ok|malformed|unexpected
+    by_kind: Counter[str] = field(default_factory=Counter)
 
 
 class Inbox:
@@ -56,7 +61,9 @@ class Inbox:
             parsed = self.topics.parse(topic)
         except ValueError:
             self.counters.unexpected += 1
+            self.counters.by_kind["other:unexpected"] += 1
             return
+        kind = _KIND_LABELS.get(parsed.kind, "other")
         try:
             if parsed.kind is Kind.STATUS:
                 status = Status.parse(payload)
@@ -76,5 +83,10 @@ class Inbox:
                 self._replies.publish(self.topics.time_reply(parsed.id), reply.serialize(), 0, False)
             else:
                 self.counters.unexpected += 1
+                self.counters.by_kind[f"{kind}:unexpected"] += 1
+                return
         except ValueError:
             self.counters.malformed += 1
+            self.counters.by_kind[f"{kind}:malformed"] += 1
+            return
+        self.counters.by_kind[f"{kind}:ok"] += 1

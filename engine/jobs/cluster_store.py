@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import errors
 from engine.jobs.errors import AlreadyExists, NotFound, StoreError
 from engine.jobs.model import DEFAULT_PLAYOUT_DELAY_S, BroadcastState
 from engine.jobs.store_base import StoreBase
@@ -30,7 +31,7 @@ from streaming.broker.messages import PlayReport, State, Status
 from streaming.broker.topics import ID_RE
 
 
-class Revoked(StoreError, ValueError):
+class Revoked(StoreError, errors.Conflict):
     """A change asked of a revoked cluster (create it again instead)."""
 
 

@@ -540,7 +540,7 @@ class ListSpeakersResponse(_message.Message):
     def __init__(self, speakers: _Optional[_Iterable[_Union[Speaker, _Mapping]]] = ...) -> None: ...
 
 class Speaker(_message.Message):
-    __slots__ = ("cname", "group_id", "address", "last_report_time", "fraction_lost", "packets_lost", "jitter", "round_trip", "playout_offset", "underruns", "playing_priority", "online", "rejected_packets")
+    __slots__ = ("cname", "group_id", "address", "last_report_time", "fraction_lost", "packets_lost", "jitter", "round_trip", "playout_offset", "underruns", "playing_priority", "online", "rejected_packets", "cluster_id")
     CNAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -554,6 +554,7 @@ class Speaker(_message.Message):
     PLAYING_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
     REJECTED_PACKETS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     cname: str
     group_id: str
     address: str
@@ -567,7 +568,8 @@ class Speaker(_message.Message):
     playing_priority: Priority
     online: bool
     rejected_packets: int
-    def __init__(self, cname: _Optional[str] = ..., group_id: _Optional[str] = ..., address: _Optional[str] = ..., last_report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fraction_lost: _Optional[float] = ..., packets_lost: _Optional[int] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., playout_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., underruns: _Optional[int] = ..., playing_priority: _Optional[_Union[Priority, str]] = ..., online: _Optional[bool] = ..., rejected_packets: _Optional[int] = ...) -> None: ...
+    cluster_id: str
+    def __init__(self, cname: _Optional[str] = ..., group_id: _Optional[str] = ..., address: _Optional[str] = ..., last_report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fraction_lost: _Optional[float] = ..., packets_lost: _Optional[int] = ..., jitter: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., round_trip: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., playout_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., underruns: _Optional[int] = ..., playing_priority: _Optional[_Union[Priority, str]] = ..., online: _Optional[bool] = ..., rejected_packets: _Optional[int] = ..., cluster_id: _Optional[str] = ...) -> None: ...
 
 class GetGroupKeysRequest(_message.Message):
     __slots__ = ("group_ids",)
@@ -608,3 +610,163 @@ class GetGroupKeysResponse(_message.Message):
     groups: _containers.RepeatedCompositeFieldContainer[GroupKeyRing]
     provisioning_file: str
     def __init__(self, groups: _Optional[_Iterable[_Union[GroupKeyRing, _Mapping]]] = ..., provisioning_file: _Optional[str] = ...) -> None: ...
+
+class Cluster(_message.Message):
+    __slots__ = ("id", "group_ids", "create_time", "update_time", "revoke_time", "online", "connect_time", "disconnect_time", "last_seen_time", "reconnects", "version", "uptime", "network", "error", "temperature_c")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    DISCONNECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    RECONNECTS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    online: bool
+    connect_time: _timestamp_pb2.Timestamp
+    disconnect_time: _timestamp_pb2.Timestamp
+    last_seen_time: _timestamp_pb2.Timestamp
+    reconnects: int
+    version: str
+    uptime: _duration_pb2.Duration
+    network: str
+    error: str
+    temperature_c: float
+    def __init__(self, id: _Optional[str] = ..., group_ids: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., online: _Optional[bool] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disconnect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reconnects: _Optional[int] = ..., version: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[str] = ..., error: _Optional[str] = ..., temperature_c: _Optional[float] = ...) -> None: ...
+
+class CreateClusterRequest(_message.Message):
+    __slots__ = ("cluster_id", "group_ids")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cluster_id: _Optional[str] = ..., group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateClusterResponse(_message.Message):
+    __slots__ = ("cluster", "provisioning_bundle", "raised_delay_group_ids")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONING_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    RAISED_DELAY_GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    cluster: Cluster
+    provisioning_bundle: str
+    raised_delay_group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cluster: _Optional[_Union[Cluster, _Mapping]] = ..., provisioning_bundle: _Optional[str] = ..., raised_delay_group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetClusterRequest(_message.Message):
+    __slots__ = ("cluster_id",)
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    def __init__(self, cluster_id: _Optional[str] = ...) -> None: ...
+
+class ListClustersRequest(_message.Message):
+    __slots__ = ("group_id", "include_revoked")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    include_revoked: bool
+    def __init__(self, group_id: _Optional[str] = ..., include_revoked: _Optional[bool] = ...) -> None: ...
+
+class ListClustersResponse(_message.Message):
+    __slots__ = ("clusters",)
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    clusters: _containers.RepeatedCompositeFieldContainer[Cluster]
+    def __init__(self, clusters: _Optional[_Iterable[_Union[Cluster, _Mapping]]] = ...) -> None: ...
+
+class UpdateClusterRequest(_message.Message):
+    __slots__ = ("cluster_id", "group_ids", "new_password")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    new_password: bool
+    def __init__(self, cluster_id: _Optional[str] = ..., group_ids: _Optional[_Iterable[str]] = ..., new_password: _Optional[bool] = ...) -> None: ...
+
+class UpdateClusterResponse(_message.Message):
+    __slots__ = ("cluster", "provisioning_bundle", "raised_delay_group_ids")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONING_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    RAISED_DELAY_GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    cluster: Cluster
+    provisioning_bundle: str
+    raised_delay_group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cluster: _Optional[_Union[Cluster, _Mapping]] = ..., provisioning_bundle: _Optional[str] = ..., raised_delay_group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RevokeClusterRequest(_message.Message):
+    __slots__ = ("cluster_id",)
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    def __init__(self, cluster_id: _Optional[str] = ...) -> None: ...
+
+class ListPlayReportsRequest(_message.Message):
+    __slots__ = ("cluster_id", "bulletin_id", "start_time", "end_time", "page_size")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    BULLETIN_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    bulletin_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    def __init__(self, cluster_id: _Optional[str] = ..., bulletin_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class PlayReport(_message.Message):
+    __slots__ = ("cluster_id", "bulletin_id", "airing", "start_time", "end_time", "frames_played", "frames_concealed", "frames_lost", "stop_reason", "receive_time")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    BULLETIN_ID_FIELD_NUMBER: _ClassVar[int]
+    AIRING_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_PLAYED_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_CONCEALED_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_LOST_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    bulletin_id: str
+    airing: int
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    frames_played: int
+    frames_concealed: int
+    frames_lost: int
+    stop_reason: str
+    receive_time: _timestamp_pb2.Timestamp
+    def __init__(self, cluster_id: _Optional[str] = ..., bulletin_id: _Optional[str] = ..., airing: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frames_played: _Optional[int] = ..., frames_concealed: _Optional[int] = ..., frames_lost: _Optional[int] = ..., stop_reason: _Optional[str] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MissedBulletin(_message.Message):
+    __slots__ = ("cluster_id", "group_id", "bulletin_id", "airing", "air_time", "end_time")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    BULLETIN_ID_FIELD_NUMBER: _ClassVar[int]
+    AIRING_FIELD_NUMBER: _ClassVar[int]
+    AIR_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    group_id: str
+    bulletin_id: str
+    airing: int
+    air_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, cluster_id: _Optional[str] = ..., group_id: _Optional[str] = ..., bulletin_id: _Optional[str] = ..., airing: _Optional[int] = ..., air_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListPlayReportsResponse(_message.Message):
+    __slots__ = ("reports", "missed")
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[PlayReport]
+    missed: _containers.RepeatedCompositeFieldContainer[MissedBulletin]
+    def __init__(self, reports: _Optional[_Iterable[_Union[PlayReport, _Mapping]]] = ..., missed: _Optional[_Iterable[_Union[MissedBulletin, _Mapping]]] = ...) -> None: ...

@@ -842,3 +842,316 @@ class Groups:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ClustersStub:
+    """---------------------------------------------------------------------------------------------------
+    Clusters: loudspeaker clusters behind 3G/4G NAT that reach Loa through the MQTT broker (issue #11,
+    docs/BROKER.md). Each has its own broker account; its presence and play reports are stored.
+    Creating one (or rotating its password) returns its provisioning bundle, which carries secrets: the
+    broker password and its groups' SRTP keys. Create, update and revoke need the admin role.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateCluster = channel.unary_unary(
+                '/loa.v1.Clusters/CreateCluster',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterResponse.FromString,
+                _registered_method=True)
+        self.GetCluster = channel.unary_unary(
+                '/loa.v1.Clusters/GetCluster',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetClusterRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.FromString,
+                _registered_method=True)
+        self.ListClusters = channel.unary_unary(
+                '/loa.v1.Clusters/ListClusters',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersResponse.FromString,
+                _registered_method=True)
+        self.UpdateCluster = channel.unary_unary(
+                '/loa.v1.Clusters/UpdateCluster',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterResponse.FromString,
+                _registered_method=True)
+        self.RevokeCluster = channel.unary_unary(
+                '/loa.v1.Clusters/RevokeCluster',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.RevokeClusterRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.FromString,
+                _registered_method=True)
+        self.ListPlayReports = channel.unary_unary(
+                '/loa.v1.Clusters/ListPlayReports',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsResponse.FromString,
+                _registered_method=True)
+
+
+class ClustersServicer:
+    """---------------------------------------------------------------------------------------------------
+    Clusters: loudspeaker clusters behind 3G/4G NAT that reach Loa through the MQTT broker (issue #11,
+    docs/BROKER.md). Each has its own broker account; its presence and play reports are stored.
+    Creating one (or rotating its password) returns its provisioning bundle, which carries secrets: the
+    broker password and its groups' SRTP keys. Create, update and revoke need the admin role.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    def CreateCluster(self, request, context):
+        """A new cluster account for existing groups; the reply's bundle is the only copy of its password.
+        A group whose playout delay is still the default (500 ms) gets the broker's (1.5 s).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCluster(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClusters(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCluster(self, request, context):
+        """Its groups (the broker's access rules follow at once); optionally a new password and bundle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeCluster(self, request, context):
+        """At once: the broker drops its session and refuses it from then on. Its reports stay in the log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlayReports(self, request, context):
+        """The broadcast log per cluster (nhật ký phát): what each cluster played, and what it missed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClustersServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCluster,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterResponse.SerializeToString,
+            ),
+            'GetCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCluster,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetClusterRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.SerializeToString,
+            ),
+            'ListClusters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClusters,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersResponse.SerializeToString,
+            ),
+            'UpdateCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCluster,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterResponse.SerializeToString,
+            ),
+            'RevokeCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCluster,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.RevokeClusterRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.SerializeToString,
+            ),
+            'ListPlayReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlayReports,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'loa.v1.Clusters', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('loa.v1.Clusters', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Clusters:
+    """---------------------------------------------------------------------------------------------------
+    Clusters: loudspeaker clusters behind 3G/4G NAT that reach Loa through the MQTT broker (issue #11,
+    docs/BROKER.md). Each has its own broker account; its presence and play reports are stored.
+    Creating one (or rotating its password) returns its provisioning bundle, which carries secrets: the
+    broker password and its groups' SRTP keys. Create, update and revoke need the admin role.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    @staticmethod
+    def CreateCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/CreateCluster',
+            protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.CreateClusterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/GetCluster',
+            protos_dot_loa_dot_v1_dot_loa__pb2.GetClusterRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClusters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/ListClusters',
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListClustersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/UpdateCluster',
+            protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.UpdateClusterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/RevokeCluster',
+            protos_dot_loa_dot_v1_dot_loa__pb2.RevokeClusterRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Cluster.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlayReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Clusters/ListPlayReports',
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListPlayReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
