@@ -38,6 +38,11 @@ class Config:
     max_queued_audio_mb: int = 512  # pre-recorded audio held by unfinished non-emergency broadcasts
     retry_after_ms: int = 1000  # the retry hint; a full broadcast queue hints 10x this
     srtp: bool = True  # new groups get an SRTP master key: their streams are SRTP (engine/api/keys.py)
+    # Each group key is the senders' key this long; the next one is made (and exported) this far ahead.
+    # A recording older than the lifetime + 300 s overlap authenticates on no re-provisioned speaker,
+    # whatever its clock says (engine/api/keys.py KeyLifetime; docs/RELIABILITY.md "Attacks tried").
+    srtp_key_lifetime_s: float = 86400.0
+    srtp_key_ahead_s: float = 21600.0
     # The embedded MQTT broker for clusters behind 3G/4G NAT (engine/broker/service.py, docs/BROKER.md).
     broker: bool = False  # run Mosquitto under state_dir/broker and send every group's media to it too
     broker_port: int = 8883  # MQTT over TLS
@@ -75,6 +80,8 @@ _ENV = {
     "max_queued_audio_mb": "LOA_MAX_QUEUED_AUDIO_MB",
     "retry_after_ms": "LOA_RETRY_AFTER_MS",
     "srtp": "LOA_SRTP",
+    "srtp_key_lifetime_s": "LOA_SRTP_KEY_LIFETIME_S",
+    "srtp_key_ahead_s": "LOA_SRTP_KEY_AHEAD_S",
     "broker": "LOA_BROKER",
     "broker_port": "LOA_BROKER_PORT",
     "broker_bind": "LOA_BROKER_BIND",
@@ -89,6 +96,8 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "int":
             return int(value)
+        if kind == "float":
+            return float(value)
         if kind == "bool":
             if isinstance(value, bool):
                 return value
@@ -122,7 +131,14 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
     if config.state_dir is None:
         raise ValueError("config state_dir: must be set")
     _check_broker(config)
+    _check_keys(config)
     return config
+
+
+def _check_keys(config: Config) -> None:
+    from engine.api.keys import KeyLifetime
+
+    KeyLifetime.from_config(config)  # ValueError naming the key
 
 
 def _check_broker(config: Config) -> None:

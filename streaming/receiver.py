@@ -87,8 +87,12 @@ class SpeakerAgent:
         self.sink = sink
         self.playout = Playout(config.groups, sr_tolerance=config.sr_tolerance if config.keys else None)
         extract = _bundle_keys if config.keys_in_bundle else None
+        # key expiry on the speaker's own clock (the system clock an attacker may have set back): what
+        # bounds a replay is that an expired key is no longer in the keys file at all (keys.py lifetimes)
         self.keyring = (
-            Keyring(config.keys, list(self.playout.groups), extract=extract) if config.keys else None
+            Keyring(config.keys, list(self.playout.groups), extract=extract, clock=self.clock.now)
+            if config.keys
+            else None
         )
         self.ssrc = secrets.randbits(32)
         if config.broker_time and (config.broker is None or config.time_sync is not None):

@@ -35,22 +35,26 @@ def _audit(state: Path, method: str, groups: list[str], detail: str) -> None:
 
 
 @contextlib.contextmanager
-def _keys(state: Path) -> Iterator[KeyStore]:
+def _keys(state: Path, config_path: Path | None = None) -> Iterator[KeyStore]:
     """The key store over the state directory's store, opened as a reader next to a running server (no
-    owner lock, no recovery); a key file of an older server is imported first."""
-    from engine.api.keys import KeyStore, import_key_file
+    owner lock, no recovery); a key file of an older server is imported first. The server's key
+    lifetime applies (from --config / LOA_*), so an export made while the server is down still carries
+    the next key and no expired one."""
+    from engine import config
+    from engine.api.keys import KeyLifetime, KeyStore, import_key_file
     from engine.jobs.store import Store
 
+    lifetime = KeyLifetime.from_config(config.load(config_path))
     store = Store(state / "loa.db", recover=False)
     try:
         import_key_file(store, state)
-        yield KeyStore(store)
+        yield KeyStore(store, lifetime=lifetime)
     finally:
         store.close()
 
 
 def _list(args: argparse.Namespace, state: Path) -> int:
-    with _keys(state) as keys:
+    with _keys(state, args.config) as keys:
         for group in args.group or keys.groups():
             for k in keys.keys(group):
                 print(f"{group}\tmki {k.mki}\tfrom {_when(k.not_before)}\tuntil {_when(k.not_after)}")
@@ -58,7 +62,7 @@ def _list(args: argparse.Namespace, state: Path) -> int:
 
 
 def _export(args: argparse.Namespace, state: Path) -> int:
-    with _keys(state) as keys:
+    with _keys(state, args.config) as keys:
         ids = args.group or keys.groups()
         text = keys.provisioning([keys.store.get_group(g) for g in ids])
     if args.out:
@@ -77,7 +81,7 @@ def _rotate(args: argparse.Namespace, state: Path) -> int:
 
     lead = DEFAULT_LEAD_S if args.lead is None else args.lead
     overlap = DEFAULT_OVERLAP_S if args.overlap is None else args.overlap
-    with _keys(state) as keys:
+    with _keys(state, args.config) as keys:
         for group in args.group:
             keys.store.get_group(group)  # NotFound for an unknown group, before any is rotated
         for group in args.group:
@@ -89,7 +93,7 @@ def _rotate(args: argparse.Namespace, state: Path) -> int:
 
 
 def _remove(args: argparse.Namespace, state: Path) -> int:
-    with _keys(state) as keys:
+    with _keys(state, args.config) as keys:
         for group in args.group:
             if not keys.remove(group):
                 print(f"{group}: had no keys", file=sys.stderr)

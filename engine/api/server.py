@@ -22,7 +22,7 @@ from engine.api.broadcasts import BroadcastsServicer
 from engine.api.clusters import ClustersServicer
 from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
-from engine.api.keys import KeyStore, import_key_file
+from engine.api.keys import KeyLifetime, KeyStore, import_key_file
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
@@ -65,7 +65,8 @@ class LoaServer:
         self.admission = Admission(limits, BacklogReader(self.store.path))
         self.audit = AuditLog.in_state_dir(state)
         import_key_file(self.store, state)  # once, from servers that kept the keys in a JSON file
-        self.keys = KeyStore(self.store)  # SRTP master keys of the groups
+        # SRTP master keys of the groups, rotated every srtp_key_lifetime_s (replay freshness, #12)
+        self.keys = KeyStore(self.store, lifetime=KeyLifetime.from_config(config))
         self.tokens = TokenStore.in_state_dir(state) if auth else None
         self.bootstrap_token = (
             ensure_bootstrap_token(self.tokens, state / TOKEN_FILE) if self.tokens else None
