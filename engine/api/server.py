@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from engine.api import reflection
+from engine.api import listen, reflection
 from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
@@ -55,6 +55,7 @@ class LoaServer:
         self.config = config
         auth = require_auth(config.listen, config.auth)
         limits = Limits.from_config(config)
+        listen.check_free(config.listen)  # before the store: a refused second server touches nothing
         state = Path(config.state_dir)
         state.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, tokens: see engine/db.py
         self.metrics = ServerMetrics.create()
@@ -107,7 +108,8 @@ class LoaServer:
             ],
             # Calls waiting for a thread beyond this get gRPC's own RESOURCE_EXHAUSTED.
             maximum_concurrent_rpcs=config.grpc_threads * 8,
-            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
+            # no SO_REUSEPORT: a second server on this address must fail, not share its clients
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), *listen.OPTIONS],
         )
         self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission)
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
@@ -142,9 +144,9 @@ class LoaServer:
         if config.tls_cert and config.tls_key:
             creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
             export_certificate_expiry(self.metrics.registry, config.tls_cert)
-            self.port = self.grpc.add_secure_port(config.listen, creds)
+            self.port = listen.bind(self.grpc, config.listen, creds)
         else:
-            self.port = self.grpc.add_insecure_port(config.listen)
+            self.port = listen.bind(self.grpc, config.listen)
         self._metrics_http: WSGIServer | None = None
 
     def start(self) -> LoaServer:
