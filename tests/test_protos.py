@@ -20,5 +20,5 @@ def test_committed_stubs_are_up_to_date(tmp_path: Path) -> None:
 def test_services_are_in_package_loa_v1() -> None:
     services = loa_pb2.DESCRIPTOR.services_by_name
     assert loa_pb2.DESCRIPTOR.package == "loa.v1"
-    assert {"Synthesis", "Broadcasts", "Groups", "Clusters"} <= set(services)
+    assert {"Synthesis", "Lexicon", "Broadcasts", "Groups", "Clusters"} <= set(services)
     assert hasattr(loa_pb2_grpc, "BroadcastsServicer")

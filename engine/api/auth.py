@@ -31,6 +31,9 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Synthesis/StreamSynthesize": Role.PUBLISHER,
     "/loa.v1.Synthesis/ListVoices": Role.VIEWER,
     "/loa.v1.Synthesis/Normalize": Role.VIEWER,
+    "/loa.v1.Lexicon/ListLexiconEntries": Role.VIEWER,
+    "/loa.v1.Lexicon/PutLexiconEntry": Role.ADMIN,  # changes what every speaker says
+    "/loa.v1.Lexicon/DeleteLexiconEntry": Role.ADMIN,
     "/loa.v1.Broadcasts/CreateBroadcast": Role.PUBLISHER,  # + check_broadcast on the request
     "/loa.v1.Broadcasts/GetBroadcast": Role.VIEWER,
     "/loa.v1.Broadcasts/ListBroadcasts": Role.VIEWER,
@@ -68,6 +71,8 @@ def _groups_of_request(request: Any, response: Any) -> tuple[str, list[str]]:
         return request.broadcast_id, list(getattr(response, "group_ids", ()))
     if hasattr(request, "group"):  # CreateGroup, UpdateGroup
         return request.group.id, [request.group.id]
+    if hasattr(request, "entry") or hasattr(request, "written"):  # Put/DeleteLexiconEntry
+        return f"lexicon:{getattr(request, 'entry', request).written}", []
     group_id = getattr(request, "group_id", "")
     return group_id, [group_id] if group_id else []
 
@@ -80,6 +85,8 @@ MUTATING = frozenset(
         "/loa.v1.Groups/UpdateGroup",
         "/loa.v1.Groups/DeleteGroup",
         "/loa.v1.Groups/GetGroupKeys",  # reads, but hands out secrets: audited like a change
+        "/loa.v1.Lexicon/PutLexiconEntry",
+        "/loa.v1.Lexicon/DeleteLexiconEntry",
         "/loa.v1.Clusters/CreateCluster",
         "/loa.v1.Clusters/UpdateCluster",
         "/loa.v1.Clusters/RevokeCluster",

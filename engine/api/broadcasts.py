@@ -11,11 +11,12 @@ from engine.api import convert
 from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
 from engine.api.errors import field_named
-from engine.api.synthesis import require_voice
+from engine.api.synthesis import check_ssml, require_ssml_voices, require_voice
 from engine.jobs.model import BroadcastSpec
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_broadcast_spec
 from engine.tts import audiofile
+from engine.tts.text import resolve_language
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
@@ -58,6 +59,14 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                 segment.voice_id or None,
                 prefix=f"segments[{i}].",
             )
+            if segment.ssml and segment.text is not None:
+                # refused before anything is stored: line and column, and a voice for each xml:lang
+                doc = check_ssml(segment.text, f"segments[{i}].text")
+                try:
+                    language = resolve_language(segment.language or "vi")
+                except ValueError:
+                    raise ValueError(f"segments[{i}].language: unsupported {segment.language!r}") from None
+                require_ssml_voices(self.voices, doc, language, f"segments[{i}].text")
 
     def CreateBroadcast(
         self, request: pb.CreateBroadcastRequest, context: grpc.ServicerContext

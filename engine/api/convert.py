@@ -21,6 +21,7 @@ from engine.jobs.model import (
     Progress,
     Segment,
 )
+from engine.tts.text.ssml import looks_like_ssml
 from protos.loa.v1 import loa_pb2 as pb
 
 
@@ -127,7 +128,16 @@ def group_mask(paths: Sequence[str]) -> list[str]:
 # -- broadcasts ----------------------------------------------------------------------------------------
 
 
-def segment_from_pb(message: pb.Segment) -> Segment:
+def is_ssml(text: str, text_format: int, field: str = "text_format") -> bool:
+    """Whether a text field is SSML: as ``text_format`` says, or when unset, as the text looks."""
+    if text_format == pb.TEXT_FORMAT_UNSPECIFIED:
+        return looks_like_ssml(text)
+    if text_format not in (pb.TEXT_FORMAT_PLAIN, pb.TEXT_FORMAT_SSML):
+        raise ValueError(f"{field}: unknown text format {text_format}")
+    return text_format == pb.TEXT_FORMAT_SSML
+
+
+def segment_from_pb(message: pb.Segment, field: str = "segment") -> Segment:
     voice = message.voice
     content = message.WhichOneof("content")
     return Segment(
@@ -140,6 +150,7 @@ def segment_from_pb(message: pb.Segment) -> Segment:
         speed=voice.speed if voice.HasField("speed") else None,
         noise_scale=voice.noise_scale if voice.HasField("noise_scale") else None,
         noise_w=voice.noise_w if voice.HasField("noise_w") else None,
+        ssml=content == "text" and is_ssml(message.text, message.text_format, f"{field}.text_format"),
     )
 
 
@@ -154,6 +165,7 @@ def segment_to_pb(segment: Segment, with_audio: bool = False) -> pb.Segment:
     message = pb.Segment(language=segment.language, dialect=segment.dialect, voice=voice)
     if segment.text is not None:
         message.text = segment.text
+        message.text_format = pb.TEXT_FORMAT_SSML if segment.ssml else pb.TEXT_FORMAT_PLAIN
     elif segment.audio is not None and with_audio:
         message.audio = segment.audio
     return message
@@ -161,7 +173,7 @@ def segment_to_pb(segment: Segment, with_audio: bool = False) -> pb.Segment:
 
 def spec_from_pb(request: pb.CreateBroadcastRequest, requested_by: str) -> BroadcastSpec:
     return BroadcastSpec(
-        segments=tuple(segment_from_pb(s) for s in request.segments),
+        segments=tuple(segment_from_pb(s, f"segments[{i}]") for i, s in enumerate(request.segments)),
         group_ids=tuple(request.group_ids),
         priority=priority_from_pb(request.priority),
         start_time=seconds_of(request.start_time, "start_time") if request.HasField("start_time") else None,
@@ -185,6 +197,7 @@ def progress_to_pb(progress: Progress) -> pb.Progress:
         sentence_count=progress.sentence_count,
         aired=duration(progress.aired_s),
         total=duration(progress.total_s),
+        mark=progress.mark,
     )
 
 

@@ -23,6 +23,7 @@ from engine.api.clusters import ClustersServicer
 from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
 from engine.api.keys import KeyLifetime, KeyStore, import_key_file
+from engine.api.lexicon import LexiconServicer
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
@@ -111,8 +112,9 @@ class LoaServer:
             # no SO_REUSEPORT: a second server on this address must fail, not share its clients
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), *listen.OPTIONS],
         )
-        self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission)
+        self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission, self.store.lexicon)
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
+        loa_pb2_grpc.add_LexiconServicer_to_server(LexiconServicer(self.store), self.grpc)
         loa_pb2_grpc.add_BroadcastsServicer_to_server(
             BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission), self.grpc
         )

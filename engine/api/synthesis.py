@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
 import numpy as np
 
 from engine.api.admission import Admission
-from engine.api.convert import duration, seconds_of
+from engine.api.convert import duration, is_ssml, seconds_of
 from engine.errors import NotFound
 from engine.jobs.validation import MAX_TEXT_CHARS, check_plain_text
 from engine.tts import audiofile
 from engine.tts.audio import OUTPUT_RATE
 from engine.tts.catalog import Catalog
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, NOISE, SENTENCE_PAUSE_S, SPEED
-from engine.tts.synthesizer import SpeechRequest, Synthesizer
-from engine.tts.text import Normalized, TextWarning, normalize, resolve_language, sentences
+from engine.tts.synthesizer import SpeechPiece, SpeechRequest, Synthesizer, timepoints
+from engine.tts.text import Normalized, Sentence, TextWarning, normalize, resolve_language, sentences
+from engine.tts.text.pieces import Plan
+from engine.tts.text.ssml import Document, SSMLError, Text, parse
+from engine.tts.text.ssml_plan import read_ssml
 from engine.tts.voices.base import VoiceInfo
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2 as pb
@@ -27,6 +30,13 @@ from streaming.opus import OpusEncoder, OpusSettings
 from streaming.rtp import FRAME_SAMPLES
 
 FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak": pb.VOICE_FAMILY_ESPEAK}
+
+# language -> the deployment's entries (written -> spoken) for it; the server passes the store's.
+LexiconSource = Callable[[str], Mapping[str, str]]
+
+
+def no_lexicon(language: str) -> Mapping[str, str]:
+    return {}
 
 
 def _check_text(text: str, field: str = "text") -> None:
@@ -42,10 +52,53 @@ def _language(code: str, field: str = "language") -> str:
         raise ValueError(f"{field}: unsupported language {code!r}") from None
 
 
-def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
+def check_ssml(text: str, field: str = "text") -> Document:
+    """The parsed document; INVALID_ARGUMENT "field: SSML line L, column C: why" when it is not SSML
+    this server reads."""
+    try:
+        return parse(text)
+    except SSMLError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
+def ssml_languages(doc: Document) -> list[tuple[str, Text]]:
+    """Each language an SSML document switches to (xml:lang), with its first run: where to point."""
+    seen: dict[str, Text] = {}
+    for item in doc.items:
+        if isinstance(item, Text) and item.lang and item.text.strip():
+            seen.setdefault(item.lang, item)
+    return list(seen.items())
+
+
+def require_ssml_voices(voices: VoiceRegistry, doc: Document, language: str, field: str = "text") -> None:
+    """NOT_FOUND naming the field, the language and where it starts, for a passage in a language no
+    installed voice speaks (the request's own language is checked with its voice)."""
+    for lang, run in ssml_languages(doc):
+        if lang == language:
+            continue
+        try:
+            voices.choose(lang)
+        except KeyError:
+            raise NotFound(
+                f"{field}: SSML line {run.line}, column {run.column}: xml:lang {lang!r}: no voice for "
+                f"{lang!r} is installed (install one with `loa voices install`)"
+            ) from None
+
+
+def plan_of(request: SpeechRequest, field: str = "text") -> Plan:
+    """The request's one piece plan; a plan error names the field."""
+    try:
+        return request.plan()
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(f"{field}:") else f"{field}: {message}") from None
+
+
+def speech_request(request: pb.SynthesizeRequest, lexicon: LexiconSource = no_lexicon) -> SpeechRequest:
     """Checks a request's fields (errors name them) and builds the synthesizer's request."""
     _check_text(request.text)
     language = _language(request.language)
+    ssml = is_ssml(request.text, request.text_format)
     voice = request.voice
     pause = (
         seconds_of(request.sentence_pause, "sentence_pause")
@@ -69,6 +122,8 @@ def speech_request(request: pb.SynthesizeRequest) -> SpeechRequest:
         noise_w=voice.noise_w if voice.HasField("noise_w") else None,
         sentence_pause_s=pause,
         chime=request.chime,
+        ssml=ssml,
+        lexicon=lexicon("vi") or None,
     )
 
 
@@ -145,18 +200,33 @@ def cancel_on_end(context: grpc.ServicerContext) -> threading.Event:
     return cancel
 
 
+def timepoints_to_pb(marks: Sequence[tuple[str, float]]) -> list[pb.Timepoint]:
+    return [pb.Timepoint(mark_name=name, time=duration(at)) for name, at in marks]
+
+
 class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
-    def __init__(self, synth: Synthesizer, catalog: Catalog, admission: Admission) -> None:
+    def __init__(
+        self,
+        synth: Synthesizer,
+        catalog: Catalog,
+        admission: Admission,
+        lexicon: LexiconSource = no_lexicon,
+    ) -> None:
         self.synth = synth
         self.admission = admission
+        self.lexicon = lexicon
         # Known voices that can be installed with `loa voices install ID`, with their licences.
         self.catalog_voices = [
             voice_to_pb(v.info(), installed=False, size_bytes=sum(f.size or 0 for f in v.files))
             for v in catalog.voices.values()
         ]
 
-    def _choose(self, request: SpeechRequest) -> None:
+    def _prepare(self, request: SpeechRequest) -> Plan:
+        """Voices for every language the text is spoken in, then the text's one plan."""
         require_voice(self.synth.voices, request.language, request.dialect, request.voice_id)
+        if request.ssml:
+            require_ssml_voices(self.synth.voices, check_ssml(request.text), request.language)
+        return plan_of(request)
 
     def Synthesize(
         self, request: pb.SynthesizeRequest, context: grpc.ServicerContext
@@ -168,26 +238,26 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             raise ValueError("sample_rate_hz: Ogg/Opus is always 48000")
         if not 8000 <= rate <= OUTPUT_RATE:
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
-        speech_req = speech_request(request)
-        self._choose(speech_req)
+        speech_req = speech_request(request, self.lexicon)
+        plan = self._prepare(speech_req)
         with self.admission.synthesis.take():  # held until the reply is built: the audio is the memory
-            speech = self.synth.synthesize(speech_req, cancel=cancel_on_end(context))
+            speech = self.synth.synthesize(speech_req, cancel=cancel_on_end(context), pieces=plan.pieces)
             audio = speech.audio
             if rate != OUTPUT_RATE:
                 from engine.tts.audio import resample
 
                 audio = resample(audio, OUTPUT_RATE, rate)
             fmt = request.format or pb.AUDIO_FORMAT_WAV
-            preview = normalize(speech_req.text, speech_req.language, speech_req.dialect)
             return pb.SynthesizeResponse(
                 audio=encode_file(audio, fmt, rate),
                 format=fmt,
                 sample_rate_hz=rate,
                 duration=duration(len(audio) / rate),
                 normalized_text=speech.normalized_text,
-                warnings=[warning_to_pb(w) for w in preview.warnings],
+                warnings=[warning_to_pb(w) for piece in plan.pieces for w in piece.notes],
                 voice_id=speech.voice_id,
                 cached=speech.cached,
+                timepoints=timepoints_to_pb(speech.timepoints),
             )
 
     def StreamSynthesize(
@@ -201,21 +271,23 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             raise ValueError("sample_rate_hz: Opus is always 48000")
         if not 8000 <= rate <= OUTPUT_RATE:
             raise ValueError(f"sample_rate_hz: {rate} not in 8000..48000")
-        speech_req = speech_request(request)
-        self._choose(speech_req)
+        speech_req = speech_request(request, self.lexicon)
+        plan = self._prepare(speech_req)
         with self.admission.synthesis.take():
-            yield from self._stream(speech_req, encoding, rate, cancel_on_end(context))
+            yield from self._stream(speech_req, plan, encoding, rate, cancel_on_end(context))
 
     def _stream(
         self,
         speech_req: SpeechRequest,
+        plan: Plan,
         encoding: pb.ChunkEncoding,
         rate: int,
         cancel: threading.Event,
     ) -> Iterator[pb.AudioChunk]:
         chunker = _OpusChunker(OpusEncoder(OpusSettings()), np.zeros(0, np.float32))
         offset = 0.0
-        for piece in self.synth.stream(speech_req, cancel=cancel):
+        spoken: Iterator[SpeechPiece] = self.synth.stream(speech_req, cancel=cancel, pieces=plan.pieces)
+        for piece, planned in zip(spoken, plan.pieces, strict=False):
             chunk = pb.AudioChunk(
                 encoding=encoding,
                 sample_rate_hz=rate,
@@ -226,6 +298,8 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
                 duration=duration(len(piece.audio) / OUTPUT_RATE),
                 last=piece.last,
                 warnings=[pb.NormalizeWarning(code="unread", message=w) for w in piece.warnings],
+                timepoints=timepoints_to_pb(timepoints(piece, offset)),
+                language=planned.language or speech_req.language,
             )
             if encoding == pb.CHUNK_ENCODING_OPUS:
                 chunk.opus_packets.extend(chunker.packets(piece.audio, piece.last))
@@ -254,20 +328,45 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         _check_text(request.text)
         language = _language(request.language)
         dialect = request.dialect or None
+        ssml = is_ssml(request.text, request.text_format)
+        if ssml:
+            check_ssml(request.text)
+        lexicon = self.lexicon("vi") or None
         with self.admission.synthesis.take():
-            return self._normalize(request.text, language, dialect)
+            if ssml:
+                return self._normalize_ssml(request.text, language, dialect, lexicon)
+            return self._normalize(request.text, language, dialect, lexicon)
 
-    def _normalize(self, text: str, language: str, dialect: str | None) -> pb.NormalizeResponse:
-        whole: Normalized = normalize(text, language, dialect)
+    def _normalize(
+        self, text: str, language: str, dialect: str | None, lexicon: Mapping[str, str] | None
+    ) -> pb.NormalizeResponse:
+        lexicon = lexicon if language == "vi" else None
+        whole: Normalized = normalize(text, language, dialect, lexicon)
         return pb.NormalizeResponse(
             normalized_text=whole.text,
-            sentences=[
-                pb.NormalizedSentence(
-                    text=s.text,
-                    source_span=pb.TextSpan(start=s.source_span.start, end=s.source_span.end),
-                    clauses=[c.text for c in s.clauses],
-                )
-                for s in sentences(text, language, dialect)
-            ],
+            sentences=[_sentence_to_pb(s, language) for s in sentences(text, language, dialect, lexicon)],
             warnings=[warning_to_pb(w) for w in whole.warnings],
         )
+
+    def _normalize_ssml(
+        self, text: str, language: str, dialect: str | None, lexicon: Mapping[str, str] | None
+    ) -> pb.NormalizeResponse:
+        try:
+            reading = read_ssml(text, language, dialect, DEFAULT_SENTENCE_PAUSE_S, lexicon=lexicon)
+        except ValueError as exc:
+            raise ValueError(f"text: {str(exc).removeprefix('text: ')}") from None
+        said = [r for r in reading.sentences if r.sentence.text.strip()]
+        return pb.NormalizeResponse(
+            normalized_text=" ".join(r.sentence.text.strip() for r in said),
+            sentences=[_sentence_to_pb(r.sentence, r.language) for r in reading.sentences],
+            warnings=[warning_to_pb(w) for r in reading.sentences for w in r.sentence.warnings],
+        )
+
+
+def _sentence_to_pb(s: Sentence, language: str) -> pb.NormalizedSentence:
+    return pb.NormalizedSentence(
+        text=s.text,
+        source_span=pb.TextSpan(start=s.source_span.start, end=s.source_span.end),
+        clauses=[c.text for c in s.clauses],
+        language=language,
+    )

@@ -25,7 +25,7 @@ from engine.jobs.progress import Timeline, playing_sample
 from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
 from engine.tts import audiofile
-from engine.tts.audio import silence
+from engine.tts.audio import OUTPUT_RATE, silence
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
 from streaming.opus import OpusSettings
@@ -202,6 +202,8 @@ class OnAir(threading.Thread):
             noise_w=segment.noise_w,
             sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
             chime=chime,
+            ssml=segment.ssml,
+            lexicon=self.studio.store.lexicon("vi") or None,  # the deployment's, as of now
         )
         plan = request.plan(first_sentence)
         if not plan.pieces:
@@ -210,12 +212,18 @@ class OnAir(threading.Thread):
         spoken = self.studio.synth.stream(
             request, self.broadcast.priority, cancel=self._cancel, pieces=plan.pieces
         )
+        mark = ""  # the last SSML <mark> reached, reported with the progress from where it stands
         for piece in spoken:
             self._check_stopped()
-            yield Progress(repeat, seg_index, piece.sentence_index, count), piece.audio
+            mark = piece.marks[-1] if piece.marks else mark
+            words = round((piece.lead_s + piece.speech_s) * OUTPUT_RATE)
+            yield Progress(repeat, seg_index, piece.sentence_index, count, mark=mark), piece.audio[:words]
+            mark = piece.end_marks[-1] if piece.end_marks else mark
+            if piece.audio.size > words:
+                yield Progress(repeat, seg_index, piece.sentence_index, count, mark=mark), piece.audio[words:]
         self._check_stopped()
         # Silence between segments, as between sentences.
-        yield Progress(repeat, seg_index, count - 1, count), silence(request.sentence_pause_s)
+        yield Progress(repeat, seg_index, count - 1, count, mark=mark), silence(request.sentence_pause_s)
 
     def _feed(self, progress: Progress, pcm: np.ndarray) -> None:
         stream = self._stream

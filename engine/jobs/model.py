@@ -94,6 +94,7 @@ class Segment:
     speed: float | None = None  # None: the voice's own
     noise_scale: float | None = None
     noise_w: float | None = None
+    ssml: bool = False  # text is an SSML document (the API decides from text_format or <speak)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Progress:
     sentence_count: int = 0  # of the segment; 0 until known
     aired_s: float = 0.0  # audio played so far, over all airings
     total_s: float | None = None  # audio of all airings, once known
+    mark: str = ""  # the last SSML <mark> reached in this segment
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Store is the one object the server, the runner and the CLI hold; its halves are by job:
 store_base.py (connection, lock, transactions, owner lock), group_store.py (groups and their keys),
 broadcast_store.py (broadcasts and their events; rows and queries in broadcast_rows.py), cluster_store.py
-(clusters reached through the MQTT broker: accounts' groups, presence, play reports), and the errors
-it raises in errors.py.
+(clusters reached through the MQTT broker: accounts' groups, presence, play reports), lexicon_store.py
+(the deployment lexicon), and the errors it raises in errors.py.
 
 On open, broadcasts a crash left synthesizing, on air or preempted get an Interruption (reason "server
 restart", at their last progress) and go back to QUEUED, so the scheduler resumes them from the sentence
@@ -22,9 +22,10 @@ from pathlib import Path
 from engine.jobs.broadcast_store import BroadcastStore
 from engine.jobs.cluster_store import ClusterStore
 from engine.jobs.group_store import GroupStore
+from engine.jobs.lexicon_store import LexiconStore
 
 
-class Store(GroupStore, BroadcastStore, ClusterStore):
+class Store(GroupStore, BroadcastStore, ClusterStore, LexiconStore):
     """Thread-safe; ``clock`` returns epoch seconds (tests pass a fake one)."""
 
     def __init__(

@@ -32,6 +32,12 @@ class VoiceFamily(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VOICE_FAMILY_MMS: _ClassVar[VoiceFamily]
     VOICE_FAMILY_ESPEAK: _ClassVar[VoiceFamily]
 
+class TextFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEXT_FORMAT_UNSPECIFIED: _ClassVar[TextFormat]
+    TEXT_FORMAT_PLAIN: _ClassVar[TextFormat]
+    TEXT_FORMAT_SSML: _ClassVar[TextFormat]
+
 class Priority(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PRIORITY_UNSPECIFIED: _ClassVar[Priority]
@@ -80,6 +86,9 @@ VOICE_FAMILY_UNSPECIFIED: VoiceFamily
 VOICE_FAMILY_PIPER: VoiceFamily
 VOICE_FAMILY_MMS: VoiceFamily
 VOICE_FAMILY_ESPEAK: VoiceFamily
+TEXT_FORMAT_UNSPECIFIED: TextFormat
+TEXT_FORMAT_PLAIN: TextFormat
+TEXT_FORMAT_SSML: TextFormat
 PRIORITY_UNSPECIFIED: Priority
 PRIORITY_NORMAL: Priority
 PRIORITY_HIGH: Priority
@@ -122,7 +131,7 @@ class VoiceSettings(_message.Message):
     def __init__(self, voice_id: _Optional[str] = ..., speaker: _Optional[str] = ..., speed: _Optional[float] = ..., noise_scale: _Optional[float] = ..., noise_w: _Optional[float] = ...) -> None: ...
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "language", "dialect", "voice", "format", "chunk_encoding", "sample_rate_hz", "sentence_pause", "chime")
+    __slots__ = ("text", "language", "dialect", "voice", "format", "chunk_encoding", "sample_rate_hz", "sentence_pause", "chime", "text_format")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +141,7 @@ class SynthesizeRequest(_message.Message):
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
     CHIME_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     dialect: str
@@ -141,10 +151,19 @@ class SynthesizeRequest(_message.Message):
     sample_rate_hz: int
     sentence_pause: _duration_pb2.Duration
     chime: bool
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., chunk_encoding: _Optional[_Union[ChunkEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ...) -> None: ...
+    text_format: TextFormat
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., chunk_encoding: _Optional[_Union[ChunkEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
+
+class Timepoint(_message.Message):
+    __slots__ = ("mark_name", "time")
+    MARK_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    mark_name: str
+    time: _duration_pb2.Duration
+    def __init__(self, mark_name: _Optional[str] = ..., time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
-    __slots__ = ("audio", "format", "sample_rate_hz", "duration", "normalized_text", "warnings", "voice_id", "cached")
+    __slots__ = ("audio", "format", "sample_rate_hz", "duration", "normalized_text", "warnings", "voice_id", "cached", "timepoints")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +172,7 @@ class SynthesizeResponse(_message.Message):
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     VOICE_ID_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    TIMEPOINTS_FIELD_NUMBER: _ClassVar[int]
     audio: bytes
     format: AudioFormat
     sample_rate_hz: int
@@ -161,10 +181,11 @@ class SynthesizeResponse(_message.Message):
     warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
     voice_id: str
     cached: bool
-    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., sample_rate_hz: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., normalized_text: _Optional[str] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ..., voice_id: _Optional[str] = ..., cached: _Optional[bool] = ...) -> None: ...
+    timepoints: _containers.RepeatedCompositeFieldContainer[Timepoint]
+    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., sample_rate_hz: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., normalized_text: _Optional[str] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ..., voice_id: _Optional[str] = ..., cached: _Optional[bool] = ..., timepoints: _Optional[_Iterable[_Union[Timepoint, _Mapping]]] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
-    __slots__ = ("encoding", "pcm", "opus_packets", "sample_rate_hz", "sentence_index", "source_span", "text", "offset", "duration", "last", "warnings")
+    __slots__ = ("encoding", "pcm", "opus_packets", "sample_rate_hz", "sentence_index", "source_span", "text", "offset", "duration", "last", "warnings", "timepoints", "language")
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     PCM_FIELD_NUMBER: _ClassVar[int]
     OPUS_PACKETS_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +197,8 @@ class AudioChunk(_message.Message):
     DURATION_FIELD_NUMBER: _ClassVar[int]
     LAST_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    TIMEPOINTS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     encoding: ChunkEncoding
     pcm: bytes
     opus_packets: _containers.RepeatedScalarFieldContainer[bytes]
@@ -187,7 +210,9 @@ class AudioChunk(_message.Message):
     duration: _duration_pb2.Duration
     last: bool
     warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
-    def __init__(self, encoding: _Optional[_Union[ChunkEncoding, str]] = ..., pcm: _Optional[bytes] = ..., opus_packets: _Optional[_Iterable[bytes]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_index: _Optional[int] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., text: _Optional[str] = ..., offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., last: _Optional[bool] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ...) -> None: ...
+    timepoints: _containers.RepeatedCompositeFieldContainer[Timepoint]
+    language: str
+    def __init__(self, encoding: _Optional[_Union[ChunkEncoding, str]] = ..., pcm: _Optional[bytes] = ..., opus_packets: _Optional[_Iterable[bytes]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_index: _Optional[int] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., text: _Optional[str] = ..., offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., last: _Optional[bool] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ..., timepoints: _Optional[_Iterable[_Union[Timepoint, _Mapping]]] = ..., language: _Optional[str] = ...) -> None: ...
 
 class TextSpan(_message.Message):
     __slots__ = ("start", "end")
@@ -198,14 +223,16 @@ class TextSpan(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class NormalizeRequest(_message.Message):
-    __slots__ = ("text", "language", "dialect")
+    __slots__ = ("text", "language", "dialect", "text_format")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     dialect: str
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ...) -> None: ...
+    text_format: TextFormat
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
 
 class NormalizeResponse(_message.Message):
     __slots__ = ("normalized_text", "sentences", "warnings")
@@ -218,14 +245,16 @@ class NormalizeResponse(_message.Message):
     def __init__(self, normalized_text: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[NormalizedSentence, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ...) -> None: ...
 
 class NormalizedSentence(_message.Message):
-    __slots__ = ("text", "source_span", "clauses")
+    __slots__ = ("text", "source_span", "clauses", "language")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
     CLAUSES_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_span: TextSpan
     clauses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, text: _Optional[str] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., clauses: _Optional[_Iterable[str]] = ...) -> None: ...
+    language: str
+    def __init__(self, text: _Optional[str] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ..., clauses: _Optional[_Iterable[str]] = ..., language: _Optional[str] = ...) -> None: ...
 
 class NormalizeWarning(_message.Message):
     __slots__ = ("code", "message", "source_span", "source_text", "spoken_as")
@@ -281,19 +310,73 @@ class Voice(_message.Message):
     size_bytes: int
     def __init__(self, id: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., family: _Optional[_Union[VoiceFamily, str]] = ..., sample_rate_hz: _Optional[int] = ..., speakers: _Optional[_Iterable[str]] = ..., licence: _Optional[str] = ..., quality: _Optional[str] = ..., installed: _Optional[bool] = ..., description: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
+class LexiconEntry(_message.Message):
+    __slots__ = ("written", "spoken", "language", "note", "update_time", "updated_by", "version")
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    SPOKEN_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    written: str
+    spoken: str
+    language: str
+    note: str
+    update_time: _timestamp_pb2.Timestamp
+    updated_by: str
+    version: int
+    def __init__(self, written: _Optional[str] = ..., spoken: _Optional[str] = ..., language: _Optional[str] = ..., note: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ListLexiconEntriesRequest(_message.Message):
+    __slots__ = ("language",)
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    def __init__(self, language: _Optional[str] = ...) -> None: ...
+
+class ListLexiconEntriesResponse(_message.Message):
+    __slots__ = ("entries", "version")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LexiconEntry]
+    version: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[LexiconEntry, _Mapping]]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class PutLexiconEntryRequest(_message.Message):
+    __slots__ = ("entry",)
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    entry: LexiconEntry
+    def __init__(self, entry: _Optional[_Union[LexiconEntry, _Mapping]] = ...) -> None: ...
+
+class DeleteLexiconEntryRequest(_message.Message):
+    __slots__ = ("language", "written")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    written: str
+    def __init__(self, language: _Optional[str] = ..., written: _Optional[str] = ...) -> None: ...
+
+class DeleteLexiconEntryResponse(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
+
 class Segment(_message.Message):
-    __slots__ = ("language", "dialect", "text", "audio", "voice")
+    __slots__ = ("language", "dialect", "text", "audio", "voice", "text_format")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     language: str
     dialect: str
     text: str
     audio: bytes
     voice: VoiceSettings
-    def __init__(self, language: _Optional[str] = ..., dialect: _Optional[str] = ..., text: _Optional[str] = ..., audio: _Optional[bytes] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ...) -> None: ...
+    text_format: TextFormat
+    def __init__(self, language: _Optional[str] = ..., dialect: _Optional[str] = ..., text: _Optional[str] = ..., audio: _Optional[bytes] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
 
 class CreateBroadcastRequest(_message.Message):
     __slots__ = ("segments", "group_ids", "priority", "start_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "title", "requested_by", "sentence_pause")
@@ -364,20 +447,22 @@ class Broadcast(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[BroadcastState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., air_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., requested_by: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., failure_reason: _Optional[str] = ..., interruptions: _Optional[_Iterable[_Union[Interruption, _Mapping]]] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("repeat_index", "segment_index", "sentence_index", "sentence_count", "aired", "total")
+    __slots__ = ("repeat_index", "segment_index", "sentence_index", "sentence_count", "aired", "total", "mark")
     REPEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_INDEX_FIELD_NUMBER: _ClassVar[int]
     SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
     SENTENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
     AIRED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MARK_FIELD_NUMBER: _ClassVar[int]
     repeat_index: int
     segment_index: int
     sentence_index: int
     sentence_count: int
     aired: _duration_pb2.Duration
     total: _duration_pb2.Duration
-    def __init__(self, repeat_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., sentence_index: _Optional[int] = ..., sentence_count: _Optional[int] = ..., aired: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., total: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    mark: str
+    def __init__(self, repeat_index: _Optional[int] = ..., segment_index: _Optional[int] = ..., sentence_index: _Optional[int] = ..., sentence_count: _Optional[int] = ..., aired: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., total: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., mark: _Optional[str] = ...) -> None: ...
 
 class Interruption(_message.Message):
     __slots__ = ("start_time", "end_time", "by_broadcast_id", "by_priority", "reason", "resume_mode", "at")

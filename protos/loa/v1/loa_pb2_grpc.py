@@ -241,6 +241,181 @@ class Synthesis:
             _registered_method=True)
 
 
+class LexiconStub:
+    """---------------------------------------------------------------------------------------------------
+    Lexicon: a deployment's own readings (place names, local organisations, products), applied by
+    Normalize, Synthesize and every broadcast from the next request on, without a restart.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListLexiconEntries = channel.unary_unary(
+                '/loa.v1.Lexicon/ListLexiconEntries',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesResponse.FromString,
+                _registered_method=True)
+        self.PutLexiconEntry = channel.unary_unary(
+                '/loa.v1.Lexicon/PutLexiconEntry',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.PutLexiconEntryRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.LexiconEntry.FromString,
+                _registered_method=True)
+        self.DeleteLexiconEntry = channel.unary_unary(
+                '/loa.v1.Lexicon/DeleteLexiconEntry',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryResponse.FromString,
+                _registered_method=True)
+
+
+class LexiconServicer:
+    """---------------------------------------------------------------------------------------------------
+    Lexicon: a deployment's own readings (place names, local organisations, products), applied by
+    Normalize, Synthesize and every broadcast from the next request on, without a restart.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    def ListLexiconEntries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutLexiconEntry(self, request, context):
+        """Adds an entry or replaces the one with the same language and written form (admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLexiconEntry(self, request, context):
+        """admin
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_LexiconServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListLexiconEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLexiconEntries,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesResponse.SerializeToString,
+            ),
+            'PutLexiconEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutLexiconEntry,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.PutLexiconEntryRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.LexiconEntry.SerializeToString,
+            ),
+            'DeleteLexiconEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLexiconEntry,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'loa.v1.Lexicon', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('loa.v1.Lexicon', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Lexicon:
+    """---------------------------------------------------------------------------------------------------
+    Lexicon: a deployment's own readings (place names, local organisations, products), applied by
+    Normalize, Synthesize and every broadcast from the next request on, without a restart.
+    ---------------------------------------------------------------------------------------------------
+
+    """
+
+    @staticmethod
+    def ListLexiconEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Lexicon/ListLexiconEntries',
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListLexiconEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutLexiconEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Lexicon/PutLexiconEntry',
+            protos_dot_loa_dot_v1_dot_loa__pb2.PutLexiconEntryRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.LexiconEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLexiconEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Lexicon/DeleteLexiconEntry',
+            protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.DeleteLexiconEntryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class BroadcastsStub:
     """---------------------------------------------------------------------------------------------------
     Broadcasts

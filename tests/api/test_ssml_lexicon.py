@@ -1,0 +1,279 @@
+"""SSML and the deployment lexicon over real gRPC: a real `loa serve` (with tokens) in a private
+namespace, a real speaker recording what it plays, and the tiny MMS Khmer voice installed beside the
+built-in Vietnamese one, so a Khmer passage is heard as that voice's 330 Hz tone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+
+from engine.api import convert
+from engine.api.client import Client
+from engine.api.tokens import Role, TokenStore
+from models import tiny
+from protos.loa.v1 import loa_pb2 as pb
+from protos.loa.v1 import loa_pb2_grpc
+from tests.api.harness import Server, group, watch
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+BULLETIN = (
+    '<speak xml:lang="vi">\n'
+    "<p>Xin chào bà con.</p>\n"
+    '<break time="2s"/>\n'
+    '<p xml:lang="km">សួស្តី បងប្អូន។</p><mark name="het"/>\n'
+    "</speak>"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    state = tmp_path_factory.mktemp("ssml")
+    tiny.mms_model(state / "voices" / "mms-khm")
+    srv = Server(state, auth=True).start()
+    client = srv.client()
+    client.groups.CreateGroup(
+        pb.CreateGroupRequest(group=group("xa-1", "239.192.41.1", playout_delay=convert.duration(0.3))),
+        metadata=client.metadata,
+    )
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Client:
+    return server.client()
+
+
+def lexicon(client: Client) -> loa_pb2_grpc.LexiconStub:
+    return loa_pb2_grpc.LexiconStub(client.channel)
+
+
+def _error(call: Any) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code(), info.value.details()
+
+
+def _loud(audio: np.ndarray, rate: int = 48_000) -> np.ndarray:
+    """Per 10 ms frame: whether anything in it is above a whisper."""
+    frames = audio[: audio.size // (rate // 100) * (rate // 100)].reshape(-1, rate // 100)
+    return np.abs(frames).max(axis=1) > 0.01
+
+
+def _dominant_hz(audio: np.ndarray, rate: int = 48_000) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))
+    return float(np.fft.rfftfreq(audio.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+def test_ssml_broadcast_pauses_at_the_break_and_speaks_khmer_with_the_khmer_voice(
+    server: Server, client: Client
+) -> None:
+    speaker = server.speaker("ssml-1", ["239.192.41.1:5004:normal:300"])
+    segment = pb.Segment(language="vi", text=BULLETIN)
+    created = client.broadcasts.CreateBroadcast(
+        pb.CreateBroadcastRequest(segments=[segment], group_ids=["xa-1"]), metadata=client.metadata
+    )
+    assert created.segments[0].text_format == pb.TEXT_FORMAT_SSML  # detected from <speak
+    events = watch(client, created.id)
+    assert events[-1].type == pb.EVENT_TYPE_FINISHED
+    assert events[-1].progress.sentence_count == 2  # one Vietnamese sentence, one Khmer
+    assert "het" in [e.progress.mark for e in events]  # the mark after the Khmer words was reported
+    time.sleep(0.5)
+    speaker.stop()
+    audio, _ = speaker.recording()
+    loud = np.flatnonzero(_loud(audio))
+    assert loud.size
+    gaps = np.diff(loud)
+    longest = int(np.argmax(gaps))
+    gap_s = (gaps[longest] - 1) / 100
+    assert 1.9 <= gap_s <= 2.8, gap_s  # the 2 s break replaced the 0.3 s sentence pause
+    after = audio[(loud[longest + 1]) * 480 :][: 48_000 // 4]
+    assert _dominant_hz(after) == pytest.approx(tiny.MMS_PITCH_HZ, abs=10)  # the MMS Khmer voice
+
+
+def test_malformed_ssml_is_refused_with_field_line_and_column_and_nothing_is_queued(
+    client: Client,
+) -> None:
+    before = client.broadcasts.ListBroadcasts(pb.ListBroadcastsRequest(), metadata=client.metadata)
+    bad = pb.Segment(language="vi", text="<speak>\n<p>Xin chào</speak>")
+    code, message = _error(
+        lambda: client.broadcasts.CreateBroadcast(
+            pb.CreateBroadcastRequest(segments=[pb.Segment(text="Một."), bad], group_ids=["xa-1"]),
+            metadata=client.metadata,
+        )
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message.startswith("segments[1].text: SSML line 2, column"), message
+    after = client.broadcasts.ListBroadcasts(pb.ListBroadcastsRequest(), metadata=client.metadata)
+    assert len(after.broadcasts) == len(before.broadcasts)
+    code, message = _error(
+        lambda: client.synthesis.Synthesize(
+            pb.SynthesizeRequest(text='<speak><break time="forever"/></speak>'), metadata=client.metadata
+        )
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message.startswith("text: SSML line 1, column 8")
+    entity = '<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY a "aaaa">]><speak>&a;</speak>'
+    code, message = _error(
+        lambda: client.synthesis.Normalize(pb.NormalizeRequest(text=entity), metadata=client.metadata)
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "DOCTYPE" in message
+
+
+def test_a_passage_in_a_language_without_a_voice_is_a_clear_error(client: Client) -> None:
+    ssml = '<speak>Xin chào.\n<s xml:lang="bdq">Bok kơ̆n</s></speak>'
+    code, message = _error(
+        lambda: client.broadcasts.CreateBroadcast(
+            pb.CreateBroadcastRequest(segments=[pb.Segment(text=ssml)], group_ids=["xa-1"]),
+            metadata=client.metadata,
+        )
+    )
+    assert code == grpc.StatusCode.NOT_FOUND
+    assert message.startswith("segments[0].text: SSML line 2, column") and "'bdq'" in message
+
+
+def test_plain_text_that_looks_like_ssml_can_be_sent_as_plain(client: Client) -> None:
+    reply = client.synthesis.Normalize(
+        pb.NormalizeRequest(text="<speak> là thẻ.", text_format=pb.TEXT_FORMAT_PLAIN),
+        metadata=client.metadata,
+    )
+    assert reply.sentences and reply.sentences[0].language == "vi"
+
+
+def test_stream_synthesize_speaks_each_run_in_its_language_and_reports_marks(client: Client) -> None:
+    ssml = (
+        '<speak><mark name="dau"/>Xin chào.<break time="500ms"/>'
+        '<s xml:lang="km">សួស្តី។</s><mark name="cuoi"/></speak>'
+    )
+    chunks = list(
+        client.synthesis.StreamSynthesize(pb.SynthesizeRequest(text=ssml), metadata=client.metadata)
+    )
+    assert [c.language for c in chunks] == ["vi", "km"]
+    assert [ssml[c.source_span.start : c.source_span.end] for c in chunks] == ["Xin chào.", "សួស្តី។"]
+    marks = [(t.mark_name, convert.seconds_of(t.time)) for c in chunks for t in c.timepoints]
+    assert [name for name, _ in marks] == ["dau", "cuoi"]
+    whole = client.synthesis.Synthesize(pb.SynthesizeRequest(text=ssml), metadata=client.metadata)
+    times = {t.mark_name: convert.seconds_of(t.time) for t in whole.timepoints}
+    assert times["dau"] == 0.0
+    assert times["cuoi"] == pytest.approx(convert.seconds_of(whole.duration), abs=0.02)  # after the end
+    preview = client.synthesis.Normalize(pb.NormalizeRequest(text=ssml), metadata=client.metadata)
+    assert [s.language for s in preview.sentences] == ["vi", "km"]
+
+
+def test_a_lexicon_entry_changes_the_next_reading_without_restart(client: Client) -> None:
+    text = "HTXTP họp lúc 7 giờ."
+    before = client.synthesis.Normalize(pb.NormalizeRequest(text=text), metadata=client.metadata)
+    assert "hợp tác xã tân phú" not in before.normalized_text
+    stored = lexicon(client).PutLexiconEntry(
+        pb.PutLexiconEntryRequest(
+            entry=pb.LexiconEntry(written="HTXTP", spoken="hợp tác xã tân phú", note="xã Tân Phú")
+        ),
+        metadata=client.metadata,
+    )
+    assert (stored.language, stored.version >= 1, stored.updated_by) == ("vi", True, "bootstrap admin")
+    after = client.synthesis.Normalize(pb.NormalizeRequest(text=text), metadata=client.metadata)
+    assert after.normalized_text.startswith("hợp tác xã tân phú họp")
+    spoken = client.synthesis.Synthesize(pb.SynthesizeRequest(text=text), metadata=client.metadata)
+    assert spoken.normalized_text.startswith("hợp tác xã tân phú họp")
+    ssml = client.synthesis.Normalize(
+        pb.NormalizeRequest(text=f"<speak>{text}</speak>"), metadata=client.metadata
+    )
+    assert ssml.normalized_text.startswith("hợp tác xã tân phú họp")
+    listed = lexicon(client).ListLexiconEntries(pb.ListLexiconEntriesRequest(), metadata=client.metadata)
+    assert [(e.written, e.spoken, e.note) for e in listed.entries] == [
+        ("HTXTP", "hợp tác xã tân phú", "xã Tân Phú")
+    ]
+    removed = lexicon(client).DeleteLexiconEntry(
+        pb.DeleteLexiconEntryRequest(written="HTXTP"), metadata=client.metadata
+    )
+    assert removed.version == listed.version + 1
+    again = client.synthesis.Normalize(pb.NormalizeRequest(text=text), metadata=client.metadata)
+    assert again.normalized_text == before.normalized_text
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        (pb.LexiconEntry(written="HTXTP", spoken=""), "entry.spoken: empty"),
+        (pb.LexiconEntry(written="Tân Phú", spoken="tân phú"), "entry.written:"),
+        (pb.LexiconEntry(written="2025", spoken="hai"), "entry.written: '2025' is not read as one word"),
+        (pb.LexiconEntry(written="KCN", spoken="khu 1"), "entry.spoken:"),
+        (pb.LexiconEntry(written="KCN", spoken="khu", language="km"), "entry.language:"),
+        (pb.LexiconEntry(written="KCN", spoken="khu", language="xx"), "entry.language:"),
+    ],
+)
+def test_bad_lexicon_entries_are_refused_naming_the_field(
+    client: Client, entry: pb.LexiconEntry, field: str
+) -> None:
+    code, message = _error(
+        lambda: lexicon(client).PutLexiconEntry(
+            pb.PutLexiconEntryRequest(entry=entry), metadata=client.metadata
+        )
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message.startswith(field), message
+    code, message = _error(
+        lambda: lexicon(client).DeleteLexiconEntry(
+            pb.DeleteLexiconEntryRequest(written="NOPE"), metadata=client.metadata
+        )
+    )
+    assert code == grpc.StatusCode.NOT_FOUND and message.startswith("written:")
+
+
+def test_only_an_admin_may_change_the_lexicon(server: Server, client: Client) -> None:
+    with TokenStore.in_state_dir(server.state) as tokens:
+        publisher, _ = tokens.create("newsroom", Role.PUBLISHER)
+    editor = server.client(publisher)
+    entry = pb.LexiconEntry(written="KCNTP", spoken="khu công nghiệp tân phú")
+    code, _ = _error(
+        lambda: lexicon(editor).PutLexiconEntry(
+            pb.PutLexiconEntryRequest(entry=entry), metadata=editor.metadata
+        )
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    listed = lexicon(editor).ListLexiconEntries(pb.ListLexiconEntriesRequest(), metadata=editor.metadata)
+    assert "KCNTP" not in [e.written for e in listed.entries]
+
+
+def loa(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "engine", "lexicon", *args]
+    argv += ["--server", server.socket, "--token", server.admin_token()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_import_export_and_the_lexicon_survives_a_restart(server: Server, tmp_path: Path) -> None:
+    tsv = tmp_path / "xa.tsv"
+    tsv.write_text(
+        "written\tspoken\tlanguage\tnote\n"
+        "# the commune's own names\n"
+        "HTXĐH\thợp tác xã đồng hiệp\tvi\tHTX Đồng Hiệp\n"
+        "KCNTP\tkhu công nghiệp tân phú\n"
+        "BAD\t\n",
+        encoding="utf-8",
+    )
+    imported = loa(server, "import", str(tsv))
+    assert imported.returncode == 1  # one row refused, named by its line
+    assert "imported 2 of 3" in imported.stdout and "xa.tsv:5:" in imported.stderr
+    assert loa(server, "add", "Cty", "công ty", "--note", "legal form").returncode == 0
+    assert loa(server, "remove", "KCNTP").returncode == 0
+    server.stop()
+    server.start()  # the same state directory: the entries are in the store
+    exported = loa(server, "export")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines() == [
+        "written\tspoken\tlanguage\tnote",
+        "Cty\tcông ty\tvi\tlegal form",
+        "HTXĐH\thợp tác xã đồng hiệp\tvi\tHTX Đồng Hiệp",
+    ]
+    client = server.client()
+    reply = client.synthesis.Normalize(pb.NormalizeRequest(text="Cty HTXĐH."), metadata=client.metadata)
+    assert reply.normalized_text == "công ty hợp tác xã đồng hiệp."
+    listing = loa(server, "list")
+    assert "Cty\tcông ty" in listing.stdout
