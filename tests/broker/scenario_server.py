@@ -224,6 +224,40 @@ def main(directory: Path) -> dict[str, Any]:
             ],
         }
         a.source.stop()
+
+        # new groups and a new password for c-b: a new bundle; the old password is refused at once
+        update = client.clusters.UpdateCluster
+        moved = update(
+            pb.UpdateClusterRequest(cluster_id="c-b", group_ids=["gb", "ga"], new_password=True), metadata=md
+        )
+        new_bundle = json.loads(moved.provisioning_bundle)
+        old = BrokerClient(b.provision.settings(), lambda t, p: None)
+        old.start()
+        out["old_password_connects"] = old.connected.wait(2)
+        out["old_password_reason"] = old.refusal_reason
+        old.stop()
+        (directory / "b2.json").write_text(moved.provisioning_bundle)
+        b2 = Cluster(directory / "b2.json")
+        out["new_password_connects"] = b2.source.client.connected.wait(5)
+        time.sleep(0.3)
+        server.broker.publish(topics.media("ga"), genuine)
+        wait(lambda: bool(b2.datagrams), 3)
+        out["moved"] = {
+            "groups": list(moved.cluster.group_ids),
+            "bundle_groups": sorted(new_bundle["groups"]),
+            "key_groups": sorted(g["group"] for g in new_bundle["keys"]["groups"]),
+            "gets_ga_media": b2.datagrams,
+        }
+        b2.source.stop()
+        out["update_revoked"] = status_of(
+            lambda: update(pb.UpdateClusterRequest(cluster_id="c-a", group_ids=["ga"]), metadata=md)
+        )
+        cli_bundle = directory / "cli.json"
+        out["cli_add_rc"] = cli.main(
+            ["speakers", "add", "c-cli", "--group", "gb", "--out", str(cli_bundle), *remote]
+        )
+        out["cli_bundle_mode"] = oct(cli_bundle.stat().st_mode & 0o777)
+        out["cli_bundle_cluster"] = BrokerProvision.load(cli_bundle).cluster
         out["metrics"] = [
             line
             for line in generate_latest(server.metrics.registry).decode().splitlines()

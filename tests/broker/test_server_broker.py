@@ -110,9 +110,26 @@ def test_revocation_cuts_a_cluster_off_at_once_and_its_reconnects_are_refused(ru
 
 def test_presence_metrics_cover_every_group(run: dict[str, Any]) -> None:
     metrics = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in run["metrics"]}
-    # after the kill, the stop and the revocation: c-k (ga, gb) and c-b (gb) offline, c-a revoked
-    assert (
-        metrics['loa_clusters_online{group="ga"}'] == 0 and metrics['loa_clusters_offline{group="ga"}'] == 1
-    )
-    assert metrics['loa_clusters_offline{group="gb"}'] == 2
+    # at the end: c-k (ga, gb) killed, c-b (moved to ga, gb) stopped, c-cli (gb) never connected,
+    # c-a revoked (not counted)
+    assert metrics['loa_clusters_online{group="ga"}'] == metrics['loa_clusters_online{group="gb"}'] == 0
+    assert metrics['loa_clusters_offline{group="ga"}'] == 2
+    assert metrics['loa_clusters_offline{group="gb"}'] == 3
     assert metrics['loa_cluster_bulletins_missed{group="ga"}'] == 0
+
+
+def test_update_moves_a_cluster_and_a_new_password_replaces_the_old_at_once(run: dict[str, Any]) -> None:
+    m = run["moved"]
+    assert (
+        m["groups"] == ["ga", "gb"] and m["bundle_groups"] == ["ga", "gb"] and m["key_groups"] == ["ga", "gb"]
+    )
+    assert run["old_password_connects"] is False and run["old_password_reason"] == "Not authorized"
+    assert run["new_password_connects"] is True
+    assert m["gets_ga_media"] == [["ga", b"genuine".hex()]]  # its new group's media reaches it
+    assert run["update_revoked"][0] == "FAILED_PRECONDITION" and "revoked" in run["update_revoked"][1]
+
+
+def test_loa_speakers_add_writes_the_bundle_readable_by_its_owner_only(run: dict[str, Any]) -> None:
+    assert (
+        run["cli_add_rc"] == 0 and run["cli_bundle_mode"] == "0o600" and run["cli_bundle_cluster"] == "c-cli"
+    )
