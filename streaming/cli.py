@@ -96,6 +96,8 @@ def _speaker(args: argparse.Namespace) -> int:
             sr_tolerance=args.sr_tolerance,
             broker=broker,
             broker_time=args.broker_time,
+            network=args.network or "",
+            multicast=not args.no_multicast,
             cache_dir=args.cache_dir,
             cache_bytes=args.cache_mb * 1024 * 1024,
             **({"name": args.name} if args.name else {}),
@@ -163,6 +165,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--time-sync",
         type=_host_port,
         help="no NTP, on a LAN: Loa's time exchange over RTCP with this sender feedback port",
+    )
+    speaker.add_argument(
+        "--network",
+        choices=("4g", "3g", "lan", "vpn"),
+        help="with a broker: the link this cluster is on, as its status reports it",
+    )
+    speaker.add_argument(
+        "--no-multicast",
+        action="store_true",
+        help="broker only: open no multicast socket (each group's ADDR:PORT is then just its name)",
     )
     speaker.add_argument(
         "--broker-time",

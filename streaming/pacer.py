@@ -206,6 +206,7 @@ class PacedSender:
         ssrc: int | None = None,
         seq0: int | None = None,
         ts0: int | None = None,
+        label: str = "",
     ) -> Stream:
         """A new stream to ``destinations``. ``groups`` names each destination's group (the server's ids,
         in the same order): transports that address groups by id use them, and :meth:`groups_of` answers
@@ -238,6 +239,7 @@ class PacedSender:
             enqueue=self._enqueue,
             seq0=seq0,
             ts0=ts0,
+            label=label,
         )
         ids = groups or ("",) * len(destinations)
         routes = zip(stream.destinations, ids, stream.sessions, strict=True)

@@ -85,6 +85,14 @@ Entry = tuple[float, "Stream", bytes | None]  # (due at, stream, RTP packet); No
 Route = tuple[Sink, SrtpSession | None, GroupAddress, str, tuple[Transport, ...]]
 
 
+def sdes_items(cname: str, label: str) -> dict[int, bytes]:
+    """The SDES items of a stream: CNAME, and its label as a PRIV item (rtcp.label_item) when it has one."""
+    items = {rtcp.SDES_CNAME: cname.encode()[:255]}
+    if label:
+        items[rtcp.SDES_PRIV] = rtcp.label_item(label)
+    return items
+
+
 class Stream:
     """One broadcast's RTP stream to one or more destinations. Created by ``PacedSender.open_stream``
     (pacer.py)."""
@@ -139,11 +147,14 @@ class Stream:
         clock: Callable[[], float] = time.time,
         seq0: int | None = None,
         ts0: int | None = None,
+        label: str = "",
     ) -> None:
-        """``seq0``/``ts0``: the first sequence number and RTP time (default random); given, with the
-        SSRC, phase and start time of a stream rendered ahead (streaming/ahead.py), the stream sends the
-        very same datagrams. ``clock`` also dates SRTP key choice, so a rendering protects each packet
-        with the key that will be current at its send time."""
+        """``label``: what the stream airs (``{bulletin}/{airing}``), told to speakers in every sender
+        report's SDES (playlog.py) so their play reports name it. ``seq0``/``ts0``: the first sequence
+        number and RTP time (default random); given, with the SSRC, phase and start time of a stream
+        rendered ahead (streaming/ahead.py), the stream sends the very same datagrams. ``clock`` also
+        dates SRTP key choice, so a rendering protects each packet with the key that will be current at
+        its send time."""
         self._enqueue = enqueue
         self._clock = clock
         self.destinations = tuple(destinations)
@@ -188,7 +199,7 @@ class Stream:
         # SDES and the priority block never change: serialized once, appended to every sender report
         self._rtcp_tail = rtcp.serialize_compound(
             [
-                rtcp.SourceDescription([(self.ssrc, {rtcp.SDES_CNAME: self.cname.encode()[:255]})]),
+                rtcp.SourceDescription([(self.ssrc, sdes_items(self.cname, label))]),
                 rtcp.stream_priority_app(self.ssrc, int(self.priority)),
             ]
         )

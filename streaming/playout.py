@@ -97,6 +97,7 @@ class Playout:
         self.invalid = 0
         self.evicted = 0
         self._clocks: dict[int, MediaClock] = {}  # mappings of expired streams, to resync when they return
+        self.labels: dict[int, str] = {}  # SSRC -> what it airs, from its sender reports' SDES (playlog.py)
 
     def _stream(self, group: str, ssrc: int) -> StreamBuffer:
         stream = self.streams.get(ssrc)
@@ -170,6 +171,15 @@ class Playout:
                     self.streams[p.ssrc].announced_priority = rtcp.stream_priority(p)
                 except ValueError:
                     self.invalid += 1
+            elif isinstance(p, rtcp.SourceDescription):
+                for ssrc in (c[0] for c in p.chunks if c[0] in self.streams):
+                    try:
+                        label = rtcp.stream_label(p, ssrc)
+                    except ValueError:
+                        self.invalid += 1
+                        continue
+                    if label is not None:
+                        self.labels[ssrc] = label
             elif isinstance(p, rtcp.Bye):
                 for ssrc in p.sources:
                     if ssrc in self.streams:
@@ -237,6 +247,7 @@ class Playout:
             self.streams.values(), key=lambda s: (s.ended_at is None and not s.superseded, s.last_arrival)
         )
         del self.streams[victim.ssrc]
+        self.labels.pop(victim.ssrc, None)
         self.evicted += 1
 
     def expire(self, now: float) -> list[StreamBuffer]:
@@ -246,6 +257,7 @@ class Playout:
         ]
         for s in gone:
             del self.streams[s.ssrc]
+            self.labels.pop(s.ssrc, None)
             if s.clock is not None and s.ended_at is None:
                 self._clocks[s.ssrc] = s.clock
         for ssrc in [k for k, p in self.pending.items() if now - p.last_arrival > self.stream_timeout]:

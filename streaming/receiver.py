@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import secrets
 import select
@@ -41,9 +42,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from streaming import rtcp
+from streaming.broker.presence import Presence, error_state, read_temperature
 from streaming.clock import Clock
 from streaming.ingress import MAX_DATAGRAM, Ingress
 from streaming.keyring import Keyring
+from streaming.playlog import PlayLog, Present, ReportQueue
 from streaming.playout import PlayedFrame, Playout
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
@@ -70,6 +73,8 @@ class SpeakerConfig:
     sr_tolerance: float = 5.0  # with keys: how far ahead of now a new stream's sender report may be
     broker: BrokerProvision | None = None  # also receive the groups through an MQTT broker
     broker_time: bool = False  # sync the clock with Loa's time exchange over the broker (no NTP)
+    network: str = ""  # with broker: what the status says the cluster is on (4g, 3g, lan, vpn)
+    multicast: bool = True  # False: broker only, no multicast socket (the groups' ADDR:PORT are names)
     cache_dir: str | None = None  # with broker: keep bulletins delivered ahead here (broker/cache.py)
     cache_bytes: int = 64 * 1024 * 1024
 
@@ -121,10 +126,16 @@ class SpeakerAgent:
             from streaming.metrics import SpeakerMetrics
 
             self.metrics = SpeakerMetrics(registry)
-        self.source = UdpSource(config.groups, config.interface)
+        if not config.multicast and config.broker is None:
+            raise ValueError("a speaker without multicast needs a broker")
+        self.source = UdpSource(config.groups if config.multicast else [], config.interface)
         # the network thread and the broker's thread both deliver: SRTP state is not shared safely
         self._deliver_lock = threading.Lock()
         self.injector: Any = None  # broker/cache.py Injector, with a broker and a cache_dir
+        self.presence = Presence(config.network)
+        self.playlog = PlayLog()
+        self.report_queue = ReportQueue()
+        self._next_presence = 0.0
         self.broker_source = self._broker_source(config.broker) if config.broker else None
 
     def _broker_source(self, provision: BrokerProvision) -> Any:
@@ -160,6 +171,7 @@ class SpeakerAgent:
             list(names),
             on_datagram,
             on_time=self._on_broker_time if self.config.broker_time else None,
+            status=self._status,
             on_ahead=on_ahead,
             wall=self.clock.now,  # t1 and t4 on the clock being synced
         )
@@ -213,6 +225,10 @@ class SpeakerAgent:
             t.join(timeout=3)
         if self.injector is not None:
             self.injector.stop()
+        with self._lock:
+            for report in self.playlog.stop():  # what was still playing ends STOPPED
+                self.report_queue.push(report)
+        self._send_play_reports()  # before the clean disconnect, which lets queued QoS 1 messages out
         if self.broker_source is not None:
             self.broker_source.stop()
         self.source.close()
@@ -241,7 +257,10 @@ class SpeakerAgent:
             "clock": dataclasses.asdict(self.clock) if dataclasses.is_dataclass(self.clock) else None,
             "streams": streams,
             "path_copies": self.ingress.path_copies,
+            "multicast_sockets": len(self.source.sockets),
             **({"timesync": self._timesync_status()} if self.timesync else {}),
+            "play_reports": [json.loads(r.serialize()) for r in self.playlog.reports],
+            "reports_queued": len(self.report_queue),
             **({"broker": dict(vars(self.broker_source.counters))} if self.broker_source else {}),
             **({"cache": dict(vars(self.injector.cache.counters))} if self.injector else {}),
             **({"srtp": self._srtp_status(), "gate": self._gate_status()} if self.keyring else {}),
@@ -296,8 +315,11 @@ class SpeakerAgent:
             self.clock.sleep_until(due)
             handoff = self.clock.now() - due
             with self._lock:
-                block = self.playout.render(index, self.offset())
+                offset = self.offset()
+                block = self.playout.render(index, offset)
                 gone = self.playout.expire(self.clock.now())
+                if offset is not None:
+                    self._log_block(index, offset, block, gone)
             self.sink.write(block.samples)
             self.blocks += 1
             self._handoff_sum += handoff
@@ -309,6 +331,22 @@ class SpeakerAgent:
             if self.metrics is not None:
                 self.metrics.on_block(block, len(self.playout.streams), len(gone))
             index += FRAME_SAMPLES
+
+    def _log_block(self, index: int, offset: float, block: Any, gone: list[Any]) -> None:
+        """Feeds the play log (under the lock); reports of streams that left join the queue."""
+        streams = self.playout.streams.values()
+        present = [Present(s.ssrc, s.effective_priority, s.ended_at is not None) for s in streams]
+        self.playlog.on_block(
+            index, offset, block.frames, block.playing_priority, present, self.playout.labels
+        )
+        for report in self.playlog.gone((s.ssrc, s.ended_at is not None) for s in gone):
+            self.report_queue.push(report)
+
+    def _send_play_reports(self) -> None:
+        """Sends the queued play reports while the broker link is up (QoS 1); the rest wait."""
+        if self.broker_source is not None and self.broker_source.client.connected.is_set():
+            with self._lock:
+                self.report_queue.drain(self.broker_source.publish_report)
 
     # --- network thread ---
 
@@ -329,6 +367,8 @@ class SpeakerAgent:
         while not self._stop.is_set():
             now = time.monotonic()
             self._ask_time(now)
+            self._presence_tick(now)
+            self._send_play_reports()
             if self.keyring is not None and self.keyring.poll(now) and self.metrics is not None:
                 self.metrics.key_reloads.inc()
             if now >= next_report:
@@ -345,6 +385,29 @@ class SpeakerAgent:
                 received = self.source.read(sock)
                 if received is not None:
                     self.deliver(*received)
+
+    def error_state(self) -> str:
+        """What is wrong, for the cluster's status ("" when nothing is)."""
+        client = self.broker_source.client if self.broker_source is not None else None
+        refused = client is not None and client.refusals > 0 and not client.connected.is_set()
+        return error_state(
+            refusal=client.refusal_reason if refused and client is not None else "",
+            missing_keys=self.keyring.missing if self.keyring is not None else (),
+            key_error=self.keyring.last_error if self.keyring is not None else "",
+            clock_synced=self.timesync is None or self.timesync.ready,
+        )
+
+    def _status(self) -> Any:
+        """The retained status the broker source publishes (on connect, and from _presence_tick)."""
+        return self.presence.status(time.monotonic(), self.error_state(), read_temperature())
+
+    def _presence_tick(self, now: float) -> None:
+        """Re-publishes the status when the error state changed or a minute passed (at most once a second)."""
+        if self.broker_source is None or now < self._next_presence:
+            return
+        self._next_presence = now + 1.0
+        if self.broker_source.client.connected.is_set() and self.presence.due(now, self.error_state()):
+            self.broker_source.publish_status()
 
     def _ask_time(self, now: float) -> None:
         """Sends a time request when one is due: over RTCP to the sender, or through the broker."""

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 
 SR, RR, SDES, BYE, APP = 200, 201, 202, 203, 204
 SDES_CNAME = 1
+# A stream's label (what it airs: "{bulletin}/{airing}") rides in a PRIV item, not NOTE: NOTE is a
+# human-readable notice a receiver may display and that may change at any time (RFC 3550 6.5.7), while
+# PRIV is for application-defined data under a prefix naming the application (6.5.8), which other
+# receivers ignore. The SDES travels in the sender report's compound, under SRTCP on keyed groups.
+SDES_PRIV = 8
+LABEL_PREFIX = b"loa-label"
 
 _COMMON = struct.Struct("!BBH")
 _BLOCK = struct.Struct("!IIIIII")
@@ -265,6 +271,24 @@ class SpeakerStatus:
         media, offset, underruns, late, priority = struct.unpack_from("!IiIIB", app.data)
         rejected = struct.unpack_from("!I", app.data, 20)[0] if len(app.data) >= 24 else 0
         return cls(app.ssrc, media, offset, underruns, late, priority, rejected)
+
+
+def label_item(label: str) -> bytes:
+    """A PRIV item's value carrying a stream label: prefix length, ``loa-label``, the UTF-8 label."""
+    value = bytes([len(LABEL_PREFIX)]) + LABEL_PREFIX + label.encode()
+    if len(value) > 255:
+        raise ValueError(f"label {label!r} is too long for an SDES item")
+    return value
+
+
+def stream_label(sdes: SourceDescription, ssrc: int) -> str | None:
+    """The label of ``ssrc`` in an SDES packet; None if it has none (ValueError if it is not UTF-8)."""
+    for chunk_ssrc, items in sdes.chunks:
+        head = bytes([len(LABEL_PREFIX)]) + LABEL_PREFIX
+        value = items.get(SDES_PRIV, b"")
+        if chunk_ssrc == ssrc and value.startswith(head):
+            return value[len(head) :].decode("utf-8")
+    return None
 
 
 def stream_priority_app(ssrc: int, priority: int) -> AppPacket:

@@ -50,6 +50,7 @@ class OpenStream(Protocol):
         priority: Priority,
         start_time: float | None,
         group_ids: tuple[str, ...],
+        label: str = "",  # "{broadcast id}/{airing}", told to speakers for their play reports
     ) -> Stream: ...
 
 
@@ -141,7 +142,9 @@ class OnAir(threading.Thread):
         start = b.progress if self.resume else Progress()
         for repeat in range(start.repeat_index, spec.repeat_count):
             first_segment = start.segment_index if repeat == start.repeat_index else 0
-            self._stream = self._open_stream(self.air_at if repeat == start.repeat_index else time.time())
+            self._stream = self._open_stream(
+                self.air_at if repeat == start.repeat_index else time.time(), repeat
+            )
             for seg_index in range(first_segment, len(spec.segments)):
                 first_sentence = (
                     start.sentence_index
@@ -159,7 +162,7 @@ class OnAir(threading.Thread):
                 )
                 self._sleep(spec.repeat_gap_s)
 
-    def _open_stream(self, air_at: float) -> Stream:
+    def _open_stream(self, air_at: float, repeat: int = 0) -> Stream:
         first = self.groups[0]
         # a group with SRTP keys gets SRTP; every stream has a fresh SSRC, so resumed airings never
         # reuse a nonce under the same key
@@ -177,7 +180,12 @@ class OnAir(threading.Thread):
         aired = self._last.aired_s if self._last is not None else self.broadcast.progress.aired_s
         self._timeline = Timeline(aired_before=aired)  # the next airing (repeat) counts on from here
         return self.studio.open_stream(
-            destinations, codec, self.broadcast.priority, start_time, tuple(g.id for g in self.groups)
+            destinations,
+            codec,
+            self.broadcast.priority,
+            start_time,
+            tuple(g.id for g in self.groups),
+            label=f"{self.broadcast.id}/{repeat}",  # the airing is the 0-based repeat, as Progress counts
         )
 
     def _segment_audio(

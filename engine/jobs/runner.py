@@ -92,9 +92,16 @@ class Runner:
         priority: Priority,
         start_time: float | None,
         group_ids: tuple[str, ...],
+        label: str = "",
     ) -> Stream:
         return self.sender.open_stream(
-            destinations, codec, priority=priority, cname=self.cname, start_time=start_time, groups=group_ids
+            destinations,
+            codec,
+            priority=priority,
+            cname=self.cname,
+            start_time=start_time,
+            groups=group_ids,
+            label=label,
         )
 
     def airings(self) -> list[OnAir]:
