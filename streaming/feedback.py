@@ -1,10 +1,14 @@
 """What speakers tell the sender: the RTCP feedback port, the speaker table, and the groups of each stream.
 
-A speaker sends receiver reports (RR + SDES CNAME + Loa's LOAR status, plain RTCP: they carry no audio)
-to the source address of the sender reports, which is this port when the sender has one, and asks it
-for the time (timesync.py answers). :class:`SpeakerTable` keeps the latest report of each speaker, only
-about streams this sender opened lately (the report block names the stream's SSRC) and at most
-``MAX_SPEAKERS`` of them (the least recently heard goes first), so forged reports cannot grow memory.
+A speaker sends receiver reports (RR + SDES CNAME + Loa's LOAR status) to the source address of the
+sender reports, which is this port when the sender has one, and asks it for the time (timesync.py
+answers). On an SRTP group the report is SRTCP under the group key (report_auth.py): it is taken only if
+it authenticates under a key of a group the reported stream was sent to; plain reports count only about
+streams to plain-RTP groups. What is refused is counted by reason (:meth:`SpeakerTable.rejections`,
+metric ``loa_speaker_reports_rejected_total``), never shown as a speaker. :class:`SpeakerTable` keeps the
+latest accepted report of each speaker, only about streams this sender opened lately (the report block
+names the stream's SSRC) and at most ``MAX_SPEAKERS`` of them (the least recently heard goes first), so
+forged reports cannot grow memory.
 
 The same table issues the SSRCs: a fresh random one per stream, never one of the last
 ``RECENT_STREAMS`` (so no (key, SSRC, index) nonce repeats under SRTP), remembered with the ids of the
@@ -23,11 +27,19 @@ from dataclasses import dataclass
 
 from streaming import rtcp, timesync
 from streaming.clock import ntp_from_wall, ntp_middle
+from streaming.report_auth import KeySource, ReportAuth, looks_like_srtcp
 from streaming.rtp import CLOCK_RATE
 
 MAX_SPEAKERS = 10_000  # receiver reports kept (the least recently heard speaker goes first)
 RECENT_STREAMS = 4096  # SSRCs of streams opened lately, whose receiver reports are accepted
 MAX_RTT_S = 60.0  # a longer round trip is a stale or forged LSR, not a measurement
+# why a receiver report was not taken (metric label values, all exported from zero)
+REJECTIONS = (
+    "unauthenticated",  # plain RTCP about a stream sent to SRTP groups
+    "forged",  # SRTCP that no key of a recent stream's group opens (or a replayed index)
+    "wrong_group",  # authentic under one group's key, about a stream that did not go to that group
+    "unknown_stream",  # about no stream this sender opened lately
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,10 @@ class SpeakerTable:
         self._lock = threading.Lock()
         self._reports: dict[int, SpeakerReport] = {}
         self._streams: OrderedDict[int, tuple[str, ...]] = OrderedDict()  # newest last
+        # SSRC -> the groups whose keys may authenticate reports about it (ids, else ADDR:PORT)
+        self._labels: OrderedDict[int, tuple[str, ...]] = OrderedDict()
+        self.auth = ReportAuth()
+        self._rejected = dict.fromkeys(REJECTIONS, 0)
 
     def new_ssrc(self, groups: Sequence[str] = ()) -> int:
         """A fresh SSRC for a stream to ``groups`` (ids, for :meth:`groups_of`): never a recent one."""
@@ -76,6 +92,44 @@ class SpeakerTable:
             if len(self._streams) > RECENT_STREAMS:
                 self._streams.popitem(last=False)
 
+    def bind_keys(self, ssrc: int, routes: Sequence[tuple[str, KeySource | None]]) -> None:
+        """The stream ``ssrc`` went to these groups (label, key source; None: plain RTP): reports about
+        it must authenticate under one of their keys, unless one of them is plain."""
+        for label, keys in routes:
+            self.auth.register(label, keys)
+        with self._lock:
+            self._labels[ssrc] = tuple(label for label, _ in routes)
+            self._labels.move_to_end(ssrc)
+            if len(self._labels) > RECENT_STREAMS:
+                self._labels.popitem(last=False)
+
+    def keyed_groups(self) -> list[str]:
+        """The keyed groups of recent streams: those whose keys a report may be tried under."""
+        with self._lock:
+            labels = {label for labels in self._labels.values() for label in labels}
+        return sorted(label for label in labels if self.auth.keyed(label))
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            self._rejected[reason] += 1
+
+    def rejections(self) -> dict[str, int]:
+        """Receiver reports refused, by reason (REJECTIONS)."""
+        with self._lock:
+            return dict(self._rejected)
+
+    def _admissible(self, media_ssrc: int, group: str | None) -> str | None:
+        """Why a report about ``media_ssrc`` that authenticated under ``group`` (None: plain) is refused;
+        None if it is taken. Called with the lock held."""
+        if media_ssrc not in self._streams:
+            return "unknown_stream"
+        labels = self._labels.get(media_ssrc, ())
+        if group is not None:
+            return None if group in labels else "wrong_group"
+        if labels and all(self.auth.keyed(label) for label in labels):
+            return "unauthenticated"
+        return None
+
     def groups_of(self, ssrc: int) -> tuple[str, ...]:
         """The group ids a recent stream went to, by its SSRC; () if unknown."""
         with self._lock:
@@ -85,8 +139,15 @@ class SpeakerTable:
         with self._lock:
             return sorted(self._reports.values(), key=lambda r: (r.cname, r.ssrc))
 
-    def on_packets(self, packets: Sequence[rtcp.Packet], addr: tuple[str, int], received: float) -> None:
-        """One compound packet from ``addr``: its receiver reports about our streams go in the table."""
+    def on_packets(
+        self,
+        packets: Sequence[rtcp.Packet],
+        addr: tuple[str, int],
+        received: float,
+        group: str | None = None,
+    ) -> None:
+        """One compound packet from ``addr``, authenticated under ``group``'s key (None: plain RTCP):
+        its receiver reports about our streams go in the table if :meth:`_admissible`."""
         cnames: dict[int, str] = {}
         statuses: dict[int, rtcp.SpeakerStatus] = {}
         for p in packets:
@@ -104,10 +165,11 @@ class SpeakerTable:
                 continue
             block = p.reports[0]
             with self._lock:
-                ours = block.ssrc in self._streams
+                refused = self._admissible(block.ssrc, group)
                 previous = self._reports.get(p.ssrc)
-            if not ours:  # about no stream of ours: stale, misdirected or forged
-                continue
+                if refused is not None:  # stale, misdirected, or not from a holder of the key
+                    self._rejected[refused] += 1
+                    continue
             rtt = None
             if block.lsr:
                 rtt = ((ntp_middle(ntp_from_wall(received)) - block.lsr - block.dlsr) & 0xFFFF_FFFF) / 65536
@@ -175,9 +237,16 @@ class FeedbackPort:
             except OSError:
                 return
             received = time.time()
+            group = None
+            if looks_like_srtcp(data):
+                opened = self.table.auth.open(data, self.table.keyed_groups())
+                if opened is not None:
+                    data, group = opened
             try:
                 packets = rtcp.parse_compound(data)
             except ValueError:
+                if looks_like_srtcp(data):
+                    self.table.reject("forged")
                 continue
             for p in packets:
                 reply = timesync.answer(p, received, time.time())
@@ -186,4 +255,4 @@ class FeedbackPort:
                         self.sock.sendto(reply, addr)
                     except OSError:
                         self.send_errors += 1
-            self.table.on_packets(packets, addr, received)
+            self.table.on_packets(packets, addr, received, group)

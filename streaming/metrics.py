@@ -32,6 +32,8 @@ class SenderCounters(Protocol):
 
     def speakers(self) -> Sized: ...
 
+    def report_rejections(self) -> dict[str, int]: ...
+
 
 class SenderCollector:
     def __init__(self, sender: SenderCounters) -> None:
@@ -51,6 +53,15 @@ class SenderCollector:
         yield GaugeMetricFamily(
             "loa_rtp_reporting_speakers", "speakers that sent a receiver report", len(s.speakers())
         )
+        rejected = CounterMetricFamily(
+            "loa_speaker_reports_rejected",
+            "receiver reports not taken: forged, unauthenticated (plain about an SRTP stream), "
+            "wrong_group, unknown_stream; never shown as speakers",
+            labels=["reason"],
+        )
+        for reason, count in s.report_rejections().items():
+            rejected.add_metric([reason], count)
+        yield rejected
         counts = list(s.lateness_counts)
         buckets, total = [], 0
         for bound, count in zip([*LATENESS_BUCKETS, float("inf")], counts, strict=True):

@@ -152,6 +152,10 @@ class PacedSender:
     def groups_of(self, ssrc: int) -> tuple[str, ...]:
         return self.feedback.groups_of(ssrc)
 
+    def report_rejections(self) -> dict[str, int]:
+        """Receiver reports refused (forged, unauthenticated, ...), by reason (feedback.py)."""
+        return self.feedback.rejections()
+
     def group_streams(self) -> dict[str, int]:
         """Group id → streams open to it now (the groups on air), for the metrics."""
         with self._lock:
@@ -244,6 +248,9 @@ class PacedSender:
         ids = groups or ("",) * len(destinations)
         routes = zip(stream.destinations, ids, stream.sessions, strict=True)
         stream.routes = [self._route(d, group_id, session) for d, group_id, session in routes]
+        # reports about this stream must authenticate under a key of one of its groups (report_auth.py)
+        keyed = zip(stream.destinations, ids, strict=True)
+        self.feedback.bind_keys(ssrc, [(g or f"{d.address}:{d.port}", d.keys) for d, g in keyed])
         with self._lock:
             self._streams.add(stream)
         return stream

@@ -22,9 +22,9 @@ summary's ``srtp`` block, and the ``rejected_packets`` field of the LOAR status 
 new SSRC then plays only after a sender report whose NTP time is the present on the sender's clock as
 this speaker knows it (system clock, or time sync; see playout.py): an authentic replay of an old broadcast
 cannot take the group from the live one (playout.py; counted in the summary's ``gate`` block). The
-file is re-read when it changes and on :meth:`SpeakerAgent.reload_keys` (SIGHUP). The speaker's own
-receiver reports stay plain RTCP: they carry no audio, and the sender only accepts them for streams it
-has open and bounds its table of them (feedback.py).
+file is re-read when it changes and on :meth:`SpeakerAgent.reload_keys` (SIGHUP). With keys the speaker's
+own receiver reports are SRTCP under the key of the group the stream came on: the sender shows only
+speakers whose reports authenticate (report_auth.py, feedback.py), so no one can fake a live speaker.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
 from streaming.source import UdpSource
+from streaming.srtp import SrtpError
 from streaming.timesync import BROKER_SCHEDULE, TimeSyncClient
 
 if TYPE_CHECKING:
@@ -468,8 +469,8 @@ class SpeakerAgent:
                 )
                 target = self.config.feedback or s.source
                 assert target is not None
-                reports.append((target, block, status))
-        for target, block, status in reports:
+                reports.append((target, block, status, s.group))
+        for target, block, status, group in reports:
             compound = rtcp.serialize_compound(
                 [
                     rtcp.ReceiverReport(self.ssrc, [block]),
@@ -477,5 +478,21 @@ class SpeakerAgent:
                     status.to_app(),
                 ]
             )
-            with contextlib.suppress(OSError):
-                self._control.sendto(compound, target)
+            sealed = self._seal_report(group, compound)
+            if sealed is not None:
+                with contextlib.suppress(OSError):
+                    self._control.sendto(sealed, target)
+
+    def _seal_report(self, group: str, compound: bytes) -> bytes | None:
+        """With keys, the report as SRTCP under the group's key: the sender believes only reports from
+        holders of the key (report_auth.py). None if no key is active yet (a plain one would be refused)."""
+        if self.keyring is None:
+            return compound
+        session = self.keyring.sessions.get(group)
+        if session is None:
+            return None
+        with self._deliver_lock:  # the SRTCP index state is shared with the ingress
+            try:
+                return session.protect_rtcp(compound)
+            except SrtpError:
+                return None
