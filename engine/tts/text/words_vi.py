@@ -43,9 +43,9 @@ _PLAIN_MAX = 100_000
 
 def word(s: Scan, m: re.Match[str]) -> int:
     tok = m.group()
-    if tok in _PLAIN:
-        return _plain_run(s, m.start(), m.end())
     table = s.table
+    if tok in _PLAIN and tok not in table:  # a deployment lexicon may name a word seen plain before
+        return _plain_run(s, m.start(), m.end())
     loans = mapping("loanwords_vi", fold_case=True)
     if len(tok) <= 2 and (m.start() == s.lo or s.text[m.start() - 1] != "/"):
         tail = _SLASH_TAIL.match(s.text, m.end(), s.hi)
@@ -149,7 +149,7 @@ def _plain_run(s: Scan, start: int, end: int) -> int:
     bulletin is such runs, and this keeps them from costing a token each."""
     while True:
         nxt = _SPACE_WORD.match(s.text, end, s.hi)
-        if nxt is None or nxt.group(1) not in _PLAIN:
+        if nxt is None or nxt.group(1) not in _PLAIN or nxt.group(1) in s.table:
             break
         end = nxt.end()
     s.b.copy(start, end)
