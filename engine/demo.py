@@ -1,10 +1,12 @@
 """`make demo`: the main job end to end on embedded defaults, in a private network namespace.
 
-It starts `loa serve` (SQLite state and the built-in voice, a token made on first start), creates a
-hamlet group, starts three `loa speaker` agents that record what they play, submits a Vietnamese bulletin
-with a Khmer segment, follows it to the end, and prints what was read, time to first audio, time to first
-packet, and each speaker's playout skew. Everything runs in a network namespace made for the demo, so no
-packet leaves the machine; the recordings land in ./demo-out/.
+It starts `loa serve` (SQLite state, the built-in voice, a token made on first start, and the embedded MQTT
+broker), creates a hamlet group, provisions two 4G loudspeaker clusters for it (each on a host of its own
+that reaches the broker but hears no multicast, as behind carrier NAT; one with a clock 150 ms off that it
+corrects over the broker), starts three LAN `loa speaker` agents on multicast, submits a Vietnamese
+bulletin with a Khmer segment, follows it to the end, and prints what was read, time to first audio and
+to first packet, the skew between all five speakers, the clusters' presence and their broadcast log
+(nhật ký phát). No packet leaves the machine; the recordings land in ./demo-out/.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from engine import netns
 OUT = Path("demo-out")
 GROUP = "239.192.10.1:5004"
 SPEAKERS = 3
-DELAY_MS = 400
+CLUSTERS = 2  # 4G clusters through the broker; the group's playout delay becomes the broker's (1.5 s)
+CLUSTER_CLOCK_OFFSET_MS = (0, 150)  # the second cluster's clock is wrong; it syncs over the broker
 METRICS_PORT = 9464
 BULLETIN_VI = (
     "Thông báo của UBND xã Phú Hòa: do triều cường dâng cao, từ 6h30 ngày 15/10/2025 sẽ tạm ngưng cấp "
@@ -98,8 +101,24 @@ def _skews(paths: list[Path]) -> list[float]:
         loud = np.flatnonzero(np.abs(audio) > 0.02)
         if loud.size == 0:
             raise RuntimeError(f"{path} recorded silence")
-        onsets.append(meta["first_sample_wall"] + loud[0] / rate)
+        # the true wall time: a speaker whose clock is off plays by its corrected clock, not the system's
+        onsets.append(meta.get("first_sample_true_wall", meta["first_sample_wall"]) + loud[0] / rate)
     return [(t - onsets[0]) * 1000 for t in onsets]
+
+
+def _speaker(name: str, sink: Path, args: list[str], host: Any = None) -> subprocess.Popen[str]:
+    """A `loa speaker` agent recording what it plays; on ``host`` (an engine.netns.RemoteHost) if given."""
+    argv = [sys.executable, "-m", "streaming", "speaker", "--name", name, "--sink", str(sink), *args]
+    return subprocess.Popen(
+        host.command(argv) if host is not None else argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _when(ts: Any) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts.ToNanoseconds() / 1e9)) if ts.seconds else "-"
 
 
 def run() -> int:
@@ -107,13 +126,19 @@ def run() -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
     OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("speaker-*"):
+    for old in [*OUT.glob("speaker-*"), *OUT.glob("cluster-*")]:
         old.unlink()
     state = Path(tempfile.mkdtemp(prefix="loa-demo-"))
     procs: list[subprocess.Popen[str]] = []
+    hosts: list[Any] = []
     started = time.monotonic()
     try:
-        print("== Loa demo: one process, SQLite, built-in voice; 3 speakers in a private network namespace")
+        print(
+            "== Loa demo: one process, SQLite, built-in voice, embedded MQTT broker; 3 LAN speakers and 2 4G "
+            "clusters in a private network namespace"
+        )
+        # first: the hosts' bridge holds the address the clusters dial, and their hosts hear no multicast
+        hosts = [netns.RemoteHost(2 + i) for i in range(CLUSTERS)]
         khmer_note = _voices(state / "voices")
         server = subprocess.Popen(
             [
@@ -129,7 +154,13 @@ def run() -> int:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=dict(os.environ, LOA_METRICS_PORT=str(METRICS_PORT), LOA_VOICES_DIR=str(state / "voices")),
+            env=dict(
+                os.environ,
+                LOA_METRICS_PORT=str(METRICS_PORT),
+                LOA_VOICES_DIR=str(state / "voices"),
+                LOA_BROKER="1",
+                LOA_BROKER_PUBLIC_HOST=netns.HOST_GATEWAY,
+            ),
         )
         procs.append(server)
         _wait_for(lambda: (state / "admin-token").exists(), 20, "the server's first token")
@@ -154,41 +185,50 @@ def run() -> int:
             ),
             metadata=client.metadata,
         )
-        # The group got an SRTP master key; speakers fetch it over the API (an admin call) and
-        # play only what authenticates under it.
+        # Each 4G cluster gets an account on the broker and a provisioning bundle (broker URL, CA, its
+        # password, its groups with their playout delay, their SRTP keys), the only copy of its password.
+        bundles = []
+        for i in range(CLUSTERS):
+            reply = client.clusters.CreateCluster(
+                pb.CreateClusterRequest(cluster_id=f"ap-3-4g-{i + 1}", group_ids=["ap-3"]),
+                metadata=client.metadata,
+            )
+            bundles.append(state / f"cluster-{i + 1}.json")
+            bundles[-1].touch(mode=0o600)
+            bundles[-1].write_text(reply.provisioning_bundle)
+        group = client.groups.GetGroup(pb.GetGroupRequest(group_id="ap-3"), metadata=client.metadata)
+        delay_ms = round(group.playout_delay.ToNanoseconds() / 1e6)
+        # The LAN speakers fetch the group's SRTP master key over the API (an admin call) and play only
+        # what authenticates under it; the clusters have theirs in their bundles.
         request = pb.GetGroupKeysRequest(group_ids=["ap-3"])
         keys = client.groups.GetGroupKeys(request, metadata=client.metadata)
         keys_file = state / "speaker-keys.json"
         keys_file.touch(mode=0o600)
         keys_file.write_text(keys.provisioning_file)
         for i in range(SPEAKERS):
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "streaming",
-                        "speaker",
-                        "--name",
-                        f"speaker-{i + 1}@ap-3",
-                        "--group",
-                        f"{GROUP}:normal:{DELAY_MS}",
-                        "--sink",
-                        str(OUT / f"speaker-{i + 1}.wav"),
-                        "--keys",
-                        str(keys_file),
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
+            lan = ["--group", f"{GROUP}:normal:{delay_ms}", "--keys", str(keys_file)]
+            procs.append(_speaker(f"speaker-{i + 1}@ap-3", OUT / f"speaker-{i + 1}.wav", lan))
+        for i, (host, bundle) in enumerate(zip(hosts, bundles, strict=True)):
+            far = ["--provision", str(bundle), "--no-multicast", "--network", "4g", "--broker-time"]
+            far += ["--clock-offset-ms", str(CLUSTER_CLOCK_OFFSET_MS[i])]
+            procs.append(_speaker(f"ap-3-4g-{i + 1}", OUT / f"cluster-{i + 1}.wav", far, host))
         for proc in procs[1:]:
             assert proc.stdout is not None
             if not proc.stdout.readline().startswith("{"):
                 raise RuntimeError("a speaker failed to start")
         mki = ", ".join(str(k.mki) for k in keys.groups[0].keys)
-        print(f"group ap-3 → {GROUP}, {SPEAKERS} speakers joined (SRTP key {mki}), delay {DELAY_MS} ms")
+        print(f"group ap-3 → {GROUP}, SRTP key {mki}, playout delay {delay_ms} ms (the broker's, for 4G)")
+        print(
+            f"  {SPEAKERS} LAN speakers on multicast; {CLUSTERS} 4G clusters through the broker at "
+            f"mqtts://{netns.HOST_GATEWAY}:8883, hearing no multicast"
+        )
+
+        def online() -> bool:
+            listed = client.clusters.ListClusters(pb.ListClustersRequest(), metadata=client.metadata)
+            return sum(c.online for c in listed.clusters) == CLUSTERS
+
+        _wait_for(online, 30, "the 4G clusters' presence")
+        time.sleep(1.0)  # the clusters' clock sync over the broker settles within its first requests
 
         preview = client.synthesis.Normalize(
             pb.NormalizeRequest(text=BULLETIN_VI, language="vi", dialect="south"), metadata=client.metadata
@@ -231,8 +271,19 @@ def run() -> int:
         metrics = (
             urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5).read().decode()
         )
-        time.sleep(1.0)  # the speakers play the last packets one playout delay after they are sent
+        time.sleep(delay_ms / 1000 + 1.0)  # the last packets play one playout delay after they are sent
         speakers = client.groups.ListSpeakers(pb.ListSpeakersRequest(), metadata=client.metadata).speakers
+        log = pb.ListPlayReportsRequest(bulletin_id=broadcast.id)
+
+        def reported() -> bool:
+            return len(client.clusters.ListPlayReports(log, metadata=client.metadata).reports) >= CLUSTERS
+
+        try:
+            _wait_for(reported, 10, "the clusters' play reports")
+        except TimeoutError as exc:
+            print(f"  ! {exc}")
+        reports = client.clusters.ListPlayReports(log, metadata=client.metadata).reports
+        clusters = client.clusters.ListClusters(pb.ListClustersRequest(), metadata=client.metadata).clusters
     finally:
         for proc in procs[1:]:
             proc.send_signal(signal.SIGTERM)
@@ -247,6 +298,8 @@ def run() -> int:
                 procs[0].wait(timeout=15)
             except subprocess.TimeoutExpired:
                 procs[0].kill()
+        for host in hosts:
+            host.close()
         shutil.rmtree(state, ignore_errors=True)
 
     first_audio = _metric(metrics, "loa_tts_first_audio_seconds")
@@ -263,13 +316,31 @@ def run() -> int:
     for s in speakers:
         loss, jitter_ms = s.fraction_lost * 100, s.jitter.ToNanoseconds() / 1e6
         print(f"  {s.cname:<18} loss {loss:4.1f}%  jitter {jitter_ms:5.2f} ms  online {s.online}")
-    wavs = sorted(OUT.glob("speaker-*.wav"))
+    print("\n== 4G clusters (presence from their retained status and last will)")
+    for c in clusters:
+        print(
+            f"  {c.id:<12} {'online' if c.online else 'offline':<8} network {c.network or '-':<4} "
+            f"version {c.version or '-':<8} connected {_when(c.connect_time)}  "
+            f"last seen {_when(c.last_seen_time)}"
+        )
+    print("\n== Broadcast log per cluster (nhật ký phát, from the clusters' play reports)")
+    for r in reports:
+        seconds = (r.end_time.ToNanoseconds() - r.start_time.ToNanoseconds()) / 1e9
+        print(
+            f"  {r.cluster_id:<12} {r.bulletin_id} airing {r.airing}  "
+            f"{_when(r.start_time)}–{_when(r.end_time)}"
+            f"  {seconds:5.1f} s  frames played {r.frames_played}, concealed {r.frames_concealed}, "
+            f"lost {r.frames_lost}  ({r.stop_reason})"
+        )
+    wavs = sorted(OUT.glob("speaker-*.wav")) + sorted(OUT.glob("cluster-*.wav"))
     skews = _skews(wavs)
-    print("\n== What each speaker played, and when: wall time of its first sound against speaker 1's")
+    print("\n== What each speaker played, and when: true wall time of its first sound against speaker 1's")
     for path, skew in zip(wavs, skews, strict=True):
         seconds = sf.info(path).duration
         print(f"  {path}  {seconds:5.1f} s  skew {skew:+.3f} ms")
-    ok = final == pb.BROADCAST_STATE_FINISHED and max(abs(s) for s in skews) < 5.0
+    ok = (
+        final == pb.BROADCAST_STATE_FINISHED and max(abs(s) for s in skews) < 5.0 and len(reports) == CLUSTERS
+    )
     state = pb.BroadcastState.Name(final).removeprefix("BROADCAST_STATE_").lower()
     print(
         f"\n== {'OK' if ok else 'FAILED'}: broadcast {state}, "
