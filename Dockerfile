@@ -28,6 +28,8 @@ ENV LOA_STATE_DIR=/var/lib/loa/state \
     LOA_METRICS_PORT=9464
 VOLUME ["/var/lib/loa"]
 EXPOSE 50051 9464
+# `loa health` reads the same LOA_* settings as the server: TLS when LOA_TLS_CERT is set (trusting that
+# certificate); with LOA_TLS_CLIENT_CA also set LOA_HEALTH_TLS_CERT/KEY to a client certificate.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "engine.api.healthcheck", "127.0.0.1:50051"]
+    CMD ["loa", "health"]
 ENTRYPOINT ["loa", "serve"]

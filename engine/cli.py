@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "engine.api.cli",  # serve, broadcast
     "engine.api.token_cli",  # token, audit
     "engine.api.keys_cli",  # keys
+    "engine.api.groups_cli",  # group
+    "engine.api.healthcheck",  # health
     "engine.api.lexicon_cli",  # lexicon
     "engine.api.clusters_cli",  # speakers (clusters on the broker)
     "engine.tts.cli",  # say, voices

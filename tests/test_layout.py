@@ -55,7 +55,7 @@ def test_streaming_runs_without_engine_installed() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-SUBCOMMANDS = ("serve", "say", "normalize", "voices", "speaker", "broadcast", "sdp")
+SUBCOMMANDS = ("serve", "say", "normalize", "voices", "speaker", "broadcast", "sdp", "group", "health")
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

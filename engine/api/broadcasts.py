@@ -12,9 +12,10 @@ from engine.api.admission import Admission
 from engine.api.auth import check_groups, principal
 from engine.api.errors import field_named
 from engine.api.synthesis import check_ssml, require_ssml_voices, require_voice
+from engine.errors import NotFound
 from engine.jobs.model import BroadcastSpec
 from engine.jobs.store import Store
-from engine.jobs.validation import validate_broadcast_spec
+from engine.jobs.validation import GROUP_ID_RE, validate_broadcast_spec
 from engine.tts import audiofile
 from engine.tts.text import resolve_language
 from engine.tts.voices.registry import VoiceRegistry
@@ -41,7 +42,15 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
         for i, group_id in enumerate(spec.group_ids):
             with field_named(f"group_ids[{i}]"):
-                self.store.get_group(group_id)
+                try:
+                    self.store.get_group(group_id)
+                except NotFound as exc:
+                    # a fresh server has no groups: say how to make one, not only that it is missing
+                    name = group_id if GROUP_ID_RE.fullmatch(group_id) else "ID"
+                    raise NotFound(
+                        f"{exc.args[0]}; create it first: loa group create {name} --address ADDR "
+                        "(or the CreateGroup call)"
+                    ) from None
         for i, segment in enumerate(spec.segments):
             if segment.audio is not None:
                 try:

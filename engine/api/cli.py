@@ -91,7 +91,15 @@ def _serve(args: argparse.Namespace) -> int:
             f"  {server.bootstrap_token}",
             flush=True,
         )
-    print(f"loa: serving on {config.listen} (port {server.port}); state in {config.state_dir}", flush=True)
+    # say whether TLS is on: a plaintext client of a TLS server only sees "Socket closed"
+    if config.tls_cert and config.tls_client_ca:
+        tls = "TLS, client certificates required"
+    else:
+        tls = "TLS" if config.tls_cert else "plaintext, no TLS"
+    print(
+        f"loa: serving on {config.listen} (port {server.port}, {tls}); state in {config.state_dir}",
+        flush=True,
+    )
     if config.metrics_port:
         print(f"loa: metrics on http://{config.metrics_address}:{config.metrics_port}/metrics", flush=True)
     stop = threading.Event()

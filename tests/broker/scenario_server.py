@@ -246,8 +246,17 @@ def main(directory: Path) -> dict[str, Any]:
             "groups": list(moved.cluster.group_ids),
             "bundle_groups": sorted(new_bundle["groups"]),
             "key_groups": sorted(g["group"] for g in new_bundle["keys"]["groups"]),
-            "gets_ga_media": b2.datagrams,
+            "gets_ga_media": list(b2.datagrams),
         }
+        # a broadcast on ga through the server's own pacer: its SRTP datagrams reach the 4G cluster
+        before = len(b2.datagrams)
+        segment = pb.Segment(language="vi", text="Xin chào bà con.")
+        client.broadcasts.CreateBroadcast(
+            pb.CreateBroadcastRequest(segments=[segment], group_ids=["ga"]), metadata=md
+        )
+        wait(lambda: len(b2.datagrams) - before >= 50, 30)
+        out["broadcast_datagrams"] = len(b2.datagrams) - before
+        out["broadcast_srtp_version_bits"] = sorted({int(d[:2], 16) >> 6 for _, d in b2.datagrams[before:]})
         b2.source.stop()
         out["update_revoked"] = status_of(
             lambda: update(pb.UpdateClusterRequest(cluster_id="c-a", group_ids=["ga"]), metadata=md)

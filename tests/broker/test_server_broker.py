@@ -133,3 +133,8 @@ def test_loa_speakers_add_writes_the_bundle_readable_by_its_owner_only(run: dict
     assert (
         run["cli_add_rc"] == 0 and run["cli_bundle_mode"] == "0o600" and run["cli_bundle_cluster"] == "c-cli"
     )
+
+
+def test_a_broadcast_reaches_a_4g_cluster_through_the_servers_pacer_and_broker(run: dict[str, Any]) -> None:
+    assert run["broadcast_datagrams"] >= 50  # "Xin chào bà con." is > 1 s of 20 ms frames
+    assert run["broadcast_srtp_version_bits"] == [2]  # RTP/SRTP(C) datagrams, version 2
