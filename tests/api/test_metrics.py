@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -139,6 +140,12 @@ def test_every_metric_the_alert_rules_and_the_dashboard_read_is_exported(server:
     speaker.stop()
     # `up` is Prometheus' own; the certificate gauge exists only with TLS (tests/api/test_health_cli.py)
     exported |= {"up", "loa_tls_certificate_expiry_timestamp_seconds"}
+    # and docs/METRICS.md describes every Loa metric on the pages
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "METRICS.md").read_text(encoding="utf-8")
+    families = {
+        re.sub(r"_(total|bucket|count|sum|created)$", "", n) for n in exported if n.startswith("loa_")
+    }
+    assert sorted(f for f in families if f"`{f}" not in documented) == []
     for source, exprs in (("rules", rule_exprs()), ("dashboard", dashboard_exprs())):
         for expr in exprs:
             missing = metric_names(expr) - exported
