@@ -46,6 +46,7 @@ FAULT_AT = 3.0  # seconds of media time into the stream
 OUTAGE_S = 10.0
 STALL_S = 3.0
 DOWN_S = 1.0  # the broker restart
+BULLETIN = "b-faults"
 
 
 def _until(wall: float) -> None:
@@ -110,6 +111,7 @@ def main(outdir: Path, case: str) -> dict[str, Any]:
                 [Destination(*GROUP, keys=lambda: [key])],
                 codec=OpusSettings(complexity=5),
                 groups=("village",),
+                label=f"{BULLETIN}/0",
             )
             stream.feed(speech_like(seconds))  # encoded now, sent by the pacer at each frame's time
             stream.finish()

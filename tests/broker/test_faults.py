@@ -13,7 +13,7 @@ import pytest
 
 from streaming.broker.client import Settings
 from tests import netns
-from tests.broker.scenario_faults import DOWN_S, OUTAGE_S, SECONDS, STALL_S
+from tests.broker.scenario_faults import BULLETIN, DOWN_S, OUTAGE_S, SECONDS, STALL_S
 from tests.streaming.harness import Recording, load, skews
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -71,6 +71,12 @@ def test_a_4g_cluster_resumes_in_sync_after_a_10s_outage_and_a_stall_costs_only_
     assert offline and abs(offline[0] - ev["fault"]) < 1.0
     assert any(s == "online" and ev["outage_end"] < t < ev["outage_end"] + RECONNECT_S for s, t in states)
     assert r["relay_accepts"]["cut"] >= 2  # a second connection: it reconnected, not resumed a stalled one
+    # its play reports show the gap: the part before the outage timed out; the rest is a second report
+    reports = [p for p in cut.meta["play_reports"] if p["bulletin"] == BULLETIN]
+    assert [p["stop"] for p in reports] == ["timeout", "end"], reports
+    hole = reports[1]["started_at"] - reports[0]["ended_at"]
+    assert abs(hole - gap) < 0.25, (hole, gap)  # the report counts a little concealment at the edges
+    assert sum(p["played"] for p in reports) == pytest.approx(len(heard), abs=5)
 
     heard = _heard(stall, lan)
     gap, began = _gap(heard)
