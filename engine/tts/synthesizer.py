@@ -166,9 +166,11 @@ class Synthesizer:
         cancel: threading.Event | None = None,
         *,
         pieces: Sequence[Piece] | None = None,
+        background: bool = False,
     ) -> Generator[SpeechPiece, None, None]:
         """``pieces`` (default: the request's whole plan) in order, the first as soon as it is ready.
-        ``priority`` as the API numbers it (0 is NORMAL). Stops early when ``cancel`` is set."""
+        ``priority`` as the API numbers it (0 is NORMAL). Stops early when ``cancel`` is set.
+        ``background``: work ahead of need, queued after every other piece (workers.py)."""
         level = Priority.from_wire(priority)
         started = time.perf_counter()
         # the request's own voice, loaded and calibrated before the first piece is queued
@@ -191,7 +193,7 @@ class Synthesizer:
                     self.cache.put(key, rendered.audio)
                 return rendered
 
-            task = Task(render, first=index == 0, cancelled=cancelled)
+            task = Task(render, first=index == 0, cancelled=cancelled, background=background)
             tasks.append(task)
             if hit is not None:
                 task.result = _Rendered(hit, cached=True)
@@ -215,7 +217,7 @@ class Synthesizer:
                     submit(index + self.lookahead)
                 assert task.result is not None
                 spoken = self._assemble(piece, task.result, index, len(plan), request.chime)
-                if index == 0:
+                if index == 0 and not background:  # first audio measures live requests only
                     waited = time.perf_counter() - started
                     self.metrics.first_audio_seconds.labels(level.label).observe(waited)
                 yield spoken

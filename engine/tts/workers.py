@@ -3,7 +3,8 @@
 * One worker thread per core, each onnxruntime run on one intra-op thread: with two or more requests in
   flight that beats onnxruntime's default by ~25%. No cross-request batching: on CPU it gained nothing.
 * One queue for all requests, ordered: emergency pieces, then the first piece of any request, then later
-  pieces; within that by priority, then by arrival. A new bulletin starts speaking while long ones run.
+  pieces, then background pieces (bulletins synthesized ahead of their time); within that by priority,
+  then by arrival. A new bulletin starts speaking while long ones run.
 * A first piece that finds every worker idle and no other request queued runs alone on all cores (the
   voice's all-cores session) while the other workers wait: alone, a bulletin starts speaking as fast as
   the machine allows (on 2 cores ~0.07 s instead of ~0.1 s for a 3-word piece), and under load no run
@@ -37,6 +38,7 @@ class Task(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
     error: BaseException | None = None
+    background: bool = False  # work ahead of need (a bulletin delivered ahead): after everything else
 
 
 class WorkerPool:
@@ -55,7 +57,8 @@ class WorkerPool:
             thread.start()
 
     def submit(self, task: Task[Any], priority: Priority) -> None:
-        rank = 0 if priority == Priority.EMERGENCY else 1 if task.first else 2
+        # background work queues behind every live piece, and never runs alone on all cores
+        rank = 0 if priority == Priority.EMERGENCY else 3 if task.background else 1 if task.first else 2
         with self._cv:
             heapq.heappush(self._queue, ((rank, -priority, next(self._sequence)), task))
             self._cv.notify()
@@ -85,8 +88,9 @@ class WorkerPool:
                 alone = (
                     self.workers > 1
                     and task.first
+                    and not task.background
                     and self._running == 0
-                    and all(queued.cancelled is task.cancelled for _, queued in self._queue)
+                    and all(q.cancelled is task.cancelled or q.background for _, q in self._queue)
                 )
                 self._alone = alone
                 self._running += 1

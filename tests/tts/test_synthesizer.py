@@ -183,6 +183,42 @@ def test_first_pieces_and_emergencies_go_before_later_pieces(registry: VoiceRegi
     assert log == ["Một a.", "Khẩn a.", "Khẩn b.", "Hai a.", "Hai b.", "Một b.", "Một c."]
 
 
+def test_background_pieces_wait_for_every_live_piece(registry: VoiceRegistry) -> None:
+    """A bulletin synthesized ahead of its time (engine/jobs/ahead_planner.py) never delays live speech."""
+    log: list[str] = []
+    gate = threading.Event()
+    recorder = Recorder(registry.get("vi_VN-tiny-medium"), "rec", log, gate)
+    with _recording_synth(registry, recorder) as synth:
+        gate.set()
+        synth.synthesize(SpeechRequest("Xin chào.", voice_id="rec"))  # loudness calibration, done once
+        gate.clear()
+        log.clear()
+        recorder.waiting.clear()
+
+        def consume(text: str, priority: int, background: bool = False) -> threading.Thread:
+            request = SpeechRequest(text, voice_id="rec")
+            thread = threading.Thread(
+                target=lambda: list(synth.stream(request, priority, background=background))
+            )
+            thread.start()
+            return thread
+
+        def queued(n: int) -> None:
+            deadline = time.monotonic() + 5
+            while synth.pool.queued() < n and time.monotonic() < deadline:
+                time.sleep(0.005)
+
+        threads = [consume("Trước a. Trước b. Trước c.", Priority.HIGH, background=True)]
+        assert recorder.waiting.wait(5)
+        queued(2)  # the worker holds "Trước a." at the gate; b and c wait
+        threads.append(consume("Một a. Một b.", Priority.NORMAL))
+        queued(4)
+        gate.set()
+        for thread in threads:
+            thread.join(10)
+    assert log == ["Trước a.", "Một a.", "Một b.", "Trước b.", "Trước c."]
+
+
 def test_bad_requests_are_clear_errors(synth: Synthesizer) -> None:
     with pytest.raises(ValueError, match="text"):
         SpeechRequest("   ")
