@@ -107,7 +107,8 @@ class SpeakerTable:
         """The keyed groups of recent streams: those whose keys a report may be tried under."""
         with self._lock:
             labels = {label for labels in self._labels.values() for label in labels}
-        return sorted(label for label in labels if self.auth.keyed(label))
+        recent = sorted(label for label in labels if self.auth.keyed(label))
+        return recent + [g for g in self.auth.directory_groups() if g not in labels]
 
     def reject(self, reason: str) -> None:
         with self._lock:
@@ -250,6 +251,8 @@ class FeedbackPort:
                 continue
             for p in packets:
                 reply = timesync.answer(p, received, time.time())
+                if reply is not None and group is not None:
+                    reply = self.table.auth.seal(group, reply)  # under the key the request came in
                 if reply is not None:
                     try:
                         self.sock.sendto(reply, addr)

@@ -53,6 +53,7 @@ from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
 from streaming.source import UdpSource
 from streaming.srtp import SrtpError
+from streaming.time_auth import TimeReplyGate
 from streaming.timesync import BROKER_SCHEDULE, TimeSyncClient
 
 if TYPE_CHECKING:
@@ -108,6 +109,11 @@ class SpeakerAgent:
             if config.broker_time
             else TimeSyncClient(self.clock, ssrc=self.ssrc)
             if config.time_sync
+            else None
+        )
+        self._time_gate = (
+            TimeReplyGate(config.time_sync, self.keyring, lambda: self._deliver_lock)
+            if config.time_sync is not None
             else None
         )
         self.frames: list[PlayedFrame] = []
@@ -276,6 +282,7 @@ class SpeakerAgent:
             "jumps_ignored": e.jumps_ignored,
             "steps": e.steps,
             "path": "rtcp" if self.config.time_sync else "broker",
+            **({"rejected": dict(self._time_gate.rejected)} if self._time_gate is not None else {}),
         }
 
     def _gate_status(self) -> dict[str, int]:
@@ -416,9 +423,11 @@ class SpeakerAgent:
             return
         if self.config.time_sync is not None:
             request = self.timesync.request(now)
-            if request is not None:
+            gate = self._time_gate
+            sealed = gate.seal(request) if request is not None and gate is not None else None
+            if sealed is not None:
                 with contextlib.suppress(OSError):
-                    self._control.sendto(request, self.config.time_sync)
+                    self._control.sendto(sealed, self.config.time_sync)
         elif (
             self.broker_source is not None
             and self.broker_source.client.connected.is_set()  # the fast start waits for the link
@@ -428,12 +437,16 @@ class SpeakerAgent:
 
     def _on_control(self) -> None:
         try:
-            data, _ = self._control.recvfrom(MAX_DATAGRAM)
+            data, source = self._control.recvfrom(MAX_DATAGRAM)
         except OSError:
             return
         arrival = self.clock.now()
+        # only from the --time-sync source, and with keys only under the group key (time_auth.py)
+        opened = self._time_gate.open(data, source) if self._time_gate is not None else None
+        if opened is None:
+            return
         try:
-            packets = rtcp.parse_compound(data)
+            packets = rtcp.parse_compound(opened)
         except ValueError:
             return
         for p in packets:

@@ -10,17 +10,26 @@ only to plain-RTP groups (third-party receivers hold no key).
 :class:`ReportAuth` holds each group's key source (as the pacer's destinations give them), one receiving
 SRTP session per group (its replay window per reporter, so a recorded report cannot be replayed), and
 remembers which group each reporter authenticated under, so a genuine speaker costs one AES-GCM check
-per report. A report from an unknown reporter is tried under every keyed group with a recent stream;
-those searches are limited to ``search_rate`` a second, so a flood of forgeries costs bounded work.
+per report. A report from an unknown reporter is tried under every keyed group with a recent stream
+(and every group of :attr:`ReportAuth.directory`, the server's keyed groups); those searches are limited
+to ``search_rate`` a second, so a flood of forgeries costs bounded work.
+
+Time requests (timesync.py) come the same way, as SRTCP under the speaker's group key; the reply is
+sealed under the key that opened the request (:meth:`ReportAuth.seal`), so a speaker with keys believes
+only replies from a holder of its group key. SRTCP is chosen over an HMAC keyed from the group key: the
+AEAD, key derivation, MKI (the key across a rotation) and replay window exist and are tested already,
+and a speaker needs no second construction. Replies carry this process's random SSRC, so that the
+(key, SSRC, SRTCP index) nonce never repeats when the sender restarts under the same key.
 """
 
 from __future__ import annotations
 
+import secrets
 import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from streaming.srtp import (
     E_FLAG,
@@ -59,6 +68,12 @@ class ReportAuth:
         self._budget = search_rate
         self._budget_at = clock()
         self.searches_refused = 0  # unknown reporters not tried: over the search budget
+        # every keyed group the sender may be asked about, not only those with a recent stream (a
+        # speaker syncs its clock before the first broadcast); set by the server
+        self.directory: Callable[[], Mapping[str, KeySource]] | None = None
+        self._directory_at = float("-inf")
+        self._directory_groups: list[str] = []
+        self.reply_ssrc = secrets.randbits(32)
 
     def register(self, group: str, keys: KeySource | None) -> None:
         """The key source of ``group`` (a stream was opened to it); None: the group is plain RTP."""
@@ -68,6 +83,35 @@ class ReportAuth:
     def keyed(self, group: str) -> bool:
         with self._lock:
             return self._sources.get(group) is not None
+
+    def directory_groups(self) -> list[str]:
+        """The groups of :attr:`directory` (registered with their key sources), re-read every REFRESH_S."""
+        if self.directory is None:
+            return []
+        now = self._clock()
+        if now - self._directory_at >= REFRESH_S:
+            self._directory_at = now
+            try:
+                sources = dict(self.directory())
+            except Exception:  # a failing directory keeps the groups known
+                return self._directory_groups
+            with self._lock:
+                self._sources.update(sources)
+            self._directory_groups = sorted(sources)
+        return self._directory_groups
+
+    def seal(self, group: str, packet: bytes) -> bytes | None:
+        """A reply (one RTCP packet) as SRTCP under ``group``'s current key, from :attr:`reply_ssrc`;
+        None if the group has no key in force."""
+        reply = packet[:4] + struct.pack("!I", self.reply_ssrc) + packet[8:]
+        with self._lock:
+            session = self._session(group)
+            if session is None:
+                return None
+            try:
+                return session.protect_rtcp(reply)
+            except SrtpError:
+                return None
 
     def open(self, data: bytes, groups: Sequence[str]) -> tuple[bytes, str] | None:
         """(plain compound, the group whose key it authenticated under), trying ``groups`` (the keyed

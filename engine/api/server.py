@@ -6,7 +6,9 @@ Everything is built here from a Config and nothing else: the servicers stay thin
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
@@ -43,6 +45,7 @@ from engine.tts.synthesizer import Synthesizer
 from engine.tts.voices.registry import VoiceRegistry
 from protos.loa.v1 import loa_pb2, loa_pb2_grpc
 from streaming.pacer import PacedSender
+from streaming.srtp import MasterKey
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,9 @@ class LoaServer:
         self.broker = BrokerService(config, self.store) if config.broker else None
         if self.broker is not None:
             self.sender.transports.append(self.broker.transport)
+        # time requests and receiver reports come as SRTCP under a group key: the feedback port may be
+        # asked about any keyed group, also before its first stream (streaming/report_auth.py)
+        self.sender.feedback.auth.directory = self._keyed_groups
         self.runner = Runner(
             self.store,
             self.synth,
@@ -150,6 +156,9 @@ class LoaServer:
         else:
             self.port = listen.bind(self.grpc, config.listen)
         self._metrics_http: WSGIServer | None = None
+
+    def _keyed_groups(self) -> dict[str, Callable[[], list[MasterKey]]]:
+        return {g: functools.partial(self.keys.keys, g) for g in self.keys.groups()}
 
     def start(self) -> LoaServer:
         self._ensure_groups()
