@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Exhausted
+from engine.jobs.broadcast_rows import idempotency_column
 from engine.jobs.errors import StoreError
-from engine.jobs.model import TERMINAL_STATES, BroadcastSpec, Priority
+from engine.jobs.model import LOCAL_SCOPE, TERMINAL_STATES, BroadcastSpec, Priority
 
 RESERVED_THREADS = 8  # gRPC pool threads the long-running calls may never take
 QUEUE_RETRY_FACTOR = 10  # a full broadcast queue drains at the pace of airing, slower than a synthesis call
@@ -177,10 +178,12 @@ class BacklogReader:
         known = {int(p) for p in Priority}
         return Backlog({Priority(p): int(n) for p, n in rows if p in known}, int(audio))
 
-    def knows_key(self, idempotency_key: str) -> bool:
-        """Whether a broadcast with this idempotency key is stored (its retry is answered, not queued)."""
+    def knows_key(self, scope: str, idempotency_key: str) -> bool:
+        """Whether this caller (``scope``: Caller.scope) stored a broadcast with this idempotency key (its
+        retry is answered, not queued)."""
+        column = idempotency_column(scope, idempotency_key)
         with self._read() as conn:
-            row = conn.execute("SELECT 1 FROM broadcasts WHERE idempotency_key = ?", (idempotency_key,))
+            row = conn.execute("SELECT 1 FROM broadcasts WHERE idempotency_key = ?", (column,))
             return row.fetchone() is not None
 
     @contextmanager
@@ -209,11 +212,12 @@ class Admission:
         self._lock = threading.Lock()
 
     @contextmanager
-    def broadcast(self, spec: BroadcastSpec) -> Iterator[None]:
+    def broadcast(self, spec: BroadcastSpec, scope: str = LOCAL_SCOPE) -> Iterator[None]:
         """Admits one CreateBroadcast; the caller stores it inside the block.
 
         The lock spans counting and storing, so concurrent requests cannot together pass a limit.
-        A retry of a stored request (same idempotency key) is let through to get its answer.
+        A retry of a stored request (same idempotency key from the same caller, ``scope``) is let through
+        to get its answer.
         """
         if spec.priority == Priority.EMERGENCY:
             yield
@@ -222,7 +226,7 @@ class Admission:
         with self._lock:
             refused = refusal(spec.priority, audio, self._backlog.backlog(), self.limits)
             if refused is not None and not (
-                spec.idempotency_key and self._backlog.knows_key(spec.idempotency_key)
+                spec.idempotency_key and self._backlog.knows_key(scope, spec.idempotency_key)
             ):
                 raise refused
             yield

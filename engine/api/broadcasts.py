@@ -9,11 +9,12 @@ import grpc
 
 from engine.api import convert
 from engine.api.admission import Admission
-from engine.api.auth import check_groups, principal
+from engine.api.auth import Principal, check_groups, principal
 from engine.api.errors import field_named
 from engine.api.synthesis import check_ssml, require_ssml_voices, require_voice
+from engine.api.tokens import ALL_GROUPS
 from engine.errors import NotFound
-from engine.jobs.model import BroadcastSpec
+from engine.jobs.model import BroadcastSpec, Caller
 from engine.jobs.store import Store
 from engine.jobs.validation import GROUP_ID_RE, validate_broadcast_spec
 from engine.tts import audiofile
@@ -81,24 +82,32 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         self, request: pb.CreateBroadcastRequest, context: grpc.ServicerContext
     ) -> pb.Broadcast:
         who = principal(context)
+        # requested_by is the caller's free text (a signature, a title); created_by is who it really was
         requested_by = request.requested_by or who.name
+        caller = Caller(who.token_id, who.name, who.role.name.lower())
         # AuthInterceptor has checked the caller's role, priority and group scope on this request.
         spec = validate_broadcast_spec(convert.spec_from_pb(request, requested_by), time.time())
         self._check_references(spec)
-        with self.admission.broadcast(spec):
-            broadcast, created = self.store.create_broadcast(spec)
+        with self.admission.broadcast(spec, caller.scope):
+            broadcast, created = self.store.create_broadcast(spec, caller)
         if created:
             self.on_change()
         return convert.broadcast_to_pb(broadcast)
 
     def GetBroadcast(self, request: pb.GetBroadcastRequest, context: grpc.ServicerContext) -> pb.Broadcast:
-        return convert.broadcast_to_pb(self._get(request.broadcast_id))
+        return convert.broadcast_to_pb(self._get(request.broadcast_id, principal(context)))
 
-    def _get(self, broadcast_id: str) -> convert.Broadcast:
+    def _get(self, broadcast_id: str, who: Principal) -> convert.Broadcast:
+        """The broadcast if ``who`` may read it: every one of its groups in the token's scope (the rule
+        that lets it create or cancel one). Otherwise NOT_FOUND, word for word as for an unknown id, so
+        a token of one commune cannot even confirm another's broadcast ids (security #12)."""
         if not broadcast_id:
             raise ValueError("broadcast_id: empty")
         with field_named("broadcast_id"):
-            return self.store.get_broadcast(broadcast_id)
+            broadcast = self.store.get_broadcast(broadcast_id)
+            if not all(who.covers(g) for g in broadcast.group_ids):
+                raise NotFound(f"no broadcast {broadcast_id!r}")
+            return broadcast
 
     def ListBroadcasts(
         self, request: pb.ListBroadcastsRequest, context: grpc.ServicerContext
@@ -118,6 +127,7 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                 created_before=before,
                 page_size=request.page_size,
                 page_token=request.page_token,
+                within_groups=_scope(principal(context)),
             )
         except OverflowError:  # a forged token whose position SQLite cannot hold
             raise ValueError("page_token: not a token this server gave") from None
@@ -128,8 +138,9 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
     def CancelBroadcast(
         self, request: pb.CancelBroadcastRequest, context: grpc.ServicerContext
     ) -> pb.Broadcast:
-        broadcast = self._get(request.broadcast_id)
-        check_groups(principal(context), broadcast.group_ids)
+        who = principal(context)
+        broadcast = self._get(request.broadcast_id, who)
+        check_groups(who, broadcast.group_ids)  # what it may read it may cancel: kept as the write rule
         with field_named("broadcast_id"):
             cancelled = self.store.cancel_broadcast(broadcast.id, request.reason)
         self.on_change()
@@ -138,7 +149,7 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
     def WatchBroadcast(
         self, request: pb.WatchBroadcastRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.BroadcastEvent]:
-        broadcast = self._get(request.broadcast_id)
+        broadcast = self._get(request.broadcast_id, principal(context))
         with self.admission.watch.take():
             # The current state first, then everything from now on.
             events = self.store.events(broadcast.id)
@@ -151,3 +162,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                     yield convert.event_to_pb(event)
                     last = event.seq
                     state = event.state
+
+
+def _scope(who: Principal) -> tuple[str, ...] | None:
+    """The groups a caller may read broadcasts of; None: every group."""
+    return None if ALL_GROUPS in who.groups else who.groups

@@ -14,6 +14,7 @@ from engine.jobs.model import (
     Broadcast,
     BroadcastSpec,
     BroadcastState,
+    Caller,
     Event,
     Group,
     Interruption,
@@ -235,7 +236,14 @@ def broadcast_to_pb(b: Broadcast) -> pb.Broadcast:
         failure_reason=b.failure_reason,
         interruptions=[interruption_to_pb(c) for c in b.interruptions],
         sentence_pause=duration(spec.sentence_pause_s),
+        created_by=caller_to_pb(b.created_by),
     )
+
+
+def caller_to_pb(caller: Caller | None) -> pb.Caller | None:
+    if caller is None:
+        return None
+    return pb.Caller(token_id=caller.token_id, name=caller.name, role=caller.role)
 
 
 def event_to_pb(event: Event) -> pb.BroadcastEvent:

@@ -11,13 +11,28 @@ from collections.abc import Sequence
 
 from engine.jobs import serialize
 from engine.jobs.errors import InvalidPageToken, NotFound
-from engine.jobs.model import TERMINAL_STATES, Broadcast, BroadcastState, EventType, Progress
+from engine.jobs.model import TERMINAL_STATES, Broadcast, BroadcastState, Caller, EventType, Progress
 
 TERMINAL_SQL = ", ".join(str(int(s)) for s in TERMINAL_STATES)
 
 
 def progress_json(progress: Progress) -> str:
     return serialize.dumps(serialize.progress_to_dict(progress))
+
+
+def idempotency_column(scope: str, key: str) -> str:
+    """The stored form of an idempotency key: per caller (schema migration 4). A scope never holds "/",
+    so "<scope>/<key>" is unambiguous whatever the key."""
+    if not scope or "/" in scope:
+        raise ValueError(f"idempotency scope: {scope!r} is empty or holds '/'")
+    return f"{scope}/{key}"
+
+
+def caller(token_id: str | None, name: str | None, role: str | None) -> Caller | None:
+    """The created_by columns as a Caller; None for rows from before they existed."""
+    if token_id is None and name is None and role is None:
+        return None
+    return Caller(token_id or "", name or "", role or "")
 
 
 def encode_token(seq: int, fingerprint: str) -> str:
@@ -65,7 +80,8 @@ def select(
     ``audio`` is None: enough for scheduling, which must not pull megabytes per plan."""
     rows = conn.execute(
         "SELECT id, seq, spec, state, create_time, start_time, update_time, air_time, end_time, progress,"
-        f" interruptions, failure_reason, repeats_done FROM broadcasts {where}",
+        f" interruptions, failure_reason, repeats_done, created_by_token, created_by_name, created_by_role"
+        f" FROM broadcasts {where}",
         args,
     ).fetchall()
     audio: dict[int, dict[int, bytes]] = {}
@@ -93,6 +109,7 @@ def select(
             interruptions=tuple(serialize.interruption_from_dict(c) for c in json.loads(cuts)),
             failure_reason=failure,
             repeats_done=repeats,
+            created_by=caller(by_token, by_name, by_role),
         )
         for (
             bid,
@@ -108,5 +125,8 @@ def select(
             cuts,
             failure,
             repeats,
+            by_token,
+            by_name,
+            by_role,
         ) in rows
     ]

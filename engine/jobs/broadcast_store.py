@@ -19,10 +19,12 @@ from engine.jobs import broadcast_rows, serialize
 from engine.jobs.errors import IdempotencyConflict, InvalidTransition
 from engine.jobs.model import (
     AIRING_STATES,
+    LOCAL_SCOPE,
     TERMINAL_STATES,
     Broadcast,
     BroadcastSpec,
     BroadcastState,
+    Caller,
     Event,
     EventType,
     Interruption,
@@ -38,14 +40,18 @@ RESTART_REASON = "server restart"
 
 
 class BroadcastStore(StoreBase):
-    def create_broadcast(self, spec: BroadcastSpec) -> tuple[Broadcast, bool]:
-        """Stores a validated request as QUEUED; returns (broadcast, created).
+    def create_broadcast(self, spec: BroadcastSpec, caller: Caller | None = None) -> tuple[Broadcast, bool]:
+        """Stores a validated request as QUEUED, created by ``caller`` (the authenticated token; None:
+        unknown, for callers inside the process); returns (broadcast, created).
 
-        A request whose idempotency key was seen before returns the first broadcast and created=False
-        (whatever its state now); the same key with a different request raises IdempotencyConflict.
+        Idempotency keys are per caller: a request whose key this caller used before returns that first
+        broadcast and created=False (whatever its state now); the same key with a different request
+        raises IdempotencyConflict. Another caller's key is never looked at, so it neither dedupes
+        against nor reveals another caller's broadcast.
         """
         digest = serialize.spec_digest(spec)
-        key = spec.idempotency_key or None
+        scope = caller.scope if caller is not None else LOCAL_SCOPE
+        key = broadcast_rows.idempotency_column(scope, spec.idempotency_key) if spec.idempotency_key else None
         with self._tx() as conn:
             if key is not None:
                 row = conn.execute(
@@ -54,7 +60,8 @@ class BroadcastStore(StoreBase):
                 if row is not None:
                     if row[1] != digest:
                         raise IdempotencyConflict(
-                            f"idempotency_key: {key!r} was used by broadcast {row[0]} for a different request"
+                            f"idempotency_key: {spec.idempotency_key!r} was used by broadcast {row[0]}"
+                            " for a different request"
                         )
                     return broadcast_rows.get(conn, row[0]), False
             now = self._clock()
@@ -66,7 +73,8 @@ class BroadcastStore(StoreBase):
             seq = conn.execute(
                 "INSERT INTO broadcasts (id, idempotency_key, request_digest, spec, priority, state,"
                 " create_time, start_time, update_time, progress, interruptions, failure_reason,"
-                " repeats_done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', '', 0)",
+                " repeats_done, created_by_token, created_by_name, created_by_role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', '', 0, ?, ?, ?)",
                 (
                     bid,
                     key,
@@ -78,6 +86,9 @@ class BroadcastStore(StoreBase):
                     start,
                     now,
                     broadcast_rows.progress_json(Progress()),
+                    caller.token_id if caller is not None else None,
+                    caller.name if caller is not None else None,
+                    caller.role if caller is not None else None,
                 ),
             ).lastrowid
             conn.executemany(
@@ -107,8 +118,12 @@ class BroadcastStore(StoreBase):
         created_before: float | None = None,
         page_size: int = 0,
         page_token: str = "",
+        within_groups: Collection[str] | None = None,
     ) -> tuple[list[Broadcast], str]:
         """Newest first; returns (page, next_page_token), the token empty on the last page.
+
+        ``within_groups``: only broadcasts all of whose groups are among these (a caller's read scope;
+        None: no such limit). Applied in the query, so pages stay full and tokens stay positions.
 
         Pages follow creation order, so broadcasts created while a client pages never shift, repeat
         or hide what it has not seen yet. A token is only valid with the same filters.
@@ -129,6 +144,13 @@ class BroadcastStore(StoreBase):
         if group_id:
             where.append("b.seq IN (SELECT broadcast_seq FROM broadcast_groups WHERE group_id = ?)")
             args.append(group_id)
+        if within_groups is not None:
+            scope = sorted(set(within_groups))
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM broadcast_groups g WHERE g.broadcast_seq = b.seq"
+                f" AND g.group_id NOT IN ({', '.join('?' * len(scope))}))"
+            )
+            args += scope
         if created_after is not None:
             where.append("b.create_time >= ?")
             args.append(created_after)

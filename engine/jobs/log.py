@@ -2,7 +2,9 @@
 
 One entry per broadcast whose life (created .. ended) overlaps [since, until): what was read (title,
 languages, text), where (groups), when (created, scheduled, first sample, end), how long (audio aired
-and wall time), who asked, at what priority, how it ended, and every interruption with how it resumed.
+and wall time), who asked (requested_by: the caller's free text, unverified; created_by: the token the
+server authenticated, its name, role and id, "unknown" for broadcasts stored before it recorded them), at
+what priority, how it ended, and every interruption with how it resumed.
 Times are ISO 8601 UTC with milliseconds; durations are seconds. The JSON form also carries each
 broadcast's state changes (its events without the per-sentence progress ones).
 """
@@ -19,8 +21,10 @@ from engine.jobs.model import Broadcast, BroadcastState, EventType, Interruption
 from engine.jobs.store import Store
 
 FORMATS = ("csv", "json")
+UNKNOWN = "unknown"  # created_by of a broadcast stored before the server recorded callers
 CSV_COLUMNS = (
-    "broadcast_id", "title", "requested_by", "priority", "state", "groups", "languages", "create_time",
+    "broadcast_id", "title", "requested_by", "created_by", "created_by_role", "created_by_token", "priority",
+    "state", "groups", "languages", "create_time",
     "start_time", "air_time", "end_time", "aired_seconds", "wall_seconds", "airings_done", "airings_asked",
     "interruption_count", "interruptions", "end_reason", "text",
 )  # fmt: skip
@@ -67,6 +71,9 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
         "broadcast_id": b.id,
         "title": b.spec.title,
         "requested_by": b.spec.requested_by,
+        "created_by": b.created_by.name if b.created_by else UNKNOWN,
+        "created_by_role": b.created_by.role if b.created_by else UNKNOWN,
+        "created_by_token": b.created_by.token_id if b.created_by else UNKNOWN,
         "priority": b.priority.name,
         "state": b.state.name,
         "groups": list(b.group_ids),

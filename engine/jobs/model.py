@@ -114,6 +114,23 @@ class BroadcastSpec:
     sentence_pause_s: float | None = None  # None: the synthesizer's default
 
 
+LOCAL_SCOPE = "local"  # the idempotency scope of the caller when auth is off (it has no token id)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who created a broadcast, as the server authenticated it (never taken from the request)."""
+
+    token_id: str  # "" when auth was off
+    name: str
+    role: str  # viewer, publisher, emergency or admin
+
+    @property
+    def scope(self) -> str:
+        """Whose idempotency keys these are: the token id (unique; names are not)."""
+        return self.token_id or LOCAL_SCOPE
+
+
 @dataclass(frozen=True)
 class Progress:
     repeat_index: int = 0  # 0-based airing
@@ -153,6 +170,7 @@ class Broadcast:
     interruptions: tuple[Interruption, ...] = ()
     failure_reason: str = ""
     repeats_done: int = 0  # airings completed
+    created_by: Caller | None = None  # None: stored before the server recorded callers (unknown)
 
     @property
     def priority(self) -> Priority:

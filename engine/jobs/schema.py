@@ -127,6 +127,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX play_reports_by_bulletin ON play_reports (bulletin, airing);
     CREATE INDEX play_reports_by_time ON play_reports (started_at);
     """,
+    # 4: who created each broadcast, as authenticated (security #12): the token, its name and role at the
+    # time, beside the free-text requested_by. NULL in rows from before: shown as unknown. Idempotency
+    # keys become per caller: the column holds "<scope>/<key>" (scope: the token id, "local" with auth
+    # off), so the same key from two tokens makes two broadcasts; keys stored before get the scope
+    # "legacy", which no caller has (a token id is 16 hex digits), so no token can learn their ids.
+    """
+    ALTER TABLE broadcasts ADD COLUMN created_by_token TEXT;
+    ALTER TABLE broadcasts ADD COLUMN created_by_name TEXT;
+    ALTER TABLE broadcasts ADD COLUMN created_by_role TEXT;
+    UPDATE broadcasts SET idempotency_key = 'legacy/' || idempotency_key WHERE idempotency_key IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -784,11 +784,12 @@ def _auth_cases() -> list[Case]:
             "publisher",
         ),
         (
+            # NOT_FOUND as for an unknown id: a token cannot confirm another group's ids (#12)
             "publisher cancels outside its groups",
             "CancelBroadcast",
             lambda c: pb.CancelBroadcastRequest(broadcast_id=c.other_id),
-            DENIED,
-            "group_ids[0]",
+            NOT_FOUND,
+            "broadcast_id",
             "publisher",
         ),
         (
