@@ -50,6 +50,9 @@ class Config:
     broker_public_host: str = "localhost"  # the name clusters dial: in their bundles' URL and the cert
     broker_prefix: str = ""  # topic prefix naming the deployment, e.g. a province: loa/v1/{prefix}/...
     broker_client_certs: bool = False  # clusters must also present a certificate from the broker's CA
+    # With the broker on, a non-emergency broadcast scheduled further ahead than this is synthesized,
+    # encoded and published to its groups' clusters before its start (engine/jobs/ahead_planner.py).
+    ahead_lead_s: float = 300.0
 
     @property
     def voices_path(self) -> Path:
@@ -88,6 +91,7 @@ _ENV = {
     "broker_public_host": "LOA_BROKER_PUBLIC_HOST",
     "broker_prefix": "LOA_BROKER_PREFIX",
     "broker_client_certs": "LOA_BROKER_CLIENT_CERTS",
+    "ahead_lead_s": "LOA_AHEAD_LEAD_S",
 }
 
 
@@ -147,6 +151,8 @@ def _check_broker(config: Config) -> None:
         raise ValueError(f"config broker_port: {config.broker_port} not in 1..65535")
     if not config.broker_public_host or any(c in config.broker_public_host for c in "/: \t"):
         raise ValueError(f"config broker_public_host: {config.broker_public_host!r} is not a host name")
+    if not 0 <= config.ahead_lead_s < 7 * 24 * 3600:
+        raise ValueError(f"config ahead_lead_s: {config.ahead_lead_s} not in [0, 604800) seconds")
     if config.broker_prefix:
         from streaming.broker.topics import check_id
 

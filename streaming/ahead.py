@@ -73,10 +73,12 @@ def render(
     codec: OpusSettings | None = None,
     sr_interval: float = SR_INTERVAL,
     spread: float = SPREAD,
+    label: str = "",
 ) -> list[Timed]:
     """The datagrams a :class:`streaming.pacer.PacedSender` (with this ``sr_interval`` and ``spread``)
     sends to ``destination`` for a stream opened with ``plan`` and fed ``frames`` (Opus, 20 ms each),
-    in sending order. ``destination.keys`` must give the keys the group will have at air time."""
+    in sending order. ``destination.keys`` must give the keys the group will have at air time;
+    ``label`` must be the live stream's (it is in every sender report's SDES)."""
     if not frames or len(frames) > MAX_FRAMES:
         raise ValueError(f"{len(frames)} frames (1..{MAX_FRAMES})")
     now = [plan.start_time - 0.1]  # before the first packet's due time: no frame is ever late
@@ -93,6 +95,7 @@ def render(
         clock=lambda: now[0],
         seq0=plan.seq0,
         ts0=plan.ts0,
+        label=label,
     )
     stream.feed_encoded(frames)
     stream.finish()

@@ -33,6 +33,8 @@ from engine.api.tokens import TokenStore, ensure_bootstrap_token
 from engine.broker.cluster_metrics import ClusterCollector
 from engine.broker.service import BrokerService
 from engine.config import Config
+from engine.jobs.ahead import AheadDelivery, AheadStore
+from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.errors import NotFound
 from engine.jobs.model import Group
 from engine.jobs.runner import Runner
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SERVICES = tuple(s.full_name for s in loa_pb2.DESCRIPTOR.services_by_name.values())  # loa.v1.*
 TOKEN_FILE = "admin-token"  # in the state dir, mode 0600: the first admin token, for scripts
+AHEAD_DB = "ahead.db"  # bulletins delivered ahead: frames, bulky, apart from loa.db (engine/jobs/ahead.py)
 MAX_MESSAGE_BYTES = 96 * 1024 * 1024  # a request over this gets RESOURCE_EXHAUSTED from gRPC itself
 
 
@@ -94,6 +97,8 @@ class LoaServer:
         # time requests and receiver reports come as SRTCP under a group key: the feedback port may be
         # asked about any keyed group, also before its first stream (streaming/report_auth.py)
         self.sender.feedback.auth.directory = self._keyed_groups
+        # with the broker: scheduled bulletins synthesized, stored and published to clusters ahead of time
+        self.ahead = self._ahead_planner(state) if self.broker is not None else None
         self.runner = Runner(
             self.store,
             self.synth,
@@ -101,6 +106,7 @@ class LoaServer:
             self.metrics,
             cname=config.cname,
             key_source=self.keys.key_source,
+            ahead=self.ahead,
         )
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
@@ -160,10 +166,20 @@ class LoaServer:
     def _keyed_groups(self) -> dict[str, Callable[[], list[MasterKey]]]:
         return {g: functools.partial(self.keys.keys, g) for g in self.keys.groups()}
 
+    def _ahead_planner(self, state: Path) -> AheadPlanner:
+        assert self.broker is not None
+        delivery = AheadDelivery(
+            AheadStore(state / AHEAD_DB), self.broker, self.broker.topics, self.keys.key_source,
+            cname=self.config.cname, sr_interval=self.sender.sr_interval, spread=self.sender.spread,
+        )  # fmt: skip
+        return AheadPlanner(self.store, self.synth, delivery, lead_s=self.config.ahead_lead_s)
+
     def start(self) -> LoaServer:
         self._ensure_groups()
         if self.broker is not None:
             self.broker.start()
+        if self.ahead is not None:
+            self.ahead.start()  # after the broker: items a previous run prepared are republished
         self.sender.start()
         self.runner.start()
         self.grpc.start()
@@ -192,6 +208,8 @@ class LoaServer:
         self.health.enter_graceful_shutdown()
         self.grpc.stop(grace_s).wait(grace_s + 1)
         self.runner.stop(grace_s)
+        if self.ahead is not None:
+            self.ahead.stop()
         self.sender.close()
         if self.broker is not None:
             self.broker.stop()  # after the pacer: its broker transport flushed the last bundles
@@ -201,6 +219,8 @@ class LoaServer:
             self._metrics_http.server_close()  # frees the port now, not when collected
         self.admission.close()
         self.store.close()
+        if self.ahead is not None:
+            self.ahead.delivery.store.close()
         self.audit.close()
         if self.tokens is not None:
             self.tokens.close()

@@ -19,15 +19,15 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.jobs.ahead import Prepared, PreparedAirings
 from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
 from engine.jobs.progress import Timeline, playing_sample
+from engine.jobs.segment_audio import segment_audio
 from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
-from engine.tts import audiofile
-from engine.tts.audio import OUTPUT_RATE, silence
-from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
-from engine.tts.synthesizer import SpeechRequest, Synthesizer
+from engine.tts.synthesizer import Synthesizer
+from streaming.ahead import Plan
 from streaming.opus import OpusSettings
 from streaming.packetizer import Destination, Stream
 from streaming.priority import Priority
@@ -51,6 +51,7 @@ class OpenStream(Protocol):
         start_time: float | None,
         group_ids: tuple[str, ...],
         label: str = "",  # "{broadcast id}/{airing}", told to speakers for their play reports
+        plan: Plan | None = None,  # a stream rendered ahead: its SSRC, seq0, ts0 and start (ahead.py)
     ) -> Stream: ...
 
 
@@ -64,6 +65,7 @@ class Studio:
     key_source: KeySource  # group id → what its Destination polls for SRTP keys (None: plain RTP)
     metrics: ServerMetrics | None
     ended: Callable[[OnAir], None]  # told when an airing thread ends, however it ends
+    ahead: PreparedAirings | None = None  # bulletins delivered ahead (ahead_planner.py), broker on
 
 
 class Stopped(Exception):
@@ -88,6 +90,7 @@ class OnAir(threading.Thread):
         self._first_packet_seen = False
         self._cancel = threading.Event()
         self._stream: Stream | None = None
+        self._prepared: Prepared | None = None  # the first airing, delivered ahead: its stored stream
         self._timeline = Timeline(aired_before=broadcast.progress.aired_s)
         self._on_air = broadcast.state == BroadcastState.ON_AIR
 
@@ -134,6 +137,7 @@ class OnAir(threading.Thread):
         finally:
             if self._stream is not None and not self._stream.done.is_set():
                 self._stream.abort()
+            self._release_prepared()
             self.studio.ended(self)
 
     def _air(self) -> None:
@@ -142,9 +146,12 @@ class OnAir(threading.Thread):
         start = b.progress if self.resume else Progress()
         for repeat in range(start.repeat_index, spec.repeat_count):
             first_segment = start.segment_index if repeat == start.repeat_index else 0
-            self._stream = self._open_stream(
-                self.air_at if repeat == start.repeat_index else time.time(), repeat
-            )
+            air_at = self.air_at if repeat == start.repeat_index else time.time()
+            self._prepared = self._take_prepared(repeat, air_at)
+            self._stream = self._open_stream(air_at, repeat)
+            if self._prepared is not None:  # delivered ahead: its stored frames, nothing to synthesize
+                self._feed_prepared(self._prepared)
+                first_segment = len(spec.segments)
             for seg_index in range(first_segment, len(spec.segments)):
                 first_sentence = (
                     start.sentence_index
@@ -156,6 +163,7 @@ class OnAir(threading.Thread):
                     self._feed(progress, pcm)
             self._stream.finish()
             self._drain(self._stream)
+            self._release_prepared()  # the clusters' copies are cleared at the end of this airing
             if repeat + 1 < spec.repeat_count:
                 self.studio.store.update_broadcast(
                     b.id, EventType.PROGRESS, repeats_done=repeat + 1, message=f"airing {repeat + 1} done"
@@ -186,52 +194,41 @@ class OnAir(threading.Thread):
             start_time,
             tuple(g.id for g in self.groups),
             label=f"{self.broadcast.id}/{repeat}",  # the airing is the 0-based repeat, as Progress counts
+            plan=self._prepared.plan if self._prepared is not None else None,
         )
+
+    def _take_prepared(self, repeat: int, air_at: float) -> Prepared | None:
+        """Only the first airing of a bulletin never cut goes out as delivered ahead; anything else goes
+        live under a fresh SSRC (one SSRC must never carry two different streams: ahead.py)."""
+        ahead = self.studio.ahead
+        if ahead is None or repeat != 0 or self.resume:
+            return None
+        return ahead.take(self.broadcast.id, tuple(g.id for g in self.groups), air_at - self.delay_s)
+
+    def _feed_prepared(self, prepared: Prepared) -> None:
+        stream = self._stream
+        assert stream is not None
+        for mark in prepared.marks:  # the progress of each piece, as synthesis would have marked it
+            self._timeline.mark(mark.sample, mark.progress)
+        stream.feed_encoded(prepared.frames)
+        self._first_packet_metrics(stream)
+        self._report_progress(stream)
+
+    def _release_prepared(self) -> None:
+        if self._prepared is not None and self.studio.ahead is not None:
+            self.studio.ahead.release(self.broadcast.id)
+        self._prepared = None
 
     def _segment_audio(
         self, repeat: int, seg_index: int, first_sentence: int, chime: bool
     ) -> Iterator[tuple[Progress, np.ndarray]]:
         """(progress at the start of the piece, 48 kHz PCM) for each piece of one segment, from its
-        sentence ``first_sentence`` on."""
-        segment = self.broadcast.spec.segments[seg_index]
-        if segment.audio is not None:
-            yield Progress(repeat, seg_index, 0, 1), audiofile.decode(segment.audio)
-            return
-        assert segment.text is not None
-        pause = self.broadcast.spec.sentence_pause_s
-        request = SpeechRequest(
-            text=segment.text,
-            language=segment.language or "vi",
-            dialect=segment.dialect or None,
-            voice_id=segment.voice_id or None,
-            speaker=segment.speaker or None,
-            speed=segment.speed,
-            noise_scale=segment.noise_scale,
-            noise_w=segment.noise_w,
-            sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
-            chime=chime,
-            ssml=segment.ssml,
-            lexicon=self.studio.store.lexicon("vi") or None,  # the deployment's, as of now
-        )
-        plan = request.plan(first_sentence)
-        if not plan.pieces:
-            return
-        count = plan.sentence_count
-        spoken = self.studio.synth.stream(
-            request, self.broadcast.priority, cancel=self._cancel, pieces=plan.pieces
-        )
-        mark = ""  # the last SSML <mark> reached, reported with the progress from where it stands
-        for piece in spoken:
-            self._check_stopped()
-            mark = piece.marks[-1] if piece.marks else mark
-            words = round((piece.lead_s + piece.speech_s) * OUTPUT_RATE)
-            yield Progress(repeat, seg_index, piece.sentence_index, count, mark=mark), piece.audio[:words]
-            mark = piece.end_marks[-1] if piece.end_marks else mark
-            if piece.audio.size > words:
-                yield Progress(repeat, seg_index, piece.sentence_index, count, mark=mark), piece.audio[words:]
-        self._check_stopped()
-        # Silence between segments, as between sentences.
-        yield Progress(repeat, seg_index, count - 1, count, mark=mark), silence(request.sentence_pause_s)
+        sentence ``first_sentence`` on (segment_audio.py)."""
+        studio = self.studio
+        return segment_audio(
+            studio.store, studio.synth, self.broadcast, repeat, seg_index, first_sentence, chime,
+            self._cancel, self._check_stopped,
+        )  # fmt: skip
 
     def _feed(self, progress: Progress, pcm: np.ndarray) -> None:
         stream = self._stream

@@ -21,12 +21,14 @@ import threading
 import time
 
 from engine.jobs import policy
+from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.airing import KeySource, OnAir, Studio
 from engine.jobs.errors import InvalidTransition
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
 from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
+from streaming.ahead import Plan
 from streaming.opus import OpusSettings
 from streaming.pacer import PacedSender
 from streaming.packetizer import Destination, Stream
@@ -47,14 +49,17 @@ class Runner:
         metrics: ServerMetrics | None = None,
         cname: str = "loa-server",
         key_source: KeySource = lambda group_id: None,
+        ahead: AheadPlanner | None = None,
     ) -> None:
         """``key_source``: group id → what its stream Destination polls for the group's SRTP keys (None:
-        plain RTP), the server's KeyStore.key_source."""
+        plain RTP), the server's KeyStore.key_source. ``ahead``: bulletins delivered ahead to broker
+        clusters (ahead_planner.py), told of every planning pass."""
         self.store = store
         self.sender = sender
         self.metrics = metrics
         self.cname = cname
-        self._studio = Studio(store, synth, self._open_stream, key_source, metrics, self.airing_ended)
+        self.ahead = ahead
+        self._studio = Studio(store, synth, self._open_stream, key_source, metrics, self.airing_ended, ahead)
         self._airings: dict[str, OnAir] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -93,15 +98,18 @@ class Runner:
         start_time: float | None,
         group_ids: tuple[str, ...],
         label: str = "",
+        plan: Plan | None = None,
     ) -> Stream:
+        exact = {} if plan is None else {"ssrc": plan.ssrc, "seq0": plan.seq0, "ts0": plan.ts0}
         return self.sender.open_stream(
             destinations,
             codec,
             priority=priority,
             cname=self.cname,
-            start_time=start_time,
+            start_time=plan.start_time if plan is not None else start_time,
             groups=group_ids,
             label=label,
+            **exact,
         )
 
     def airings(self) -> list[OnAir]:
@@ -130,6 +138,8 @@ class Runner:
             for bid, airing in list(self._airings.items()):
                 if bid not in by_id:
                     airing.stop("cancelled")
+        if self.ahead is not None:
+            self.ahead.plan(active)  # before any start: what was cancelled or cut is cleared first
         decided = policy.plan(
             time.time(),
             active,

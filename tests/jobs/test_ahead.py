@@ -77,6 +77,7 @@ def test_prepared_items_are_published_retained_per_group_and_equal_the_live_airi
             again.codec,
             again.priority,
             groups=again.group_ids,
+            label=again.label,  # the airing's, in every sender report's SDES
             **again.open_kwargs(),
         )
         stream.feed_encoded(again.frames)
