@@ -421,6 +421,8 @@ class BroadcastsStub:
     Broadcasts
     ---------------------------------------------------------------------------------------------------
 
+    A token scoped to some groups reads only broadcasts all of whose groups are in its scope: Get, Cancel
+    and Watch answer NOT_FOUND for the others (as for an unknown id), List leaves them out.
     """
 
     def __init__(self, channel):
@@ -461,6 +463,8 @@ class BroadcastsServicer:
     Broadcasts
     ---------------------------------------------------------------------------------------------------
 
+    A token scoped to some groups reads only broadcasts all of whose groups are in its scope: Get, Cancel
+    and Watch answer NOT_FOUND for the others (as for an unknown id), List leaves them out.
     """
 
     def CreateBroadcast(self, request, context):
@@ -536,6 +540,8 @@ class Broadcasts:
     Broadcasts
     ---------------------------------------------------------------------------------------------------
 
+    A token scoped to some groups reads only broadcasts all of whose groups are in its scope: Get, Cancel
+    and Watch answer NOT_FOUND for the others (as for an unknown id), List leaves them out.
     """
 
     @staticmethod
