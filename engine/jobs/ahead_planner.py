@@ -47,7 +47,7 @@ from engine.tts.synthesizer import Synthesizer
 
 log = logging.getLogger(__name__)
 
-MIN_LEAD_S = 0.5  # a prepared stream that would start sooner than this is not used: it goes live
+MIN_LEAD_S = 0.2  # a prepared stream that would start sooner than this is not used: it goes live
 
 KeyPrint = tuple[tuple[str, tuple[tuple[int, bytes, bytes, float, float | None], ...] | None], ...]
 
@@ -164,9 +164,16 @@ class AheadPlanner:
                 and prepared.plan.start_time > self._clock() + MIN_LEAD_S
             )
             if not fits:
-                log.info(
-                    "ahead: %s no longer fits its airing: it airs live, its copies cleared", broadcast_id
+                had = (
+                    "gone"
+                    if prepared is None
+                    else f"{prepared.group_ids}, start {prepared.plan.start_time:.3f}"
                 )
+                log.info(
+                    "ahead: %s no longer fits its airing (prepared: %s; airing: %s, start %.3f, now %.3f): "
+                    "it airs live, its copies are cleared",
+                    broadcast_id, had, group_ids, start_time, self._clock(),
+                )  # fmt: skip
                 self._clear(broadcast_id)
                 return None
             return prepared

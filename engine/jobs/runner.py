@@ -132,6 +132,7 @@ class Runner:
     def _plan_once(self) -> float | None:
         active = self.store.active_broadcasts(with_audio=False)
         emergency = self.store.emergency_group()
+        groups = self.store.list_groups()
         by_id = {b.id: b for b in active}
         with self._lock:
             # Cancelled (or otherwise ended) broadcasts still airing: stop them.
@@ -144,8 +145,9 @@ class Runner:
             time.time(),
             active,
             emergency_group_id=emergency.id if emergency else None,
-            all_group_ids=frozenset(g.id for g in self.store.list_groups()),
-            lead_s=LEAD_S,
+            all_group_ids=frozenset(g.id for g in groups),
+            # synthesis starts LEAD_S before the stream, which starts one playout delay before air time
+            lead_s=LEAD_S + max((g.playout_delay_s for g in groups), default=0.0),
         )
         for cut in decided.preempt:
             self._preempt(cut, by_id)
