@@ -172,3 +172,28 @@ def test_a_restart_republishes_what_still_waits_and_clears_what_was_cut(tmp_path
         assert rig.ahead_db.get(cut) is None and rig.ahead_db.get(waiting) is not None
     finally:
         rig.close()
+
+
+def test_a_preempted_prepared_bulletin_is_cleared_and_resumes_live_under_a_fresh_ssrc(rig: Rig) -> None:
+    bid = rig.create(("ga",), start_in=5.0)
+    assert wait(lambda: rig.item("ga", bid) is not None, 4)
+    item = AheadItem.parse(rig.item("ga", bid) or b"")
+    prepared = rig.ahead_db.get(bid)
+    assert prepared is not None
+    assert wait(lambda: rig.store.get_broadcast(bid).state == BroadcastState.ON_AIR, 8)
+    alert = BroadcastSpec(
+        segments=(Segment(language="vi", text="Khẩn cấp."),), group_ids=("ga",), priority=Priority.EMERGENCY
+    )
+    rig.store.create_broadcast(alert)
+    rig.runner.wake()
+    assert wait(lambda: rig.item("ga", bid) == b"", 5)  # cleared on the preemption
+    assert rig.ahead_db.get(bid) is None
+    assert wait(lambda: rig.store.get_broadcast(bid).state == BroadcastState.FINISHED, 25)
+    ssrcs = [int.from_bytes(d[8:12], "big") for d in rig.recording.rtp["ga"]]
+    assert len(dict.fromkeys(ssrcs)) == 3  # the prepared stream, the alert, the resumed rest
+    resumed = ssrcs[-1]
+    assert resumed != prepared.plan.ssrc
+    # under the prepared SSRC only datagrams the clusters hold (a prefix: it was cut), never others
+    cached = [d.data for d in item.datagrams if not d.rtcp]
+    sent = [d for d, s in zip(rig.recording.rtp["ga"], ssrcs, strict=True) if s == prepared.plan.ssrc]
+    assert 0 < len(sent) < len(cached) and sent == cached[: len(sent)]
