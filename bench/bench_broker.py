@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from engine import netns
+from bench.fleet_rig import cpu_s, in_namespace
 from engine.broker.certs import ensure_pki
 from engine.broker.mosquitto import Listener, Mosquitto
 from streaming.broker.client import BrokerClient, Settings
@@ -29,11 +28,6 @@ from streaming.broker.topics import Topics
 
 PORT = 8883
 TOPICS = Topics("bench")
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _phase(
@@ -47,7 +41,7 @@ def _phase(
     before = sum(s.counters.bundles for s in sources)
     publisher = BrokerPublisher(server, TOPICS, frames_per_bundle=frames)
     assert mq.pid is not None
-    cpu0, start = _cpu_s(mq.pid), time.monotonic()
+    cpu0, start = cpu_s(mq.pid), time.monotonic()
     n = int(seconds * 50)
     for i in range(n):
         time.sleep(max(0.0, start + i * 0.02 - time.monotonic()))
@@ -58,7 +52,7 @@ def _phase(
     deadline = time.monotonic() + 10
     while sum(s.counters.bundles for s in sources) - before < expected and time.monotonic() < deadline:
         time.sleep(0.05)
-    cpu = _cpu_s(mq.pid) - cpu0
+    cpu = cpu_s(mq.pid) - cpu0
     delivered = sum(s.counters.bundles for s in sources) - before
     return {
         "frames_per_bundle": frames,
@@ -138,19 +132,8 @@ def main() -> None:
     if args.inside:
         print(json.dumps(inside(args.clusters, args.groups, args.seconds), indent=1))
         return
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.bench_broker",
-        "--inside",
-        "--clusters",
-        str(args.clusters),
-        "--groups",
-        str(args.groups),
-        "--seconds",
-        str(args.seconds),
-    ]
-    sys.exit(subprocess.run(netns.command(argv)).returncode)
+    forward = ["--clusters", str(args.clusters), "--groups", str(args.groups), "--seconds", str(args.seconds)]
+    sys.exit(in_namespace("bench.bench_broker", forward))
 
 
 if __name__ == "__main__":
