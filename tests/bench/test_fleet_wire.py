@@ -20,7 +20,9 @@ def rtp(seq: int, ts: int, ssrc: int, payload: bytes = b"opus") -> bytes:
 
 @given(
     st.lists(
-        st.tuples(st.booleans(), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF_FFFF), st.integers(0, 0xFFFF_FFFF)),
+        st.tuples(
+            st.booleans(), st.integers(0, 0xFFFF), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)
+        ),
         min_size=1,
         max_size=64,
     )
