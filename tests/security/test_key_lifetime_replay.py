@@ -18,7 +18,8 @@ GROUP = "239.6.0.2:5004"
 def test_an_old_recording_plays_0_frames_whatever_the_clock_and_a_rotation_loses_none(tmp_path: Path) -> None:
     result = scenario("scenario_key_lifetime", tmp_path, timeout=90)
     ssrc, sent = result["ssrc"], result["frames_sent"]
-    assert len(result["rtp_mkis"]) == 2, "the broadcast crossed a key switch"
+    # at least one switch (a loaded machine stretches the scenario's 3 s lifetime over two)
+    assert len(result["rtp_mkis"]) >= 2, "the broadcast crossed a key switch"
     for name in ("spk0", "spk1", "spk2"):
         r = load(tmp_path, name)
         assert [f[0] for f in r.meta["frames"]] == [ssrc] * sent, name
