@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from streaming.sdp import GroupSpec
 from streaming.sinks import open_sink
 from streaming.srtp import MasterKey
 from streaming.transport import UdpTransport
+from tests.broker.scenario_4g import remote_speaker
 from tests.broker.scenario_broker import TOPICS, connected, wait
 from tests.streaming.harness import speech_like, start_speakers, stop_speakers
 from tests.streaming.scenario_srtp import write_keys
@@ -74,27 +74,6 @@ def _server(ca: Path, host: str, answer: bool = True) -> tuple[BrokerClient, Inb
     return server, inbox, replies
 
 
-def _remote(host: RemoteHost, outdir: Path, name: str, args: list[str]) -> subprocess.Popen[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "streaming",
-        "speaker",
-        "--name",
-        name,
-        "--sink",
-        str(outdir / f"{name}.wav"),
-    ]
-    proc = subprocess.Popen(
-        host.command([*argv, *args]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("{"):
-        raise RuntimeError(f"speaker failed to start: {line} {proc.stderr.read() if proc.stderr else ''}")
-    return proc
-
-
 def scenario_sync(outdir: Path, seconds: float) -> dict[str, Any]:
     remote = RemoteHost(2)  # first: it makes the bridge that holds the gateway address Mosquitto binds
     pki = ensure_pki(outdir / "pki", ("localhost", HOST_GATEWAY))
@@ -120,7 +99,7 @@ def scenario_sync(outdir: Path, seconds: float) -> dict[str, Any]:
             (outdir / f"{name}.json").write_text(provision.serialize())
             clock = ["--clock-offset-ms", str(offset_ms), "--clock-drift-ppm", str(drift_ppm)]
             args = [*group, "--provision", str(outdir / f"{name}.json"), "--broker-time", *clock]
-            far.append(_remote(remote, outdir, name, args))
+            far.append(remote_speaker(remote, outdir, name, args))
         time.sleep(2.5)  # TLS, subscriptions, and the fast start of the time exchange (10 x 100 ms)
         with PacedSender(transports=[UdpTransport(), BrokerTransport(publisher)]) as sender:
             stream = sender.open_stream(
