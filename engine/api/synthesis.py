@@ -39,6 +39,15 @@ def no_lexicon(language: str) -> Mapping[str, str]:
     return {}
 
 
+# A preview repeats each sentence with spans and warnings: ~50 bytes per input character on hostile text,
+# so a 100,000-character request could answer 5-6 MB, over gRPC's default 4 MiB client limit (issue #12).
+MAX_NORMALIZE_REPLY_BYTES = 3 * 2**20
+
+
+def _part_chars(text: str, size: int) -> int:
+    return max(1000, int(len(text) * MAX_NORMALIZE_REPLY_BYTES / size) // 1000 * 1000)
+
+
 def _check_text(text: str, field: str = "text") -> None:
     if not text.strip():
         raise ValueError(f"{field}: empty")
@@ -334,8 +343,17 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         lexicon = self.lexicon("vi") or None
         with self.admission.synthesis.take():
             if ssml:
-                return self._normalize_ssml(request.text, language, dialect, lexicon)
-            return self._normalize(request.text, language, dialect, lexicon)
+                reply = self._normalize_ssml(request.text, language, dialect, lexicon)
+            else:
+                reply = self._normalize(request.text, language, dialect, lexicon)
+        size = reply.ByteSize()
+        if size > MAX_NORMALIZE_REPLY_BYTES:
+            limit, part = MAX_NORMALIZE_REPLY_BYTES // 2**20, _part_chars(request.text, size)
+            raise ValueError(
+                f"text: its preview would be {size / 2**20:.1f} MiB, over the {limit} MiB a gRPC client takes"
+                f" by default; send it in parts of about {part} characters"
+            )
+        return reply
 
     def _normalize(
         self, text: str, language: str, dialect: str | None, lexicon: Mapping[str, str] | None

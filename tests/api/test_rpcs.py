@@ -84,6 +84,18 @@ def test_normalize_previews_the_reading_with_warnings(client: Client) -> None:
     assert odd.warnings and odd.warnings[0].source_text == "☂"
 
 
+def test_a_normalize_preview_too_big_for_a_default_client_is_refused_with_a_part_size(client: Client) -> None:
+    text = "x " * 49_500  # 99,000 characters whose preview would be ~4.3 MiB, over gRPC's default 4 MiB
+    with pytest.raises(grpc.RpcError) as caught:
+        client.synthesis.Normalize(pb.NormalizeRequest(text=text, language="vi"), timeout=60)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    details = caught.value.details() or ""
+    assert details.startswith("text: its preview would be") and "parts of about" in details
+    part = int(details.split("parts of about ")[1].split()[0])
+    reply = client.synthesis.Normalize(pb.NormalizeRequest(text=text[:part], language="vi"), timeout=60)
+    assert reply.normalized_text  # the suggested part fits
+
+
 def test_list_voices_shows_licence_and_the_builtin_voice(client: Client) -> None:
     voices = client.synthesis.ListVoices(pb.ListVoicesRequest()).voices
     builtin = [v for v in voices if v.installed and v.language == "vi"]
