@@ -54,9 +54,11 @@ def main(directory: Path) -> dict[str, object]:
             stream.finish()
             assert stream.wait(5)
             ssrc = stream.ssrc
+        time.sleep(0.3)  # the capture thread reads the last datagrams (the final SR + BYE) too
         multicast = capture.of(ssrc)
         wait(lambda: len(got) >= len(multicast), 5.0)
         time.sleep(0.2)  # anything extra (a duplicate) would show
+        multicast = capture.of(ssrc)
         capture.stop()
         source.stop()
         server.stop()
