@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
 from streaming.priority import Priority
 
 
@@ -114,17 +115,8 @@ def _serve(args: argparse.Namespace) -> int:
 # -- broadcast client ----------------------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace) -> Any:
-    from engine.api.client import Client
-
-    return Client.connect(
-        args.server, args.token, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key
-    )
-
-
 def _rpc_error(exc: Any) -> int:
-    print(f"loa broadcast: {exc.code().name}: {exc.details()}", file=sys.stderr)
-    return 1
+    return rpc_failed("loa broadcast", exc)
 
 
 def _segments(args: argparse.Namespace) -> list[Any]:
@@ -164,7 +156,7 @@ def _send(args: argparse.Namespace) -> int:
     )
     if args.at is not None:
         request.start_time.CopyFrom(convert.timestamp(args.at))
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             broadcast = client.broadcasts.CreateBroadcast(request, metadata=client.metadata, timeout=30)
         except grpc.RpcError as exc:
@@ -177,7 +169,7 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with connect(args) as client:
         return _watch_id(client, args.id)
 
 
@@ -218,7 +210,7 @@ def _get(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             b = client.broadcasts.GetBroadcast(
                 pb.GetBroadcastRequest(broadcast_id=args.id), metadata=client.metadata
@@ -234,7 +226,7 @@ def _list(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             reply = client.broadcasts.ListBroadcasts(
                 pb.ListBroadcastsRequest(group_id=args.group or "", page_size=args.limit),
@@ -256,7 +248,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             client.broadcasts.CancelBroadcast(
                 pb.CancelBroadcastRequest(broadcast_id=args.id, reason=args.reason or ""),
@@ -284,19 +276,8 @@ def _log(args: argparse.Namespace) -> int:
     except (StoreError, ValueError) as exc:
         print(f"loa broadcast log: {exc}", file=sys.stderr)
         return 2
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.output)
     return 0
-
-
-def _client_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", help="host:port or unix:PATH (default: LOA_SERVER or 127.0.0.1:50051)")
-    parser.add_argument("--token", help="API token (default: LOA_TOKEN)")
-    parser.add_argument("--tls-ca", type=Path, help="CA that signed the server's certificate (turns TLS on)")
-    parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
-    parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -340,7 +321,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--title")
     send.add_argument("--idempotency-key")
     send.add_argument("--no-watch", action="store_true", help="return once accepted")
-    _client_options(send)
+    add_client_options(send)
     send.set_defaults(func=_send)
 
     for name, func, helptext in (
@@ -352,13 +333,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument("id")
         if name == "cancel":
             action.add_argument("--reason")
-        _client_options(action)
+        add_client_options(action)
         action.set_defaults(func=func)
 
     listing = actions.add_parser("list", help="recent broadcasts, newest first")
     listing.add_argument("--group")
     listing.add_argument("--limit", type=int, default=50)
-    _client_options(listing)
+    add_client_options(listing)
     listing.set_defaults(func=_list)
 
     log = actions.add_parser("log", help="export the broadcast log (nhật ký phát) as CSV or JSON")

@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from engine.api.cli import _ago, _client, _client_options
+from engine.api.cli import _ago
+from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
 
 CSV_COLUMNS = (
     "cluster",
@@ -42,15 +40,7 @@ def _when(ts: Any) -> str:
 
 
 def _error(action: str, exc: Any) -> int:
-    print(f"loa speakers {action}: {exc.code().name}: {exc.details()}", file=sys.stderr)
-    return 1
-
-
-def _write_secret(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)  # an existing file keeps its mode otherwise
+    return rpc_failed(f"loa speakers {action}", exc)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -58,7 +48,7 @@ def _add(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             reply = client.clusters.CreateCluster(
                 pb.CreateClusterRequest(cluster_id=args.id, group_ids=args.group),
@@ -67,7 +57,7 @@ def _add(args: argparse.Namespace) -> int:
             )
         except grpc.RpcError as exc:
             return _error("add", exc)
-    _write_secret(args.out, reply.provisioning_bundle)
+    write_output(reply.provisioning_bundle, args.out, private=True)
     print(f"cluster {reply.cluster.id} added ({', '.join(reply.cluster.group_ids)}); bundle in {args.out}")
     print("  the bundle holds its password and group keys: copy it to the cluster, then delete this copy")
     if reply.raised_delay_group_ids:
@@ -83,7 +73,7 @@ def _list(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             reply = client.clusters.ListClusters(
                 pb.ListClustersRequest(group_id=args.group or "", include_revoked=args.all),
@@ -107,7 +97,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             client.clusters.RevokeCluster(
                 pb.RevokeClusterRequest(cluster_id=args.id), metadata=client.metadata
@@ -148,7 +138,7 @@ def _log(args: argparse.Namespace) -> int:
         request.start_time.CopyFrom(convert.timestamp(args.since))
     if args.until is not None:
         request.end_time.CopyFrom(convert.timestamp(args.until))
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             reply = client.clusters.ListPlayReports(request, metadata=client.metadata, timeout=60)
         except grpc.RpcError as exc:
@@ -168,10 +158,7 @@ def _log(args: argparse.Namespace) -> int:
             for m in reply.missed
         ]
         text = "".join(line + "\n" for line in lines)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.output)
     return 0
 
 
@@ -187,18 +174,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("id", help="cluster id, [a-z0-9-]{1,63}, e.g. c-phu-hoa-01")
     add.add_argument("--group", action="append", required=True, help="group id (repeatable)")
     add.add_argument("--out", required=True, help="where to write the bundle (mode 0600)")
-    _client_options(add)
+    add_client_options(add)
     add.set_defaults(func=_add)
 
     listing = actions.add_parser("list", help="clusters with their presence")
     listing.add_argument("--group", help="only this group's clusters")
     listing.add_argument("--all", action="store_true", help="revoked ones too")
-    _client_options(listing)
+    add_client_options(listing)
     listing.set_defaults(func=_list)
 
     revoke = actions.add_parser("revoke", help="cut a cluster off at once")
     revoke.add_argument("id")
-    _client_options(revoke)
+    add_client_options(revoke)
     revoke.set_defaults(func=_revoke)
 
     log = actions.add_parser("log", help="the broadcast log per cluster: what each played, what it missed")
@@ -208,5 +195,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     log.add_argument("--until", type=_ago, help="ISO 8601, or 1h ago")
     log.add_argument("--csv", action="store_true", help="CSV with a UTF-8 BOM (Excel)")
     log.add_argument("-o", "--output")
-    _client_options(log)
+    add_client_options(log)
     log.set_defaults(func=_log)

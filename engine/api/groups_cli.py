@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.api.cli import _client, _client_options
+from engine.api.cli_client import add_client_options, connect, rpc_failed
 
 # option → Group field, for create and update (the update mask names the fields given)
 _FIELDS = {
@@ -29,8 +29,7 @@ _FIELDS = {
 
 
 def _error(action: str, exc: Any) -> int:
-    print(f"loa group {action}: {exc.code().name}: {exc.details()}", file=sys.stderr)
-    return 1
+    return rpc_failed(f"loa group {action}", exc)
 
 
 def _group(args: argparse.Namespace) -> tuple[Any, list[str]]:
@@ -66,7 +65,7 @@ def _create(args: argparse.Namespace) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
     group, _ = _group(args)
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             created = client.groups.CreateGroup(pb.CreateGroupRequest(group=group), metadata=client.metadata)
         except grpc.RpcError as exc:
@@ -80,7 +79,7 @@ def _list(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             reply = client.groups.ListGroups(pb.ListGroupsRequest(), metadata=client.metadata)
         except grpc.RpcError as exc:
@@ -98,7 +97,7 @@ def _get(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             g = client.groups.GetGroup(pb.GetGroupRequest(group_id=args.id), metadata=client.metadata)
         except grpc.RpcError as exc:
@@ -118,7 +117,7 @@ def _update(args: argparse.Namespace) -> int:
         print("loa group update: nothing to change (give --name, --address, --port, ...)", file=sys.stderr)
         return 2
     request = pb.UpdateGroupRequest(group=group, update_mask=field_mask_pb2.FieldMask(paths=given))
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             updated = client.groups.UpdateGroup(request, metadata=client.metadata)
         except grpc.RpcError as exc:
@@ -132,7 +131,7 @@ def _delete(args: argparse.Namespace) -> int:
 
     from protos.loa.v1 import loa_pb2 as pb
 
-    with _client(args) as client:
+    with connect(args) as client:
         try:
             client.groups.DeleteGroup(pb.DeleteGroupRequest(group_id=args.id), metadata=client.metadata)
         except grpc.RpcError as exc:
@@ -180,25 +179,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="create a group (and its SRTP key when srtp is on)")
     create.add_argument("id", help="group id: a-z, 0-9 and -, at most 63")
     _settings(create, create=True)
-    _client_options(create)
+    add_client_options(create)
     create.set_defaults(func=_create)
 
     listing = actions.add_parser("list", help="every group, one a line")
-    _client_options(listing)
+    add_client_options(listing)
     listing.set_defaults(func=_list)
 
     get = actions.add_parser("get", help="print a group as JSON")
     get.add_argument("id")
-    _client_options(get)
+    add_client_options(get)
     get.set_defaults(func=_get)
 
     update = actions.add_parser("update", help="change the settings given, keep the others")
     update.add_argument("id")
     _settings(update, create=False)
-    _client_options(update)
+    add_client_options(update)
     update.set_defaults(func=_update)
 
     delete = actions.add_parser("delete", help="delete a group and its SRTP keys")
     delete.add_argument("id")
-    _client_options(delete)
+    add_client_options(delete)
     delete.set_defaults(func=_delete)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from engine.api.cli_client import write_output
 
 if TYPE_CHECKING:
     from engine.api.keys import KeyStore
@@ -65,13 +66,7 @@ def _export(args: argparse.Namespace, state: Path) -> int:
     with _keys(state, args.config) as keys:
         ids = args.group or keys.groups()
         text = keys.provisioning([keys.store.get_group(g) for g in ids])
-    if args.out:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(args.out, 0o600)
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.out, private=True)
     _audit(state, "cli:keys.export", ids, f"out={args.out or 'stdout'}")
     return 0
 

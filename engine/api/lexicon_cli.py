@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
+
 HEADER = "written\tspoken\tlanguage\tnote"
 
 
@@ -32,14 +34,6 @@ def serialize_tsv(rows: list[tuple[str, str, str, str]]) -> str:
     return "".join(f"{line}\n" for line in [HEADER, *("\t".join(r) for r in rows)])
 
 
-def _client(args: argparse.Namespace) -> Any:
-    from engine.api.client import Client
-
-    return Client.connect(
-        args.server, args.token, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key
-    )
-
-
 def _run(handler: Callable[[argparse.Namespace, Any, Any], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         import grpc
@@ -47,12 +41,11 @@ def _run(handler: Callable[[argparse.Namespace, Any, Any], int]) -> Callable[[ar
         from protos.loa.v1 import loa_pb2_grpc
 
         try:
-            with _client(args) as client:
+            with connect(args) as client:
                 stub = loa_pb2_grpc.LexiconStub(client.channel)
                 return handler(args, stub, client.metadata)
         except grpc.RpcError as exc:
-            print(f"loa lexicon {args.action}: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return 1
+            return rpc_failed(f"loa lexicon {args.action}", exc)
         except (ValueError, OSError) as exc:
             print(f"loa lexicon {args.action}: {exc}", file=sys.stderr)
             return 2
@@ -122,16 +115,11 @@ def _export(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
         pb.ListLexiconEntriesRequest(language=args.language or ""), metadata=metadata
     )
     text = serialize_tsv([(e.written, e.spoken, e.language, e.note) for e in reply.entries])
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_output(text, args.output)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.api.cli import _client_options
-
     lexicon = sub.add_parser(
         "lexicon", help="the deployment's own readings: list, add, remove, import, export"
     )
@@ -140,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="entries, one a line: language, written, spoken")
     listing.add_argument("--language", help=language_help)
-    _client_options(listing)
+    add_client_options(listing)
     listing.set_defaults(func=_run(_list))
 
     add = actions.add_parser("add", help="add or replace an entry (admin)")
@@ -148,22 +136,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("spoken", help='how it is read, e.g. "hợp tác xã tân phú"')
     add.add_argument("--language", help=language_help)
     add.add_argument("--note", help="for editors: source, why")
-    _client_options(add)
+    add_client_options(add)
     add.set_defaults(func=_run(_add))
 
     remove = actions.add_parser("remove", help="remove an entry (admin)")
     remove.add_argument("written")
     remove.add_argument("--language", help=language_help)
-    _client_options(remove)
+    add_client_options(remove)
     remove.set_defaults(func=_run(_remove))
 
     importing = actions.add_parser("import", help="add or replace the entries of a TSV file (admin)")
     importing.add_argument("file", help="written<TAB>spoken[<TAB>language[<TAB>note]] per line")
-    _client_options(importing)
+    add_client_options(importing)
     importing.set_defaults(func=_run(_import))
 
     export = actions.add_parser("export", help="the entries as TSV, as import reads it")
     export.add_argument("--language", help=language_help)
     export.add_argument("-o", "--output", help="write here (default: stdout)")
-    _client_options(export)
+    add_client_options(export)
     export.set_defaults(func=_run(_export))

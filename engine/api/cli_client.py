@@ -1,0 +1,48 @@
+"""What every ``loa`` command that talks to the running server shares: its connection options, the
+connection, how a refused call is printed, and where a command's output goes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="host:port or unix:PATH (default: LOA_SERVER or 127.0.0.1:50051)")
+    parser.add_argument("--token", help="API token (default: LOA_TOKEN)")
+    parser.add_argument("--tls-ca", type=Path, help="CA that signed the server's certificate (turns TLS on)")
+    parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
+    parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
+
+
+def connect(args: argparse.Namespace) -> Any:
+    """A :class:`engine.api.client.Client` from the options :func:`add_client_options` added."""
+    from engine.api.client import Client
+
+    return Client.connect(
+        args.server, args.token, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key
+    )
+
+
+def rpc_failed(command: str, exc: Any) -> int:
+    """Prints a refused call as ``command: CODE: details``; the exit status 1."""
+    print(f"{command}: {exc.code().name}: {exc.details()}", file=sys.stderr)
+    return 1
+
+
+def write_output(text: str, path: str | Path | None, *, private: bool = False) -> None:
+    """``text`` to ``path``, or to stdout without one. ``private`` (keys, passwords): mode 0600, also
+    when the file existed with another mode."""
+    if not path:
+        sys.stdout.write(text)
+        return
+    if not private:
+        Path(path).write_text(text, encoding="utf-8")
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its mode otherwise
