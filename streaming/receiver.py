@@ -195,14 +195,15 @@ class SpeakerAgent:
         return None if offset is None else self.clock.now() + offset
 
     def _missed(self, item: Any) -> None:
-        """A bulletin delivered ahead whose time passed before it could play: reported as missed."""
+        """A bulletin delivered ahead whose time passed before it could play: reported as missed, through
+        the same queue as the play reports (the network thread sends it; it waits while the link is down)."""
         from streaming.broker.messages import PlayReport, StopReason
 
         report = PlayReport(
             item.bulletin, item.airing, item.start_time, item.start_time, 0, 0, 0, StopReason.MISSED
         )
-        if self.broker_source is not None:
-            self.broker_source.publish_report(report)
+        with self._lock:
+            self.report_queue.push(report)
 
     def reload_keys(self) -> None:
         """Re-reads the keys file at the network thread's next turn (signal-handler safe)."""
