@@ -98,8 +98,12 @@ def main() -> None:
     stale = outdir / "stale-keys.json"  # the file as a speaker never re-provisioned since keeps it
     ring = [exporter.seen[m] for m in used]
     stale.write_text(dump_provisioning({"village": ring}, {"village": f"{GROUP[0]}:{GROUP[1]}"}))
-    # wait until the recording's last packet is older than the bound
-    replay_at = max(captured[-1][0] + LIFETIME.bound_s + 0.3, time.time() + RESTART_LEAD)
+    # wait until the recording's last packet is older than the bound, and export only once every key it
+    # used has expired (a loaded machine stretches the broadcast into a key that ends after the bound)
+    used_until = max(exporter.seen[m].not_after or 0.0 for m in used)
+    replay_at = max(
+        captured[-1][0] + LIFETIME.bound_s + 0.3, used_until + 0.1 + RESTART_LEAD, time.time() + RESTART_LEAD
+    )
     time.sleep(max(0.0, replay_at - RESTART_LEAD - time.time()))
     exporter.export()
     fresh_mkis = [k["mki"] for k in json.loads(keys_file.read_text())["groups"][0]["keys"]]
