@@ -20,11 +20,13 @@ from collections.abc import Sequence
 import grpc
 
 from engine.api import convert
+from engine.api.auth import Principal, principal
 from engine.api.errors import field_named
 from engine.api.keys import KeyStore
+from engine.api.tokens import ALL_GROUPS
 from engine.broker.cluster_metrics import MISSED_GRACE_S
 from engine.broker.service import DEFAULT_BROKER_PLAYOUT_DELAY_S, BrokerService
-from engine.errors import Conflict
+from engine.errors import Conflict, NotFound
 from engine.jobs.cluster_store import Cluster, Missed, PlayRecord, check_cluster_id
 from engine.jobs.model import Group
 from engine.jobs.store import Store
@@ -109,6 +111,13 @@ def cluster_speakers(store: Store, group_id: str = "") -> list[pb.Speaker]:
     return rows
 
 
+def visible(who: Principal, cluster: Cluster) -> bool:
+    """May this caller see the cluster (its presence, its play reports)? When one of its groups is in the
+    token's scope: a commune's cluster also hears the district's group, which the commune's token does
+    not cover, and the commune must still see it."""
+    return any(who.covers(g) for g in cluster.groups)
+
+
 def group_spec(group: Group) -> str:
     """The group as a speaker joins it (sdp.GroupSpec): the same delay on every speaker of the group."""
     priority = Priority.EMERGENCY if group.emergency else Priority.NORMAL
@@ -184,9 +193,17 @@ class ClustersServicer(loa_pb2_grpc.ClustersServicer):
             cluster=cluster_to_pb(cluster), provisioning_bundle=bundle, raised_delay_group_ids=raised
         )
 
-    def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.Cluster:
+    def _visible_cluster(self, cluster_id: str) -> Cluster:
+        """The cluster if the caller may see it; otherwise NOT_FOUND word for word as for an unknown id,
+        so one commune's token cannot confirm another's cluster ids (as broadcasts.py does)."""
         with field_named("cluster_id"):
-            return cluster_to_pb(self.store.get_cluster(request.cluster_id))
+            cluster = self.store.get_cluster(cluster_id)
+            if not visible(principal(), cluster):
+                raise NotFound(f"no cluster {cluster_id!r}")
+            return cluster
+
+    def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> pb.Cluster:
+        return cluster_to_pb(self._visible_cluster(request.cluster_id))
 
     def ListClusters(
         self, request: pb.ListClustersRequest, context: grpc.ServicerContext
@@ -195,7 +212,8 @@ class ClustersServicer(loa_pb2_grpc.ClustersServicer):
             with field_named("group_id"):
                 self.store.get_group(request.group_id)
         clusters = self.store.list_clusters(request.group_id or None, revoked=request.include_revoked)
-        return pb.ListClustersResponse(clusters=[cluster_to_pb(c) for c in clusters])
+        who = principal()
+        return pb.ListClustersResponse(clusters=[cluster_to_pb(c) for c in clusters if visible(who, c)])
 
     def UpdateCluster(
         self, request: pb.UpdateClusterRequest, context: grpc.ServicerContext
@@ -231,8 +249,7 @@ class ClustersServicer(loa_pb2_grpc.ClustersServicer):
         if request.page_size > MAX_PAGE:
             raise InvalidField("page_size", f"{request.page_size} is over {MAX_PAGE}")
         if request.cluster_id:
-            with field_named("cluster_id"):
-                self.store.get_cluster(request.cluster_id)
+            self._visible_cluster(request.cluster_id)
         since = (
             convert.seconds_of(request.start_time, "start_time") if request.HasField("start_time") else None
         )
@@ -242,6 +259,11 @@ class ClustersServicer(loa_pb2_grpc.ClustersServicer):
         cluster, bulletin = request.cluster_id or None, request.bulletin_id or None
         reports = self.store.play_reports(cluster, bulletin, since, until, request.page_size or DEFAULT_PAGE)
         missed = self.store.missed_bulletins(time.time(), MISSED_GRACE_S, cluster, bulletin, since, until)
+        who = principal()
+        if ALL_GROUPS not in who.groups:  # a scoped token: only its clusters' reports, its groups' misses
+            seen = {c.id for c in self.store.list_clusters(revoked=True) if visible(who, c)}
+            reports = [r for r in reports if r.cluster in seen]
+            missed = [m for m in missed if m.cluster in seen and who.covers(m.group)]
         return pb.ListPlayReportsResponse(
             reports=[report_to_pb(r) for r in reports], missed=[missed_to_pb(m) for m in missed]
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import grpc
 
 from engine.api import convert
+from engine.api.auth import principal
 from engine.api.clusters import cluster_speakers
 from engine.api.errors import field_named
 from engine.api.keys import KeyStore
@@ -117,8 +118,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
             with field_named("group_id"):
                 self.store.get_group(request.group_id)  # NOT_FOUND for an unknown group
         now = time.time()
-        return pb.ListSpeakersResponse(
-            speakers=[
+        rows = (
+            [
                 pb.Speaker(
                     cname=report.cname,
                     group_id=group_id,
@@ -139,6 +140,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
             ]
             + cluster_speakers(self.store, request.group_id)  # broker clusters: from presence, not RTCP
         )
+        who = principal()  # a scoped token sees its groups' speakers only
+        return pb.ListSpeakersResponse(speakers=[r for r in rows if who.covers(r.group_id)])
 
     def GetGroupKeys(
         self, request: pb.GetGroupKeysRequest, context: grpc.ServicerContext
