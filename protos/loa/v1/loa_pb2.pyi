@@ -38,6 +38,12 @@ class TextFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TEXT_FORMAT_PLAIN: _ClassVar[TextFormat]
     TEXT_FORMAT_SSML: _ClassVar[TextFormat]
 
+class LiveAudioFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIVE_AUDIO_FORMAT_UNSPECIFIED: _ClassVar[LiveAudioFormat]
+    LIVE_AUDIO_FORMAT_PCM_S16LE: _ClassVar[LiveAudioFormat]
+    LIVE_AUDIO_FORMAT_OPUS: _ClassVar[LiveAudioFormat]
+
 class Priority(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PRIORITY_UNSPECIFIED: _ClassVar[Priority]
@@ -62,6 +68,7 @@ class ResumeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESUME_MODE_FROM_SENTENCE: _ClassVar[ResumeMode]
     RESUME_MODE_REQUEUED: _ClassVar[ResumeMode]
     RESUME_MODE_NOT_RESUMED: _ClassVar[ResumeMode]
+    RESUME_MODE_LIVE: _ClassVar[ResumeMode]
 
 class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -89,6 +96,9 @@ VOICE_FAMILY_ESPEAK: VoiceFamily
 TEXT_FORMAT_UNSPECIFIED: TextFormat
 TEXT_FORMAT_PLAIN: TextFormat
 TEXT_FORMAT_SSML: TextFormat
+LIVE_AUDIO_FORMAT_UNSPECIFIED: LiveAudioFormat
+LIVE_AUDIO_FORMAT_PCM_S16LE: LiveAudioFormat
+LIVE_AUDIO_FORMAT_OPUS: LiveAudioFormat
 PRIORITY_UNSPECIFIED: Priority
 PRIORITY_NORMAL: Priority
 PRIORITY_HIGH: Priority
@@ -105,6 +115,7 @@ RESUME_MODE_UNSPECIFIED: ResumeMode
 RESUME_MODE_FROM_SENTENCE: ResumeMode
 RESUME_MODE_REQUEUED: ResumeMode
 RESUME_MODE_NOT_RESUMED: ResumeMode
+RESUME_MODE_LIVE: ResumeMode
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_QUEUED: EventType
 EVENT_TYPE_SYNTHESIZING: EventType
@@ -362,21 +373,63 @@ class DeleteLexiconEntryResponse(_message.Message):
     version: int
     def __init__(self, version: _Optional[int] = ...) -> None: ...
 
+class LiveSource(_message.Message):
+    __slots__ = ("url", "backup_urls", "duration", "end_time", "live_voice")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_URLS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIVE_VOICE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    backup_urls: _containers.RepeatedScalarFieldContainer[str]
+    duration: _duration_pb2.Duration
+    end_time: _timestamp_pb2.Timestamp
+    live_voice: bool
+    def __init__(self, url: _Optional[str] = ..., backup_urls: _Optional[_Iterable[str]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., live_voice: _Optional[bool] = ...) -> None: ...
+
+class LiveVoiceHeader(_message.Message):
+    __slots__ = ("group_ids", "priority", "title", "format", "sample_rate", "max_duration", "requested_by")
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_DURATION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    priority: Priority
+    title: str
+    format: LiveAudioFormat
+    sample_rate: int
+    max_duration: _duration_pb2.Duration
+    requested_by: str
+    def __init__(self, group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., title: _Optional[str] = ..., format: _Optional[_Union[LiveAudioFormat, str]] = ..., sample_rate: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
+class LiveVoiceRequest(_message.Message):
+    __slots__ = ("header", "audio")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    header: LiveVoiceHeader
+    audio: bytes
+    def __init__(self, header: _Optional[_Union[LiveVoiceHeader, _Mapping]] = ..., audio: _Optional[bytes] = ...) -> None: ...
+
 class Segment(_message.Message):
-    __slots__ = ("language", "dialect", "text", "audio", "voice", "text_format")
+    __slots__ = ("language", "dialect", "text", "audio", "live", "voice", "text_format")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
+    LIVE_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     language: str
     dialect: str
     text: str
     audio: bytes
+    live: LiveSource
     voice: VoiceSettings
     text_format: TextFormat
-    def __init__(self, language: _Optional[str] = ..., dialect: _Optional[str] = ..., text: _Optional[str] = ..., audio: _Optional[bytes] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
+    def __init__(self, language: _Optional[str] = ..., dialect: _Optional[str] = ..., text: _Optional[str] = ..., audio: _Optional[bytes] = ..., live: _Optional[_Union[LiveSource, _Mapping]] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
 
 class CreateBroadcastRequest(_message.Message):
     __slots__ = ("segments", "group_ids", "priority", "start_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "title", "requested_by", "sentence_pause")
@@ -699,6 +752,24 @@ class GroupKeyRing(_message.Message):
     port: int
     keys: _containers.RepeatedCompositeFieldContainer[SrtpMasterKey]
     def __init__(self, group_id: _Optional[str] = ..., multicast_address: _Optional[str] = ..., port: _Optional[int] = ..., keys: _Optional[_Iterable[_Union[SrtpMasterKey, _Mapping]]] = ...) -> None: ...
+
+class RotateGroupKeysRequest(_message.Message):
+    __slots__ = ("group_ids", "lead", "overlap")
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    lead: _duration_pb2.Duration
+    overlap: _duration_pb2.Duration
+    def __init__(self, group_ids: _Optional[_Iterable[str]] = ..., lead: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., overlap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RotateGroupKeysResponse(_message.Message):
+    __slots__ = ("groups", "provisioning_file")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONING_FILE_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[GroupKeyRing]
+    provisioning_file: str
+    def __init__(self, groups: _Optional[_Iterable[_Union[GroupKeyRing, _Mapping]]] = ..., provisioning_file: _Optional[str] = ...) -> None: ...
 
 class GetGroupKeysResponse(_message.Message):
     __slots__ = ("groups", "provisioning_file")

@@ -456,6 +456,11 @@ class BroadcastsStub:
                 request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.WatchBroadcastRequest.SerializeToString,
                 response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.BroadcastEvent.FromString,
                 _registered_method=True)
+        self.AirLiveVoice = channel.stream_unary(
+                '/loa.v1.Broadcasts/AirLiveVoice',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.LiveVoiceRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Broadcast.FromString,
+                _registered_method=True)
 
 
 class BroadcastsServicer:
@@ -499,6 +504,17 @@ class BroadcastsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AirLiveVoice(self, request_iterator, context):
+        """A live voice (an operator's microphone): the first message is the header, the rest audio. It airs
+        at once on every speaker of the groups, preempting lower priorities; a group held by an equal or
+        higher priority refuses it at once (FAILED_PRECONDITION naming the group: a voice cannot wait). The
+        airing ends when the client closes its side, at max_duration, or when the client is gone (cancelled,
+        or no audio for 5 s); the reply is the broadcast as it ended. Roles as CreateBroadcast.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BroadcastsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -526,6 +542,11 @@ def add_BroadcastsServicer_to_server(servicer, server):
                     servicer.WatchBroadcast,
                     request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.WatchBroadcastRequest.FromString,
                     response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.BroadcastEvent.SerializeToString,
+            ),
+            'AirLiveVoice': grpc.stream_unary_rpc_method_handler(
+                    servicer.AirLiveVoice,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.LiveVoiceRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Broadcast.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -679,6 +700,33 @@ class Broadcasts:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def AirLiveVoice(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/loa.v1.Broadcasts/AirLiveVoice',
+            protos_dot_loa_dot_v1_dot_loa__pb2.LiveVoiceRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Broadcast.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class GroupsStub:
     """---------------------------------------------------------------------------------------------------
@@ -727,6 +775,11 @@ class GroupsStub:
                 '/loa.v1.Groups/GetGroupKeys',
                 request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.SerializeToString,
                 response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.FromString,
+                _registered_method=True)
+        self.RotateGroupKeys = channel.unary_unary(
+                '/loa.v1.Groups/RotateGroupKeys',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysResponse.FromString,
                 _registered_method=True)
 
 
@@ -782,6 +835,15 @@ class GroupsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateGroupKeys(self, request, context):
+        """A new SRTP master key (next MKI) for each group, which senders use from `lead` on; every older key is
+        refused `overlap` after that. Admin only, like GetGroupKeys. What `loa keys rotate` calls, so keys
+        rotate through the running server without access to its state directory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -819,6 +881,11 @@ def add_GroupsServicer_to_server(servicer, server):
                     servicer.GetGroupKeys,
                     request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.FromString,
                     response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.SerializeToString,
+            ),
+            'RotateGroupKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateGroupKeys,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1014,6 +1081,33 @@ class Groups:
             '/loa.v1.Groups/GetGroupKeys',
             protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysRequest.SerializeToString,
             protos_dot_loa_dot_v1_dot_loa__pb2.GetGroupKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateGroupKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Groups/RotateGroupKeys',
+            protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.RotateGroupKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
