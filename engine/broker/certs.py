@@ -49,8 +49,36 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+def make_ca(cert_path: Path, key_path: Path, name: str, days: int = CA_DAYS) -> None:
+    """A self-signed CA that signs leaves only (path length 0)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(_name(name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def issue(
-    pki_ca_cert: Path, pki_ca_key: Path, out_cert: Path, out_key: Path, name: str, hosts: tuple[str, ...] = ()
+    pki_ca_cert: Path,
+    pki_ca_key: Path,
+    out_cert: Path,
+    out_key: Path,
+    name: str,
+    hosts: tuple[str, ...] = (),
+    days: int = LEAF_DAYS,
 ) -> None:
     """A leaf certificate: for a server when ``hosts`` are given (its names), else for a client ``name``."""
     ca_cert = x509.load_pem_x509_certificate(pki_ca_cert.read_bytes())
@@ -67,7 +95,7 @@ def issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=LEAF_DAYS))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
@@ -84,24 +112,7 @@ def ensure_pki(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.
         directory / "ca.pem", directory / "ca.key", directory / "broker.pem", directory / "broker.key"
     )
     if not (pki.ca_cert.exists() and pki.ca_key.exists()):
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name("Loa broker CA"))
-            .issuer_name(_name("Loa broker CA"))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-            )
-            .sign(key, hashes.SHA256())
-        )
-        _write_key(pki.ca_key, key)
-        pki.ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        make_ca(pki.ca_cert, pki.ca_key, "Loa broker CA")
     if not (pki.cert.exists() and pki.key.exists()):
         issue(pki.ca_cert, pki.ca_key, pki.cert, pki.key, hosts[0], hosts)
     return pki
