@@ -15,15 +15,19 @@ and lost (silence within the stream's span: nothing to play), and why it stopped
 - STOPPED: the agent stopped while it played.
 
 :class:`ReportQueue` keeps reports made while the broker link is down (bounded: the oldest go first)
-and sends them when it is back.
+and sends them when it is back; given a file (the speaker's --cache-dir), it keeps them across a reboot
+too, since a cluster on a commune's mains loses power far more often than its link.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from streaming.broker.messages import PlayReport, StopReason
 from streaming.playout import PlayedFrame
@@ -32,6 +36,9 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 LABEL_RE = re.compile(r"([A-Za-z0-9_-]{1,64})/([0-9]{1,9})")
 MAX_TRACKS = 64  # streams tracked at once (the playout holds at most 16)
 MAX_KEPT = 256  # reports kept for the summary, and queued while the link is down
+REPORTS_FILE = "reports.jsonl"  # the queue kept in the cache directory, one report a line
+
+log = logging.getLogger(__name__)
 
 
 def parse_label(label: str) -> tuple[str, int] | None:
@@ -154,19 +161,27 @@ class PlayLog:
 
 
 class ReportQueue:
-    """Reports waiting for the broker link; :meth:`drain` sends them in order while ``send`` succeeds."""
+    """Reports waiting for the broker link; :meth:`drain` sends them in order while ``send`` succeeds.
+    With ``path`` the queue is rewritten there (whole, atomically: at most MAX_KEPT short lines) on
+    every change and read back at start; unreadable lines are skipped and counted."""
 
-    def __init__(self, limit: int = MAX_KEPT) -> None:
+    def __init__(self, limit: int = MAX_KEPT, path: Path | None = None) -> None:
         self._queue: deque[PlayReport] = deque()
         self._limit = limit
+        self._path = path
         self.sent = 0
         self.dropped = 0  # the oldest, pushed out by a long outage
+        self.unreadable = 0  # lines of the file that were not a report (a torn write, a bad card)
+        if path is not None:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._load(path)
 
     def push(self, report: PlayReport) -> None:
         if len(self._queue) >= self._limit:
             self._queue.popleft()
             self.dropped += 1
         self._queue.append(report)
+        self._save()
 
     def drain(self, send: Callable[[PlayReport], bool]) -> int:
         n = 0
@@ -174,7 +189,35 @@ class ReportQueue:
             self._queue.popleft()
             n += 1
         self.sent += n
+        if n:
+            self._save()
         return n
+
+    def _load(self, path: Path) -> None:
+        try:
+            lines = path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return
+        for line in lines[-self._limit :]:
+            try:
+                self._queue.append(PlayReport.parse(line))
+            except ValueError:
+                self.unreadable += 1
+        if self.unreadable:
+            log.warning("%s: skipped %d unreadable queued play reports", path, self.unreadable)
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        tmp = self._path.with_suffix(".tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(b"".join(r.serialize() + b"\n" for r in self._queue))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path)
+        except OSError as exc:  # a full or read-only card: the reports still go from memory
+            log.warning("%s: cannot keep the play-report queue: %s", self._path, exc)
 
     def __len__(self) -> int:
         return len(self._queue)

@@ -39,6 +39,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streaming import rtcp
@@ -46,7 +47,7 @@ from streaming.broker.presence import Presence, error_state, read_temperature
 from streaming.clock import Clock
 from streaming.ingress import MAX_DATAGRAM, Ingress
 from streaming.keyring import Keyring
-from streaming.playlog import PlayLog, Present, ReportQueue
+from streaming.playlog import REPORTS_FILE, PlayLog, Present, ReportQueue
 from streaming.playout import PlayedFrame, Playout
 from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
@@ -141,7 +142,8 @@ class SpeakerAgent:
         self.injector: Any = None  # broker/cache.py Injector, with a broker and a cache_dir
         self.presence = Presence(config.network)
         self.playlog = PlayLog()
-        self.report_queue = ReportQueue()
+        kept = Path(config.cache_dir) / REPORTS_FILE if config.cache_dir is not None else None
+        self.report_queue = ReportQueue(path=kept)  # with a cache dir, reports outlive a power cut
         self._next_presence = 0.0
         self.broker_source = self._broker_source(config.broker) if config.broker else None
 
@@ -159,8 +161,6 @@ class SpeakerAgent:
 
         on_ahead = None
         if self.config.cache_dir is not None:
-            from pathlib import Path
-
             from streaming.broker.cache import AheadCache, Injector
 
             cache = AheadCache(Path(self.config.cache_dir), self.config.cache_bytes)

@@ -11,7 +11,7 @@ from streaming import rtcp
 from streaming.broker.messages import PlayReport, State, StopReason
 from streaming.broker.presence import Presence, error_state, read_temperature
 from streaming.packetizer import sdes_items
-from streaming.playlog import PlayLog, Present, ReportQueue, parse_label
+from streaming.playlog import REPORTS_FILE, PlayLog, Present, ReportQueue, parse_label
 from streaming.playout import PlayedFrame
 
 OFFSET = 0.25  # sender clock minus local clock
@@ -80,6 +80,31 @@ def test_reports_wait_for_the_link_in_order_and_the_queue_is_bounded() -> None:
 
     assert queue.drain(send) == 3
     assert sent == reports[2:] and queue.sent == 3 and len(queue) == 0
+
+
+def test_queued_reports_survive_a_restart_of_the_speaker_and_leave_once_sent(tmp_path: Path) -> None:
+    path = tmp_path / "cache" / REPORTS_FILE
+    reports = [PlayReport(f"b{i}", i, 1.0, 2.0, 50, 1, 0, StopReason.END) for i in range(3)]
+    queue = ReportQueue(limit=2, path=path)
+    for r in reports:
+        queue.push(r)
+    rebooted = ReportQueue(limit=2, path=path)  # power cut: a new agent reads the file
+    sent: list[PlayReport] = []
+
+    def send(report: PlayReport) -> bool:
+        sent.append(report)
+        return True
+
+    assert rebooted.drain(send) == 2 and sent == reports[1:]
+    assert len(ReportQueue(path=path)) == 0, "a sent report is not sent again after the next reboot"
+
+
+def test_a_torn_line_in_the_kept_queue_is_skipped_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / REPORTS_FILE
+    good = PlayReport("b1", 0, 1.0, 2.0, 50, 0, 0, StopReason.TIMEOUT)
+    path.write_bytes(good.serialize() + b"\n" + good.serialize()[:17])
+    queue = ReportQueue(path=path)
+    assert len(queue) == 1 and queue.unreadable == 1
 
 
 def test_the_label_rides_in_a_priv_sdes_item_beside_the_cname() -> None:
