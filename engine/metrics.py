@@ -34,6 +34,8 @@ from streaming.priority import Priority
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 PRIORITIES = tuple(p.label for p in Priority)
 BROADCAST_OUTCOMES = ("finished", "failed")  # the final states airing.py counts in loa_broadcasts
+# why a live source left a gap (engine/live/feed.py Gap.cause); other causes still appear when first seen
+LIVE_GAP_CAUSES = ("stalled", "unreachable", "ended early", "malformed", "client gone")
 VOICE_FAMILIES = ("piper", "mms", "espeak")  # engine/tts/voices/base.py VoiceInfo.family
 CACHE_RESULTS = ("hit", "miss")
 # the codes alerts and dashboards read; any other code still appears, at its first call
@@ -67,6 +69,8 @@ class ServerMetrics:
     start_lateness_seconds: Histogram
     broadcasts_total: Counter
     preemptions_total: Counter
+    live_gaps_total: Counter
+    live_gap_seconds_total: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> ServerMetrics:
@@ -112,6 +116,12 @@ class ServerMetrics:
             preemptions_total=Counter(
                 "loa_preemptions", "Broadcasts held back by a higher priority", ["priority"], registry=r
             ),
+            live_gaps_total=Counter(
+                "loa_live_gaps", "Gaps a live source left in its airing", ["cause"], registry=r
+            ),
+            live_gap_seconds_total=Counter(
+                "loa_live_gap_seconds", "Seconds a live source did not fill", ["cause"], registry=r
+            ),
         )
         for metric in (
             metrics.queue_depth,
@@ -122,6 +132,8 @@ class ServerMetrics:
         ):
             zero(metric, PRIORITIES)
         zero(metrics.broadcasts_total, PRIORITIES, BROADCAST_OUTCOMES)
+        zero(metrics.live_gaps_total, LIVE_GAP_CAUSES)
+        zero(metrics.live_gap_seconds_total, LIVE_GAP_CAUSES)
         return metrics
 
     def zero_rpcs(self, methods: Iterable[str]) -> None:

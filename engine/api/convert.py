@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from engine.jobs.model import (
+    LIVE_VOICE,
     Broadcast,
     BroadcastSpec,
     BroadcastState,
@@ -18,6 +19,7 @@ from engine.jobs.model import (
     Event,
     Group,
     Interruption,
+    LiveSource,
     Priority,
     Progress,
     Segment,
@@ -138,10 +140,38 @@ def is_ssml(text: str, text_format: int, field: str = "text_format") -> bool:
     return text_format == pb.TEXT_FORMAT_SSML
 
 
+def live_from_pb(message: pb.LiveSource, field: str = "live") -> LiveSource:
+    """A relay as CreateBroadcast asks for it (``live_voice`` is output only: a voice comes through
+    AirLiveVoice, never from a URL-less segment)."""
+    if message.live_voice:
+        raise ValueError(f"{field}.live_voice: output only; a live voice comes through AirLiveVoice")
+    return LiveSource(
+        url=message.url,
+        backup_urls=tuple(message.backup_urls),
+        duration_s=_optional_seconds(message, "duration", field),
+        end_time=_optional_seconds(message, "end_time", field),
+    )
+
+
+def _optional_seconds(message: pb.LiveSource, name: str, field: str) -> float | None:
+    return seconds_of(getattr(message, name), f"{field}.{name}") if message.HasField(name) else None
+
+
+def live_to_pb(live: LiveSource) -> pb.LiveSource:
+    return pb.LiveSource(
+        url=live.url,
+        backup_urls=list(live.backup_urls),
+        duration=duration(live.duration_s),
+        end_time=timestamp(live.end_time),
+        live_voice=live.kind == LIVE_VOICE,
+    )
+
+
 def segment_from_pb(message: pb.Segment, field: str = "segment") -> Segment:
     voice = message.voice
     content = message.WhichOneof("content")
     return Segment(
+        live=live_from_pb(message.live, f"{field}.live") if content == "live" else None,
         language=message.language,
         dialect=message.dialect,
         text=message.text if content == "text" else None,
@@ -169,6 +199,8 @@ def segment_to_pb(segment: Segment, with_audio: bool = False) -> pb.Segment:
         message.text_format = pb.TEXT_FORMAT_SSML if segment.ssml else pb.TEXT_FORMAT_PLAIN
     elif segment.audio is not None and with_audio:
         message.audio = segment.audio
+    elif segment.live is not None:
+        message.live.CopyFrom(live_to_pb(segment.live))
     return message
 
 

@@ -62,8 +62,9 @@ class _Item:
 
 
 def untouched(b: Broadcast) -> bool:
-    """Queued and never aired or cut: its first airing is still the whole bulletin."""
-    return b.state == BroadcastState.QUEUED and b.air_time is None and not b.interruptions
+    """Queued and never aired or cut: its first airing is still the whole bulletin. Never one with a
+    live segment: a live source cannot be rendered before it happens."""
+    return b.state == BroadcastState.QUEUED and b.air_time is None and not b.interruptions and not b.live
 
 
 class AheadPlanner:

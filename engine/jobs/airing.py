@@ -21,10 +21,12 @@ import numpy as np
 
 from engine.jobs.ahead import Prepared, PreparedAirings
 from engine.jobs.errors import InvalidTransition
+from engine.jobs.live_segment import FeedFactory, LiveSegment, progress_message, resumed_live_s
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
 from engine.jobs.progress import Timeline, playing_sample
 from engine.jobs.segment_audio import segment_audio
 from engine.jobs.store import Store
+from engine.live.feed import LiveSourceFailed
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
 from streaming.ahead import Plan
@@ -66,6 +68,7 @@ class Studio:
     metrics: ServerMetrics | None
     ended: Callable[[OnAir], None]  # told when an airing thread ends, however it ends
     ahead: PreparedAirings | None = None  # bulletins delivered ahead (ahead_planner.py), broker on
+    live_feed: FeedFactory | None = None  # a live segment's source (live_segment.py); None: none here
 
 
 class Stopped(Exception):
@@ -93,10 +96,14 @@ class OnAir(threading.Thread):
         self._prepared: Prepared | None = None  # the first airing, delivered ahead: its stored stream
         self._timeline = Timeline(aired_before=broadcast.progress.aired_s)
         self._on_air = broadcast.state == BroadcastState.ON_AIR
+        self._live: LiveSegment | None = None  # the live segment on air now, if any
 
     def stop(self, reason: str) -> None:
         self._stop_reason = reason
         self._cancel.set()
+        live = self._live
+        if live is not None:
+            live.close()
         stream = self._stream
         if stream is not None:
             stream.abort()
@@ -123,13 +130,18 @@ class OnAir(threading.Thread):
             # Cancelled or preempted under us: the store already says so.
             pass
         except Exception as exc:
-            log.exception("broadcast %s failed", b.id)
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, LiveSourceFailed):  # its message is the reason, e.g. "live.url: refused"
+                log.warning("broadcast %s failed: %s", b.id, exc)
+                reason = str(exc)
+            else:
+                log.exception("broadcast %s failed", b.id)
             with contextlib.suppress(InvalidTransition):
                 store.update_broadcast(
                     b.id,
                     EventType.FAILED,
                     state=BroadcastState.FAILED,
-                    failure_reason=f"{type(exc).__name__}: {exc}",
+                    failure_reason=reason,
                     progress=self._last_progress(),
                     message=str(exc),
                 )
@@ -153,6 +165,9 @@ class OnAir(threading.Thread):
                 self._feed_prepared(self._prepared)
                 first_segment = len(spec.segments)
             for seg_index in range(first_segment, len(spec.segments)):
+                if spec.segments[seg_index].live is not None:
+                    self._air_live(repeat, seg_index)
+                    continue
                 first_sentence = (
                     start.sentence_index
                     if (repeat, seg_index) == (start.repeat_index, start.segment_index)
@@ -230,6 +245,23 @@ class OnAir(threading.Thread):
             self._cancel, self._check_stopped,
         )  # fmt: skip
 
+    def _air_live(self, repeat: int, seg_index: int) -> None:
+        """A live segment: a new feed of its source (joining it at the present), fed as it comes."""
+        stream = self._stream
+        assert stream is not None
+        studio = self.studio
+        b, delay = self.broadcast, self.delay_s
+        done = resumed_live_s(b, self.resume, repeat, seg_index)
+        live = LiveSegment(studio.live_feed, studio.store, studio.metrics, b, repeat, seg_index, done, delay)
+        self._live = live
+        try:
+            self._check_stopped()
+            for progress, pcm in live.audio(stream, self._check_stopped):
+                self._feed(progress, pcm)
+        finally:
+            self._live = None
+            live.close()
+
     def _feed(self, progress: Progress, pcm: np.ndarray) -> None:
         stream = self._stream
         assert stream is not None
@@ -287,9 +319,8 @@ class OnAir(threading.Thread):
                 EventType.PROGRESS,
                 state=BroadcastState.ON_AIR,
                 progress=progress,
-                message=(
-                    f"segment {progress.segment_index + 1}, sentence {progress.sentence_index + 1}"
-                    f"/{progress.sentence_count}"
+                message=progress_message(
+                    progress, self.broadcast.spec.segments[progress.segment_index].live is not None
                 ),
                 expect_states=AIRING_STATES,
             )

@@ -4,7 +4,10 @@ One entry per broadcast whose life (created .. ended) overlaps [since, until): w
 languages, text), where (groups), when (created, scheduled, first sample, end), how long (audio aired
 and wall time), who asked (requested_by: the caller's free text, unverified; created_by: the token the
 server authenticated, its name, role and id, "unknown" for broadcasts stored before it recorded them), at
-what priority, how it ended, and every interruption with how it resumed.
+what priority, how it ended, and every interruption with how it resumed. A live segment's source (its URL,
+or "live voice") is its text; each gap its source left is an interruption (resume mode LIVE, the reason
+giving its cause and length) and counts in ``gap_count``/``gap_seconds``; aired_seconds is how long it
+aired.
 Times are ISO 8601 UTC with milliseconds; durations are seconds. The JSON form also carries each
 broadcast's state changes (its events without the per-sentence progress ones).
 """
@@ -17,7 +20,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.jobs.model import Broadcast, BroadcastState, EventType, Interruption
+from engine.jobs.model import (
+    LIVE_VOICE,
+    Broadcast,
+    BroadcastState,
+    EventType,
+    Interruption,
+    LiveSource,
+    ResumeMode,
+)
 from engine.jobs.store import Store
 
 FORMATS = ("csv", "json")
@@ -26,7 +37,7 @@ CSV_COLUMNS = (
     "broadcast_id", "title", "requested_by", "created_by", "created_by_role", "created_by_token", "priority",
     "state", "groups", "languages", "create_time",
     "start_time", "air_time", "end_time", "aired_seconds", "wall_seconds", "airings_done", "airings_asked",
-    "interruption_count", "interruptions", "end_reason", "text",
+    "interruption_count", "interruptions", "end_reason", "text", "gap_count", "gap_seconds",
 )  # fmt: skip
 
 
@@ -50,6 +61,22 @@ def _interruption(cut: Interruption) -> dict[str, Any]:
     }
 
 
+def _is_gap(cut: Interruption) -> bool:
+    """A stretch a live source left unfilled (live_segment.py), not a cut by a broadcast or a restart."""
+    return cut.resume_mode == ResumeMode.LIVE and not cut.by_broadcast_id and cut.end_time is not None
+
+
+def _live(live: LiveSource | None) -> dict[str, Any] | None:
+    if live is None:
+        return None
+    return {
+        "source": "live voice" if live.kind == LIVE_VOICE else live.url,
+        "backup_urls": list(live.backup_urls),
+        "duration_seconds": live.duration_s,
+        "end_time": iso(live.end_time),
+    }
+
+
 def _describe(cut: dict[str, Any]) -> str:
     """One interruption in a CSV cell."""
     who = (
@@ -67,6 +94,11 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
     end_reason = b.failure_reason
     if b.state == BroadcastState.CANCELLED:
         end_reason = next((e.message for e in reversed(events) if e.type == EventType.CANCELLED), "")
+    elif b.state == BroadcastState.FINISHED:  # a live source that ended on its own says why
+        end_reason = next(
+            (e.message for e in reversed(events) if e.message.startswith("live source ended")), ""
+        )
+    gaps = [c for c in b.interruptions if _is_gap(c)]
     return {
         "broadcast_id": b.id,
         "title": b.spec.title,
@@ -87,6 +119,8 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
         "airings_done": b.repeats_done,
         "airings_asked": b.spec.repeat_count,
         "interruptions": [_interruption(c) for c in b.interruptions],
+        "gap_count": len(gaps),
+        "gap_seconds": round(sum((c.end_time or c.start_time) - c.start_time for c in gaps), 3),
         "end_reason": end_reason,
         "segments": [
             {
@@ -94,6 +128,7 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
                 "voice_id": s.voice_id,
                 "text": s.text,
                 "audio_bytes": len(s.audio) if s.audio is not None else None,
+                "live": _live(s.live),
             }
             for s in b.spec.segments
         ],
@@ -113,7 +148,12 @@ def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
     row["interruptions"] = "; ".join(_describe(c) for c in entry["interruptions"])
     row["wall_seconds"] = "" if entry["wall_seconds"] is None else entry["wall_seconds"]
     texts = [
-        s["text"] if s["text"] is not None else f"[audio {s['audio_bytes']} bytes]" for s in entry["segments"]
+        s["text"]
+        if s["text"] is not None
+        else f"[live {s['live']['source']}]"
+        if s["live"] is not None
+        else f"[audio {s['audio_bytes']} bytes]"
+        for s in entry["segments"]
     ]
     row["text"] = " | ".join(texts)
     return row

@@ -50,6 +50,7 @@ class ResumeMode(IntEnum):
     FROM_SENTENCE = 1  # resumed at the start of the sentence it was cut in
     REQUEUED = 2  # aired again from the start
     NOT_RESUMED = 3  # cancelled or failed while held back
+    LIVE = 4  # a live source rejoined at the present (never where it was cut); also a gap the source left
 
 
 DEFAULT_TTL = 16
@@ -81,9 +82,26 @@ GROUP_FIELDS = tuple(
 )
 
 
+LIVE_RELAY = "relay"  # a station's stream the server pulls (engine/live/relay.py)
+LIVE_VOICE = "voice"  # an operator's microphone pushed over AirLiveVoice (engine/live/voice.py)
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """A segment aired from a live source (engine/jobs/live_segment.py). It ends at ``end_time`` or once
+    ``duration_s`` of it has aired (cuts by a higher priority do not count; the resumed part rejoins the
+    source at the present), whichever comes first, or when the source ends (a live voice's client)."""
+
+    url: str = ""  # a relay's stream; empty for a live voice
+    backup_urls: tuple[str, ...] = ()
+    duration_s: float | None = None
+    end_time: float | None = None  # Unix seconds
+    kind: str = LIVE_RELAY  # LIVE_RELAY or LIVE_VOICE (set by the server, never by CreateBroadcast)
+
+
 @dataclass(frozen=True)
 class Segment:
-    """One part of a bulletin: exactly one of text and audio (a WAV or Ogg/Opus file)."""
+    """One part of a bulletin: exactly one of text, audio (a WAV or Ogg/Opus file) and a live source."""
 
     language: str = ""
     dialect: str = ""
@@ -95,6 +113,7 @@ class Segment:
     noise_scale: float | None = None
     noise_w: float | None = None
     ssml: bool = False  # text is an SSML document (the API decides from text_format or <speak)
+    live: LiveSource | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +159,7 @@ class Progress:
     aired_s: float = 0.0  # audio played so far, over all airings
     total_s: float | None = None  # audio of all airings, once known
     mark: str = ""  # the last SSML <mark> reached in this segment
+    live_s: float = 0.0  # of a live segment: seconds of it aired so far (a resume airs what is left)
 
 
 @dataclass(frozen=True)
@@ -179,6 +199,11 @@ class Broadcast:
     @property
     def group_ids(self) -> tuple[str, ...]:
         return self.spec.group_ids
+
+    @property
+    def live(self) -> bool:
+        """Whether a segment is a live source (never delivered ahead, resumed at the present)."""
+        return any(s.live is not None for s in self.spec.segments)
 
     @property
     def open_interruption(self) -> Interruption | None:

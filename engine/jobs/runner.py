@@ -24,6 +24,7 @@ from engine.jobs import policy
 from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.airing import KeySource, OnAir, Studio
 from engine.jobs.errors import InvalidTransition
+from engine.jobs.live_segment import FeedFactory
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
 from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
@@ -50,16 +51,20 @@ class Runner:
         cname: str = "loa-server",
         key_source: KeySource = lambda group_id: None,
         ahead: AheadPlanner | None = None,
+        live_feed: FeedFactory | None = None,
     ) -> None:
         """``key_source``: group id → what its stream Destination polls for the group's SRTP keys (None:
         plain RTP), the server's KeyStore.key_source. ``ahead``: bulletins delivered ahead to broker
-        clusters (ahead_planner.py), told of every planning pass."""
+        clusters (ahead_planner.py), told of every planning pass. ``live_feed``: opens the source of a
+        live segment (live_segment.py); None: live segments fail."""
         self.store = store
         self.sender = sender
         self.metrics = metrics
         self.cname = cname
         self.ahead = ahead
-        self._studio = Studio(store, synth, self._open_stream, key_source, metrics, self.airing_ended, ahead)
+        self._studio = Studio(
+            store, synth, self._open_stream, key_source, metrics, self.airing_ended, ahead, live_feed
+        )
         self._airings: dict[str, OnAir] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -171,12 +176,16 @@ class Runner:
         groups = [self.store.get_group(g) for g in airing.group_ids]
         try:
             if airing.resuming:
+                # a live segment rejoins its source at the present, never where it was cut
+                live = broadcast.spec.segments[broadcast.progress.segment_index].live is not None
                 broadcast = self.store.update_broadcast(
                     broadcast.id,
                     EventType.RESUMED,
                     state=BroadcastState.SYNTHESIZING,
-                    resume_mode=ResumeMode.FROM_SENTENCE,
-                    message=f"resumed from sentence {broadcast.progress.sentence_index + 1}",
+                    resume_mode=ResumeMode.LIVE if live else ResumeMode.FROM_SENTENCE,
+                    message="resumed live at the present"
+                    if live
+                    else f"resumed from sentence {broadcast.progress.sentence_index + 1}",
                 )
             else:
                 broadcast = self.store.update_broadcast(

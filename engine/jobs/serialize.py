@@ -11,7 +11,15 @@ import hashlib
 import json
 from typing import Any
 
-from engine.jobs.model import BroadcastSpec, Interruption, Priority, Progress, ResumeMode, Segment
+from engine.jobs.model import (
+    BroadcastSpec,
+    Interruption,
+    LiveSource,
+    Priority,
+    Progress,
+    ResumeMode,
+    Segment,
+)
 
 
 def dumps(value: Any) -> str:
@@ -58,9 +66,16 @@ def spec_to_dict(spec: BroadcastSpec) -> dict[str, Any]:
     return out
 
 
+def live_from_dict(data: dict[str, Any] | None) -> LiveSource | None:
+    """A segment's live source (None: not live, also in rows stored before live segments existed)."""
+    if data is None:
+        return None
+    return LiveSource(**{**data, "backup_urls": tuple(data["backup_urls"])})
+
+
 def spec_from_dict(data: dict[str, Any], audio: dict[int, bytes]) -> BroadcastSpec:
     segments = tuple(
-        Segment(**{**s, "audio": audio.get(i) if s["audio"] else None})
+        Segment(**{**s, "audio": audio.get(i) if s["audio"] else None, "live": live_from_dict(s.get("live"))})
         for i, s in enumerate(data["segments"])
     )
     return BroadcastSpec(

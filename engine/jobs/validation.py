@@ -26,6 +26,11 @@ Broadcasts
   ``-subtag``, or empty; text not blank, at most 100,000 characters, no control characters except
   newline, carriage return and tab; audio a WAV (RIFF/WAVE) or Ogg file of at most 64 MiB; speed in
   (0.25, 4]; noise_scale and noise_w in [0, 2]; voice_id and speaker at most 128 characters.
+- a live segment (LiveSource): a relay's url and backup_urls (at most 4) are at most 2048 characters
+  each, under the URL policy of engine/live/urls.py (what a publisher may point the server at); it needs
+  a duration or an end time (an endless stream would hold its groups for ever), at most 6 h (duration,
+  or the end time after the start); a live voice has no url. A broadcast with a live segment airs once
+  (repeat_count 1): a repeat of a live source is another broadcast.
 - group_ids: 1..256 ids of the group id form, no duplicates.
 - start_time: at most 5 s in the past (clock skew between a content system and the server) and at most
   366 days ahead.
@@ -44,8 +49,11 @@ from engine.jobs.model import (
     DEFAULT_OPUS_BITRATE_BPS,
     DEFAULT_PLAYOUT_DELAY_S,
     DEFAULT_TTL,
+    LIVE_RELAY,
+    LIVE_VOICE,
     BroadcastSpec,
     Group,
+    LiveSource,
     Priority,
     Segment,
 )
@@ -68,6 +76,9 @@ PAST_TOLERANCE_S = 5.0
 MAX_AHEAD_S = 366 * 86400.0
 MAX_KEY_CHARS = 128
 MAX_TITLE_CHARS = 200
+MAX_LIVE_S = 6 * 3600.0  # a live segment's longest airing (duration, or end time after the start)
+MAX_URL_CHARS = 2048
+MAX_BACKUP_URLS = 4
 
 
 class InvalidField(ValueError):
@@ -157,10 +168,51 @@ def validate_group(group: Group) -> Group:
     )
 
 
-def _validate_segment(segment: Segment, field: str) -> None:
+def _check_url(url: str, field: str) -> None:
+    _check(url != "", field, "empty")
+    check_plain_text(url, field, MAX_URL_CHARS)
+
+
+def _validate_live(live: LiveSource, field: str, start: float) -> None:
+    _check(live.kind in (LIVE_RELAY, LIVE_VOICE), f"{field}.kind", f"{live.kind!r} is not a live source")
+    if live.kind == LIVE_VOICE:
+        _check(not live.url and not live.backup_urls, f"{field}.url", "a live voice has no url")
+    else:
+        _check_url(live.url, f"{field}.url")
+        _check(
+            len(live.backup_urls) <= MAX_BACKUP_URLS,
+            f"{field}.backup_urls",
+            f"{len(live.backup_urls)}, at most {MAX_BACKUP_URLS}",
+        )
+        for i, url in enumerate(live.backup_urls):
+            _check_url(url, f"{field}.backup_urls[{i}]")
+    _check(
+        live.duration_s is not None or live.end_time is not None,
+        f"{field}.duration",
+        "a live source needs a duration or an end time (at most 6 h)",
+    )
+    if live.duration_s is not None:
+        _finite(live.duration_s, f"{field}.duration")
+        _check(
+            0 < live.duration_s <= MAX_LIVE_S,
+            f"{field}.duration",
+            f"{live.duration_s} s not in (0, {MAX_LIVE_S:.0f}] s",
+        )
+    if live.end_time is not None:
+        _finite(live.end_time, f"{field}.end_time")
+        span = live.end_time - start
+        _check(span > 0, f"{field}.end_time", "not after the broadcast's start")
+        _check(span <= MAX_LIVE_S, f"{field}.end_time", f"{span / 3600:.1f} h after the start, at most 6 h")
+
+
+def _validate_segment(segment: Segment, field: str, start: float = 0.0) -> None:
     has_text, has_audio = segment.text is not None, segment.audio is not None
-    _check(has_text or has_audio, field, "needs text or audio")
+    kinds = sum((has_text, has_audio, segment.live is not None))
+    _check(kinds > 0, field, "needs text or audio (or a live source)")
     _check(not (has_text and has_audio), field, "has both text and audio; give one")
+    _check(kinds == 1, field, "has a live source and text or audio; give one")
+    if segment.live is not None:
+        _validate_live(segment.live, f"{field}.live", start)
     if segment.language:
         _check(
             LANGUAGE_RE.fullmatch(segment.language) is not None,
@@ -192,8 +244,9 @@ def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
     """Checks a CreateBroadcast request at time ``now``; returns it normalized (repeat_count >= 1)."""
     _check(len(spec.segments) > 0, "segments", "empty; give 1..32")
     _check(len(spec.segments) <= MAX_SEGMENTS, "segments", f"{len(spec.segments)}, at most {MAX_SEGMENTS}")
+    start = spec.start_time if spec.start_time is not None else now
     for i, segment in enumerate(spec.segments):
-        _validate_segment(segment, f"segments[{i}]")
+        _validate_segment(segment, f"segments[{i}]", start)
     _check(len(spec.group_ids) > 0, "group_ids", "empty; give 1..256")
     _check(len(spec.group_ids) <= MAX_GROUPS, "group_ids", f"{len(spec.group_ids)}, at most {MAX_GROUPS}")
     seen: set[str] = set()
@@ -213,6 +266,8 @@ def validate_broadcast_spec(spec: BroadcastSpec, now: float) -> BroadcastSpec:
         )
     repeats = spec.repeat_count or 1
     _check(1 <= repeats <= MAX_REPEATS, "repeat_count", f"{spec.repeat_count} not in 0..{MAX_REPEATS}")
+    live = any(seg.live is not None for seg in spec.segments)
+    _check(not live or repeats == 1, "repeat_count", "a broadcast with a live segment airs once")
     _finite(spec.repeat_gap_s, "repeat_gap")
     gap = spec.repeat_gap_s
     _check(0 <= gap <= MAX_REPEAT_GAP_S, "repeat_gap", f"{gap} s not in 0..3600 s")
