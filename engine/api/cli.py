@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
+from engine.tts.limits import DEFAULT_DIALECT, DIALECTS
 from streaming.priority import Priority
 
 
@@ -311,7 +312,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--priority", type=_priority, default=Priority.NORMAL, help="normal (default), high or emergency"
     )
     send.add_argument("--lang", default="vi")
-    send.add_argument("--dialect", choices=["south", "north"])
+    send.add_argument(
+        "--dialect", choices=DIALECTS, help=f"Vietnamese readings and voice (default: {DEFAULT_DIALECT})"
+    )
     send.add_argument("--voice", help="voice id (default: the best installed for the language)")
     send.add_argument("--then", action="append", metavar="LANG:TEXT", help="another segment, e.g. km:...")
     send.add_argument("--at", type=_ahead, help="start time: ISO 8601, or 10m from now")

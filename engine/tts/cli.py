@@ -7,7 +7,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, SENTENCE_PAUSE_S, SPEED, Limit
+from engine.tts.limits import (
+    DEFAULT_DIALECT,
+    DEFAULT_SENTENCE_PAUSE_S,
+    DIALECTS,
+    SENTENCE_PAUSE_S,
+    SPEED,
+    Limit,
+)
 
 
 def _within(limit: Limit) -> Callable[[str], float]:
@@ -158,7 +165,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     say.add_argument("-o", "--output", default="say.wav", help="output file, .wav or .ogg (default: say.wav)")
     say.add_argument("--voice", help="voice id (default: the best installed voice for --lang)")
     say.add_argument("--lang", default="vi", help="language (default: vi)")
-    say.add_argument("--dialect", choices=("north", "central", "south"), help="preferred dialect")
+    say.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        help=f"Vietnamese: how numbers are read and which voice reads them (default: {DEFAULT_DIALECT})",
+    )
     say.add_argument("--speaker", help="speaker name or number, for multi-speaker voices")
     say.add_argument(
         "--speed", type=_within(SPEED), help=f"speaking rate in {SPEED}, 1 = normal, 1.2 = faster"

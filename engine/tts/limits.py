@@ -49,3 +49,10 @@ SPEED = Limit(0.25, 4.0, low_open=True)
 NOISE = Limit(0.0, 2.0)  # noise_scale and noise_w
 SENTENCE_PAUSE_S = Limit(0.0, 10.0, unit="s")
 DEFAULT_SENTENCE_PAUSE_S = 0.3  # when a request names none
+
+
+# The Vietnamese dialects the reading rules know (their words: engine/tts/text/numbers_vi.py), and the one
+# a request without a dialect is both read and voiced in (#13): the normalizer, the voice choice
+# (voices/registry.py) and every command's --dialect take them from here.
+DIALECTS = ("south", "north")
+DEFAULT_DIALECT = "south"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.tts.limits import DEFAULT_DIALECT, DIALECTS
+
 
 def _run(args: argparse.Namespace) -> int:
     from . import normalize, resolve_language
@@ -44,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lang", default="vi", help="vi, km (full); en, yue, blt, bdq, cmo, bru (whitespace only)"
     )
-    p.add_argument("--dialect", default=None, help="Vietnamese readings: south (default) or north")
+    p.add_argument(
+        "--dialect", choices=DIALECTS, default=None, help=f"Vietnamese readings (default: {DEFAULT_DIALECT})"
+    )
     p.add_argument("--input", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_run)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.tts import limits
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -25,7 +27,8 @@ DIALECTS = {
     "south": Dialect("south", thousand="ngàn", odd="lẻ", four="tư", five="lăm", first_days="mùng"),
     "north": Dialect("north", thousand="nghìn", odd="linh", four="tư", five="lăm", first_days="mồng"),
 }
-DEFAULT_DIALECT = "south"
+assert tuple(DIALECTS) == limits.DIALECTS
+DEFAULT_DIALECT = limits.DEFAULT_DIALECT
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 BILLION = 10**9

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from engine.tts.limits import DEFAULT_DIALECT
 from engine.tts.voices.base import Voice, VoiceInfo, language_code
 from engine.tts.voices.builtin import builtin_voices
 
@@ -133,16 +134,25 @@ class VoiceRegistry:
             return entry.voice
 
     def choose(self, language: str = "vi", dialect: str | None = None, voice_id: str | None = None) -> Voice:
-        """The named voice, else the best voice for the language, preferring the dialect."""
+        """The named voice, else the best voice for the language in the dialect the text is read in.
+
+        No dialect means limits.DEFAULT_DIALECT, as for the normalizer (normalize.resolve_dialect): a voice of
+        another dialect would say "một nghìn" where the text reads "một ngàn". A voice of that dialect or
+        of none stated comes first, then quality (a neural voice before espeak), then the exact dialect."""
         if voice_id:
             return self.get(voice_id)
         code = language_code(language)
         candidates = [info for info in self.list() if info.language == code]
         if not candidates:
             raise KeyError(f"language: no voice for {language!r}; install one with `loa voices install`")
+        wanted = (dialect or "").strip().lower() or (DEFAULT_DIALECT if code == "vi" else "")
         best = max(
             candidates,
-            key=lambda i: (dialect is not None and i.dialect == dialect, _QUALITY_RANK.get(i.quality, 2)),
+            key=lambda i: (
+                not wanted or i.dialect in (None, wanted),
+                _QUALITY_RANK.get(i.quality, 2),
+                i.dialect == wanted,
+            ),
         )
         return self.get(best.id)
 
