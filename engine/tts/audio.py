@@ -3,7 +3,7 @@
 Piper normalizes every sentence to full-scale peak, so loud and quiet sentences come out alike and
 one bulletin jumps in level. Here each voice gets one fixed gain, measured once (ITU-R BS.1770
 loudness of a calibration text) against the broadcast target, and every piece of every bulletin
-from that voice gets the same gain; a soft limiter only touches peaks above -1 dBFS.
+from that voice gets the same gain; a look-ahead limiter only touches true peaks above PEAK_CEILING.
 
 Resampling and K-weighting are plain numpy, equal to scipy's ``resample_poly`` and ``lfilter`` to
 float rounding (tests compare them): importing ``scipy.signal`` costs ~70 MiB of memory per process.
@@ -21,7 +21,17 @@ from streaming.rtp import CLOCK_RATE
 
 OUTPUT_RATE = CLOCK_RATE  # the engine's name for it: what it produces is what the RTP stream carries
 DEFAULT_TARGET_LUFS = -16.0  # public-address speech: louder than EBU R128's -23 for TV
-_PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
+# The true-peak ceiling (dBTP, 4x oversampled): the headroom Opus needs, measured with real libopus
+# (bench/bench_opus_headroom.py: voip, wideband, FEC, 12-128 kb/s). Decoding overshoots the input's
+# peak by up to +1.4 dB on speech left as the voice made it (espeak-vi-south; Piper joe +0.7 dB), +1.2 dB
+# on the chime, +2.7 dB on white noise; a full-scale square or sawtooth up to +9 dB. With this ceiling the
+# decoded peak of speech from espeak (south, north) and Piper joe is at most -1.2 dBFS, of a sine, noise
+# or a sweep driven 12 dB into the limiter -0.6 dBFS; the old -1 dBFS tanh knee decoded at full scale
+# (45-127 clipped samples per 15 s of espeak speech). At -16 LUFS speech peaks reach +2.5..+5 dBTP
+# before limiting, so the limiter costs ~2 dB of loudness (-18 LUFS out).
+PEAK_CEILING = 10 ** (-3.0 / 20)
+TRUE_PEAK_OVERSAMPLING = 4
+_LIMITER_HALF_WINDOW = 240  # 5 ms at 48 kHz: the look-ahead, and half the time the gain takes to dip
 
 # BS.1770-4 K-weighting at 48 kHz: a high shelf, then a high-pass.
 _SHELF_B = (1.53512485958697, -2.69169618940638, 1.19839281085285)
@@ -122,15 +132,53 @@ def gain_for(measured_lufs: float, target_lufs: float = DEFAULT_TARGET_LUFS) -> 
 
 
 def apply_gain(audio: np.ndarray, gain: float) -> np.ndarray:
-    """Gain, then a soft knee above -1 dBFS so peaks never clip (tanh keeps the waveform smooth)."""
-    out = np.asarray(audio, dtype=np.float32) * np.float32(gain)
-    over = np.abs(out) > _PEAK_CEILING * 0.9
-    if over.any():
-        knee = _PEAK_CEILING * 0.9
-        head = _PEAK_CEILING - knee
-        excess = np.abs(out[over]) - knee
-        out[over] = np.sign(out[over]) * (knee + head * np.tanh(excess / head))
-    return out
+    """Gain, then the true-peak limiter (:func:`limit`), so peaks keep the headroom Opus needs."""
+    return limit(np.asarray(audio, dtype=np.float32) * np.float32(gain))
+
+
+def true_peaks(audio: np.ndarray) -> np.ndarray:
+    """Each sample's true peak: the largest magnitude among its 4 points of a 4x oversampling (BS.1770-4)."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.size == 0:
+        return x
+    up = np.abs(resample(x, OUTPUT_RATE, TRUE_PEAK_OVERSAMPLING * OUTPUT_RATE))
+    return up[: x.size * TRUE_PEAK_OVERSAMPLING].reshape(x.size, TRUE_PEAK_OVERSAMPLING).max(axis=1)
+
+
+def limit(audio: np.ndarray, ceiling: float | None = None) -> np.ndarray:
+    """A look-ahead gain rider: where the true peak would pass ``ceiling``, the gain dips smoothly.
+
+    The gain needed at each sample is spread as a running minimum over +-5 ms, then averaged over the
+    same window, so it is at most what every sample needs and changes over ~10 ms: the waveform keeps
+    its shape. A waveshaper (the tanh knee this replaced) flattens the tops instead, adding harmonics
+    above the 8 kHz band the codec keeps; Opus drops them and the tops come back higher than before."""
+    ceiling = PEAK_CEILING if ceiling is None else ceiling
+    x = np.asarray(audio, dtype=np.float32)
+    peaks = true_peaks(x)
+    if x.size == 0 or float(peaks.max()) <= ceiling:
+        return x
+    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-9))
+    half = _LIMITER_HALF_WINDOW
+    floor = _running_min(need, 2 * half + 1)
+    padded = np.concatenate([np.full(half, floor[0]), floor, np.full(half, floor[-1])])
+    sums = np.concatenate([[0.0], np.cumsum(padded, dtype=np.float64)])
+    gain = (sums[2 * half + 1 :] - sums[: -(2 * half + 1)]) / (2 * half + 1)
+    return x * gain.astype(np.float32)
+
+
+def _running_min(x: np.ndarray, width: int) -> np.ndarray:
+    """min(x[i - width//2 : i + width//2 + 1]) for each i, padded with 1 (no gain reduction); O(n)
+    (van Herk / Gil-Werman: prefix minima and suffix minima of blocks of ``width``)."""
+    half = width // 2
+    n = x.size
+    blocks = -(-(n + 2 * half) // width)
+    padded = np.ones(blocks * width)
+    padded[half : half + n] = x
+    rows = padded.reshape(blocks, width)
+    prefix = np.minimum.accumulate(rows, axis=1).ravel()
+    suffix = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
+    i = np.arange(n)
+    return np.minimum(suffix[i], prefix[i + width - 1])
 
 
 def silence(seconds: float, rate: int = OUTPUT_RATE) -> np.ndarray:

@@ -322,6 +322,7 @@ class Synthesizer:
             noise_w=options.noise_w,
             rate=audio_ops.OUTPUT_RATE,
             gain=round(gain, 6),
+            ceiling=round(audio_ops.PEAK_CEILING, 6),  # audio cached under an older limiter is not reused
         )
 
     def _gain(self, voice: Voice, language: str) -> float:
