@@ -1,6 +1,7 @@
 """Server configuration: built-in defaults, overridden by a TOML file, overridden by LOA_* variables.
 
-Embedded defaults run on a fresh machine: SQLite in ./state, the built-in voice, loopback only.
+Embedded defaults run on a fresh machine: SQLite in ./state, the built-in voice, loopback only. Commands
+that work on a running server's state find it with :func:`server_state` and never create one.
 """
 
 from __future__ import annotations
@@ -137,6 +138,85 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
     _check_broker(config)
     _check_keys(config)
     return config
+
+
+# Where commands that work on a server's state (loa token, audit, keys, broadcast log) look when neither
+# --state-dir/--config nor LOA_CONFIG/LOA_STATE_DIR says: the packaged layout (README, deploy/).
+SYSTEM_CONFIG = Path("/etc/loa/loa.toml")
+SYSTEM_STATE_DIR = Path("/var/lib/loa")
+# A directory holding one of these is a server's state directory (`loa serve` makes both at its start).
+STATE_MARKERS = ("loa.db", "tokens.sqlite3")
+HOW_TO_NAME = "pass --state-dir DIR or --config FILE, or set LOA_CONFIG or LOA_STATE_DIR"
+
+
+def server_state(
+    config_path: Path | None = None,
+    state_dir: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    system_config: Path | None = None,
+    system_state: Path | None = None,
+) -> Config:
+    """The settings of the server whose state a command works on, ``state_dir`` an existing server state
+    directory. Looked for in this order: ``state_dir`` (--state-dir), ``config_path`` (--config),
+    LOA_CONFIG, LOA_STATE_DIR, /etc/loa/loa.toml, /var/lib/loa. Never creates anything: a command that
+    made an empty ./state printed a token the server rejects and an empty key file (issue #13); only
+    ``loa serve`` makes its state directory. ValueError saying what to pass when none is found."""
+    env = dict(os.environ) if env is None else env
+    system_config = SYSTEM_CONFIG if system_config is None else system_config
+    system_state = SYSTEM_STATE_DIR if system_state is None else system_state
+    origin = "--config"
+    if config_path is None and env.get("LOA_CONFIG"):
+        config_path, origin = Path(env["LOA_CONFIG"]), "LOA_CONFIG"
+    if config_path is None and state_dir is None and not env.get("LOA_STATE_DIR") and system_config.exists():
+        config_path, origin = system_config, str(system_config)
+    config = load(config_path, env)
+    if state_dir is not None:
+        config, origin = replace(config, state_dir=Path(state_dir)), "--state-dir"
+    elif env.get("LOA_STATE_DIR"):
+        origin = "LOA_STATE_DIR"
+    elif config_path is None:
+        if not _is_state_dir(system_state):
+            raise ValueError(
+                f"no server state directory found: {HOW_TO_NAME} (looked for {system_config} and "
+                f"{system_state})"
+            )
+        config, origin = replace(config, state_dir=system_state), str(system_state)
+    if not _is_state_dir(config.state_dir):
+        raise ValueError(
+            f"state directory {config.state_dir} (from {origin}) holds no Loa server state (no "
+            f"{' or '.join(STATE_MARKERS)}; `loa serve` makes them): {HOW_TO_NAME} naming the server's"
+        )
+    return config
+
+
+def _is_state_dir(path: Path) -> bool:
+    return any((path / name).is_file() for name in STATE_MARKERS)
+
+
+def _time_zone(name: str, env: dict[str, str]) -> str:
+    """The configured zone, checked (ValueError "config time_zone: ..."), or the machine's."""
+    from engine.timefmt import machine_zone_name, zone
+
+    if not name:
+        return machine_zone_name(env)
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise ValueError(f"config {exc}") from None
+    return name
+
+
+def _check_logging(config: Config) -> None:
+    from streaming.logsetup import parse_format, parse_level
+
+    for key, check in (("log_level", parse_level), ("log_format", parse_format)):
+        try:
+            check(getattr(config, key))
+        except ValueError as exc:
+            raise ValueError(f"config {key}: {exc}") from None
+    if not 0 < config.log_repeat_s <= 86400:
+        raise ValueError(f"config log_repeat_s: {config.log_repeat_s} not in (0, 86400] seconds")
 
 
 def _check_keys(config: Config) -> None:

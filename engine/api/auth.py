@@ -46,6 +46,7 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Groups/ListGroups": Role.VIEWER,
     "/loa.v1.Groups/ListSpeakers": Role.VIEWER,
     "/loa.v1.Groups/GetGroupKeys": Role.ADMIN,  # SRTP keys: whoever has them can make speakers talk
+    "/loa.v1.Groups/RotateGroupKeys": Role.ADMIN,  # hands out the new keys too
     # bundles carry a broker password and SRTP keys; revoking silences a cluster: admin
     "/loa.v1.Clusters/CreateCluster": Role.ADMIN,
     "/loa.v1.Clusters/UpdateCluster": Role.ADMIN,
@@ -85,6 +86,7 @@ MUTATING = frozenset(
         "/loa.v1.Groups/UpdateGroup",
         "/loa.v1.Groups/DeleteGroup",
         "/loa.v1.Groups/GetGroupKeys",  # reads, but hands out secrets: audited like a change
+        "/loa.v1.Groups/RotateGroupKeys",
         "/loa.v1.Lexicon/PutLexiconEntry",
         "/loa.v1.Lexicon/DeleteLexiconEntry",
         "/loa.v1.Clusters/CreateCluster",

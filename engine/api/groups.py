@@ -17,10 +17,11 @@ from engine.api import convert
 from engine.api.auth import principal
 from engine.api.clusters import cluster_speakers
 from engine.api.errors import field_named
-from engine.api.keys import KeyStore
+from engine.api.keys import DEFAULT_LEAD_S, DEFAULT_OVERLAP_S, MAX_ROTATION_S, KeyStore
 from engine.errors import Conflict
+from engine.jobs.model import Group
 from engine.jobs.store import Store
-from engine.jobs.validation import validate_group
+from engine.jobs.validation import InvalidField, validate_group
 from engine.metrics import SpeakerSample
 from protos.loa.v1 import loa_pb2 as pb
 from protos.loa.v1 import loa_pb2_grpc
@@ -159,7 +160,39 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
             groups = [g for g in self.store.list_groups() if g.id in keyed]
         if self.keys is None or not groups:
             return pb.GetGroupKeysResponse()
-        rings = [
+        return pb.GetGroupKeysResponse(
+            groups=self._rings(self.keys, groups), provisioning_file=self.keys.provisioning(groups)
+        )
+
+    def RotateGroupKeys(
+        self, request: pb.RotateGroupKeysRequest, context: grpc.ServicerContext
+    ) -> pb.RotateGroupKeysResponse:
+        """`loa keys rotate` through the server: every group is checked before any is rotated."""
+        if not request.group_ids:
+            raise InvalidField("group_ids", "name at least one group to rotate")
+        lead, overlap = DEFAULT_LEAD_S, DEFAULT_OVERLAP_S
+        if request.HasField("lead"):
+            lead = convert.seconds_of(request.lead, "lead")
+        if request.HasField("overlap"):
+            overlap = convert.seconds_of(request.overlap, "overlap")
+        for name, value in (("lead", lead), ("overlap", overlap)):
+            if not 0 <= value <= MAX_ROTATION_S:  # a week: longer leaves a stolen key valid for too long
+                raise InvalidField(name, f"{value:g} s is not within 0..{MAX_ROTATION_S:g} s")
+        if self.keys is None:
+            raise Conflict("group_ids: this server keeps no SRTP keys")
+        groups = []
+        for i, group_id in enumerate(request.group_ids):
+            with field_named(f"group_ids[{i}]"):
+                groups.append(self.store.get_group(group_id))
+        for group in groups:
+            self.keys.rotate(group.id, lead_s=lead, overlap_s=overlap)
+        return pb.RotateGroupKeysResponse(
+            groups=self._rings(self.keys, groups), provisioning_file=self.keys.provisioning(groups)
+        )
+
+    @staticmethod
+    def _rings(keys: KeyStore, groups: list[Group]) -> list[pb.GroupKeyRing]:
+        return [
             pb.GroupKeyRing(
                 group_id=g.id,
                 multicast_address=g.multicast_address,
@@ -172,9 +205,8 @@ class GroupsServicer(loa_pb2_grpc.GroupsServicer):
                         not_before=convert.timestamp(k.not_before),
                         not_after=convert.timestamp(k.not_after),
                     )
-                    for k in self.keys.keys(g.id)
+                    for k in keys.keys(g.id)
                 ],
             )
             for g in groups
         ]
-        return pb.GetGroupKeysResponse(groups=rings, provisioning_file=self.keys.provisioning(groups))

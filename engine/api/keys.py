@@ -46,6 +46,7 @@ from streaming.srtp import MasterKey
 KEYS_FILE = "group-keys.json"  # where servers before the keys moved into the store kept them
 DEFAULT_LEAD_S = 60.0
 DEFAULT_OVERLAP_S = 300.0
+MAX_ROTATION_S = 7 * 24 * 3600.0  # lead and overlap of a rotation through the API: at most a week
 # A day per key: an old recording is dead within a day, and a speaker that misses exports for up to
 # AHEAD (a night's outage of the provisioning path) still has the next key before the switch.
 DEFAULT_LIFETIME_S = 24 * 3600.0

@@ -48,11 +48,10 @@ def _absolute(text: str, field: str) -> float:
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
-    if args.state_dir is not None:
-        return Path(args.state_dir)
+    """The running (or stopped) server's state directory; never created here (config.server_state)."""
     from engine import config
 
-    return config.load(args.config).state_dir
+    return config.server_state(args.config, args.state_dir).state_dir
 
 
 def _when(t: float | None) -> str:
@@ -192,7 +191,9 @@ def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--state-dir", help="the server's state directory (default: from --config / LOA_STATE_DIR)"
+        "--state-dir",
+        help="the server's state directory (default: from --config, LOA_CONFIG, LOA_STATE_DIR, "
+        "/etc/loa/loa.toml, else /var/lib/loa; never created)",
     )
     parser.add_argument("--config", type=Path, help="the server's TOML config, to find its state directory")
 

@@ -11,6 +11,7 @@ from engine.api.audit import AuditLog
 from engine.api.token_cli import parse_duration, parse_when
 from engine.api.tokens import InvalidToken, Role, TokenStore
 from engine.cli import main
+from engine.jobs.store import Store
 
 
 def _loa(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -19,7 +20,13 @@ def _loa(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
+def _server_state(path: Path) -> None:
+    """What `loa serve` leaves at its first start: token commands refuse a directory without it."""
+    Store(path / "loa.db").close()
+
+
 def test_create_list_revoke_and_the_audit_trail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _server_state(tmp_path)
     state = ["--state-dir", str(tmp_path)]
     code, out, err = _loa(
         capsys, "token", "create", "--name", "district cms", "--role", "publisher",
@@ -60,6 +67,7 @@ def test_create_list_revoke_and_the_audit_trail(tmp_path: Path, capsys: pytest.C
 
 
 def test_bad_arguments_are_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _server_state(tmp_path)
     code, _, err = _loa(
         capsys, "token", "create", "--name", "x", "--role", "viewer", "--expires-in", "soon",
         "--state-dir", str(tmp_path),
