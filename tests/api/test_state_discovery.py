@@ -21,10 +21,15 @@ def served(path: Path) -> Path:
     return path
 
 
-def find(tmp_path: Path, env: dict[str, str], **kw: object) -> Path:
-    return config.server_state(
-        env=env, system_config=tmp_path / "etc-loa.toml", system_state=tmp_path / "var-lib-loa", **kw
-    ).state_dir  # type: ignore[arg-type]
+def find(tmp_path: Path, env: dict[str, str], **kw: Path) -> Path:
+    found = config.server_state(
+        kw.get("config_path"),
+        kw.get("state_dir"),
+        env,
+        system_config=tmp_path / "etc-loa.toml",
+        system_state=tmp_path / "var-lib-loa",
+    )
+    return found.state_dir
 
 
 def test_each_place_is_looked_at_in_order(tmp_path: Path) -> None:
