@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,21 @@ class Config:
     # With the broker on, a non-emergency broadcast scheduled further ahead than this is synthesized,
     # encoded and published to its groups' clusters before its start (engine/jobs/ahead_planner.py).
     ahead_lead_s: float = 300.0
+    # IANA zone people's times are read and shown in (engine/timefmt.py) and schedules recur in; the wire
+    # stays UTC. Empty: the machine's zone (TZ, /etc/localtime), else UTC. Vietnam: Asia/Ho_Chi_Minh.
+    time_zone: str = ""
+
+    @property
+    def zone_name(self) -> str:
+        from engine.timefmt import machine_zone_name
+
+        return self.time_zone or machine_zone_name()  # load() fills it in; a Config() built in code may not
+
+    @property
+    def zone(self) -> ZoneInfo:
+        from engine.timefmt import zone
+
+        return zone(self.zone_name)
 
     @property
     def voices_path(self) -> Path:
@@ -93,6 +109,7 @@ _ENV = {
     "broker_prefix": "LOA_BROKER_PREFIX",
     "broker_client_certs": "LOA_BROKER_CLIENT_CERTS",
     "ahead_lead_s": "LOA_AHEAD_LEAD_S",
+    "time_zone": "LOA_TIME_ZONE",
 }
 
 
@@ -133,6 +150,7 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
         if var in env:
             values[key] = _coerce(key, env[var])
     config = replace(Config(), **values)
+    config = replace(config, time_zone=_time_zone(config.time_zone, env))
     if config.state_dir is None:
         raise ValueError("config state_dir: must be set")
     _check_broker(config)
@@ -217,6 +235,19 @@ def _check_logging(config: Config) -> None:
             raise ValueError(f"config {key}: {exc}") from None
     if not 0 < config.log_repeat_s <= 86400:
         raise ValueError(f"config log_repeat_s: {config.log_repeat_s} not in (0, 86400] seconds")
+
+
+def _time_zone(name: str, env: dict[str, str]) -> str:
+    """The configured zone, checked (ValueError "config time_zone: ..."), or the machine's."""
+    from engine.timefmt import machine_zone_name, zone
+
+    if not name:
+        return machine_zone_name(env)
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise ValueError(f"config {exc}") from None
+    return name
 
 
 def _check_keys(config: Config) -> None:

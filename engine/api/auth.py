@@ -54,6 +54,13 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Clusters/GetCluster": Role.VIEWER,
     "/loa.v1.Clusters/ListClusters": Role.VIEWER,
     "/loa.v1.Clusters/ListPlayReports": Role.VIEWER,
+    "/loa.v1.Server/GetServerInfo": Role.VIEWER,
+    # schedules: as CreateBroadcast (+ check_broadcast on the template, in the servicer), reads as Get
+    "/loa.v1.Schedules/CreateSchedule": Role.PUBLISHER,
+    "/loa.v1.Schedules/UpdateSchedule": Role.PUBLISHER,
+    "/loa.v1.Schedules/DeleteSchedule": Role.PUBLISHER,
+    "/loa.v1.Schedules/GetSchedule": Role.VIEWER,
+    "/loa.v1.Schedules/ListSchedules": Role.VIEWER,
 }
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -64,6 +71,10 @@ OPEN_SERVICES = (
 
 def _groups_of_request(request: Any, response: Any) -> tuple[str, list[str]]:
     """(target, groups) of a mutating call, for the audit log."""
+    if hasattr(request, "schedule"):  # CreateSchedule
+        return getattr(response, "id", ""), list(request.schedule.template.group_ids)
+    if hasattr(request, "schedule_id"):  # Update/DeleteSchedule: groups live in the store
+        return request.schedule_id, []
     if hasattr(request, "cluster_id"):  # Clusters
         return request.cluster_id, list(getattr(request, "group_ids", ()))
     if hasattr(request, "group_ids"):  # CreateBroadcast
@@ -92,6 +103,9 @@ MUTATING = frozenset(
         "/loa.v1.Clusters/CreateCluster",
         "/loa.v1.Clusters/UpdateCluster",
         "/loa.v1.Clusters/RevokeCluster",
+        "/loa.v1.Schedules/CreateSchedule",
+        "/loa.v1.Schedules/UpdateSchedule",
+        "/loa.v1.Schedules/DeleteSchedule",
     }
 )
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
+from engine.api.cli_client import add_client_options, connect, rpc_failed, server_zone, write_output
+from engine.timefmt import format_clock, format_time, parse_time
 from engine.tts.limits import DEFAULT_DIALECT, DIALECTS
 from streaming.priority import Priority
 
@@ -21,34 +22,10 @@ def _priority(text: str) -> Priority:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _time(text: str, sign: int) -> float:
-    """ISO 8601 (naive means UTC), or a duration like 30s / 10m / 2h / 7d counted from now by ``sign``."""
-    text = text.strip()
-    number = text[:-1].lstrip("+")
-    if text and text[-1] in _UNITS and number.replace(".", "", 1).isdigit():
-        return time.time() + sign * float(number) * _UNITS[text[-1]]
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a time: {text!r} (ISO 8601, or a duration like 10m, 2h, 7d)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def _ahead(text: str) -> float:
-    """A start time: ISO 8601, or 10m meaning ten minutes from now."""
-    return _time(text, +1)
-
-
-def _ago(text: str) -> float:
-    """A log bound: ISO 8601, or 24h meaning 24 hours ago."""
-    return _time(text, -1)
+def when(text: str | None, tz: ZoneInfo, sign: int, option: str) -> float | None:
+    """A time option (--at, --since, --until) in ``tz`` (engine/timefmt.py): ISO 8601, naive meaning
+    ``tz``, or a duration counted from now by ``sign``. ValueError naming the option."""
+    return None if text is None else parse_time(text, tz, sign=sign, field=option)
 
 
 # -- serve ---------------------------------------------------------------------------------------------
@@ -155,26 +132,44 @@ def _send(args: argparse.Namespace) -> int:
         idempotency_key=args.idempotency_key or "",
         title=args.title or "",
     )
-    if args.at is not None:
-        request.start_time.CopyFrom(convert.timestamp(args.at))
     with connect(args) as client:
+        try:
+            tz = server_zone(args, client)
+            at = when(args.at, tz, +1, "--at")
+        except ValueError as exc:
+            print(f"loa broadcast send: {exc}", file=sys.stderr)
+            return 2
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+        if at is not None:
+            request.start_time.CopyFrom(convert.timestamp(at))
         try:
             broadcast = client.broadcasts.CreateBroadcast(request, metadata=client.metadata, timeout=30)
         except grpc.RpcError as exc:
             return _rpc_error(exc)
         state = pb.BroadcastState.Name(broadcast.state).removeprefix("BROADCAST_STATE_").lower()
-        print(f"broadcast {broadcast.id} accepted ({state})")
+        start = format_time(broadcast.start_time.ToNanoseconds() / 1e9, tz)
+        print(f"broadcast {broadcast.id} accepted ({state}, starts {start})")
         if args.no_watch:
             return 0
-        return _watch_id(client, broadcast.id)
+        return _watch_id(client, broadcast.id, tz)
 
 
 def _watch(args: argparse.Namespace) -> int:
+    import grpc
+
     with connect(args) as client:
-        return _watch_id(client, args.id)
+        try:
+            tz = server_zone(args, client)
+        except ValueError as exc:
+            print(f"loa broadcast watch: {exc}", file=sys.stderr)
+            return 2
+        except grpc.RpcError as exc:
+            return _rpc_error(exc)
+        return _watch_id(client, args.id, tz)
 
 
-def _watch_id(client: Any, broadcast_id: str) -> int:
+def _watch_id(client: Any, broadcast_id: str, tz: ZoneInfo) -> int:
     """A live progress line until the broadcast ends; exit 0 when it finished."""
     import grpc
 
@@ -188,7 +183,7 @@ def _watch_id(client: Any, broadcast_id: str) -> int:
         ):
             p = event.progress
             line = (
-                f"{datetime.fromtimestamp(event.time.ToNanoseconds() / 1e9, UTC):%H:%M:%S} "
+                f"{format_clock(event.time.ToNanoseconds() / 1e9, tz)} "
                 f"{pb.EventType.Name(event.type).removeprefix('EVENT_TYPE_').lower():<12} "
                 f"airing {p.repeat_index + 1} segment {p.segment_index + 1} "
                 f"sentence {p.sentence_index + 1}/{max(p.sentence_count, 1)} "
@@ -229,18 +224,22 @@ def _list(args: argparse.Namespace) -> int:
 
     with connect(args) as client:
         try:
+            tz = server_zone(args, client)
             reply = client.broadcasts.ListBroadcasts(
                 pb.ListBroadcastsRequest(group_id=args.group or "", page_size=args.limit),
                 metadata=client.metadata,
             )
+        except ValueError as exc:
+            print(f"loa broadcast list: {exc}", file=sys.stderr)
+            return 2
         except grpc.RpcError as exc:
             return _rpc_error(exc)
         for b in reply.broadcasts:
-            created = datetime.fromtimestamp(b.create_time.ToNanoseconds() / 1e9, UTC)
+            start = format_time(b.start_time.ToNanoseconds() / 1e9, tz)
             state = pb.BroadcastState.Name(b.state).removeprefix("BROADCAST_STATE_").lower()
             priority = Priority.from_wire(b.priority).label
             groups = ",".join(b.group_ids)
-            print(f"{b.id}  {created:%Y-%m-%d %H:%M:%S}  {state:<12} {priority:<9} {groups}  {b.title}")
+            print(f"{b.id}  {start}  {state:<12} {priority:<9} {groups}  {b.title}")
     return 0
 
 
@@ -266,14 +265,19 @@ def _log(args: argparse.Namespace) -> int:
     from engine.jobs.errors import StoreError
     from engine.jobs.log import export_log
     from engine.jobs.store import Store
+    from engine.timefmt import machine_zone_name, zone
 
     path = Path(args.state_dir) / "loa.db"
     if not path.exists():
         print(f"loa broadcast log: no store at {path}", file=sys.stderr)
         return 2
     try:
+        name = os.environ.get("LOA_TIME_ZONE") or machine_zone_name()  # the server config's, if set
+        tz = zone(args.tz, "--tz") if args.tz else zone(name)
+        since, until = when(args.since, tz, -1, "--since"), when(args.until, tz, -1, "--until")
+        assert since is not None  # required
         with Store(path, recover=False) as store:
-            text = export_log(store, args.since, args.until, args.format)
+            text = export_log(store, since, until, args.format, tz)
     except (StoreError, ValueError) as exc:
         print(f"loa broadcast log: {exc}", file=sys.stderr)
         return 2
@@ -317,7 +321,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     send.add_argument("--voice", help="voice id (default: the best installed for the language)")
     send.add_argument("--then", action="append", metavar="LANG:TEXT", help="another segment, e.g. km:...")
-    send.add_argument("--at", type=_ahead, help="start time: ISO 8601, or 10m from now")
+    send.add_argument(
+        "--at",
+        help="start time: '2026-12-06 07:00' in the server's zone (or --tz), an explicit offset "
+        "(2026-12-06T07:00+07:00), or 10m from now",
+    )
+
     send.add_argument("--repeat", type=int, default=1)
     send.add_argument("--repeat-gap", type=float, default=0.0, help="seconds between airings")
     send.add_argument("--chime", action="store_true")
@@ -346,8 +355,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_list)
 
     log = actions.add_parser("log", help="export the broadcast log (nhật ký phát) as CSV or JSON")
-    log.add_argument("--since", type=_ago, required=True, help="ISO 8601, or 24h ago")
-    log.add_argument("--until", type=_ago, help="ISO 8601, or 1h ago (default: now)")
+    log.add_argument(
+        "--since", required=True, help="'2026-12-06 00:00' in the server's zone (or --tz), or 24h (ago)"
+    )
+    log.add_argument("--until", help="like --since, or 1h (ago) (default: now)")
+    log.add_argument("--tz", help="IANA zone for times read and written (default: the server's time_zone)")
     log.add_argument("--format", choices=["csv", "json"], default="csv")
     log.add_argument("--state-dir", default="state")
     log.add_argument("-o", "--output")

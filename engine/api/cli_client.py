@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +17,29 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-ca", type=Path, help="CA that signed the server's certificate (turns TLS on)")
     parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
     parser.add_argument("--tls-key", type=Path, help="client key, for mutual TLS")
+    parser.add_argument(
+        "--tz", help="IANA zone to read and show times in (default: the server's, GetServerInfo)"
+    )
+
+
+def server_zone(args: argparse.Namespace, client: Any) -> ZoneInfo:
+    """The zone a command reads naive times in and shows times in: --tz, else the server's (asked over
+    loa.v1.Server), else, for a server too old to say, this machine's. ValueError naming --tz."""
+    from engine.timefmt import machine_zone_name, zone
+
+    if getattr(args, "tz", None):
+        return zone(args.tz, "--tz")
+    import grpc
+
+    from protos.loa.v1 import loa_pb2 as pb
+
+    try:
+        info = client.server.GetServerInfo(pb.GetServerInfoRequest(), metadata=client.metadata, timeout=10)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+            raise
+        return zone(machine_zone_name())
+    return zone(info.time_zone or "UTC", "server time_zone")
 
 
 def connect(args: argparse.Namespace) -> Any:

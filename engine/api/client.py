@@ -25,6 +25,8 @@ class Client:
     broadcasts: loa_pb2_grpc.BroadcastsStub
     groups: loa_pb2_grpc.GroupsStub
     clusters: loa_pb2_grpc.ClustersStub
+    server: loa_pb2_grpc.ServerStub
+    schedules: loa_pb2_grpc.SchedulesStub
 
     @classmethod
     def connect(
@@ -53,6 +55,8 @@ class Client:
             broadcasts=loa_pb2_grpc.BroadcastsStub(channel),
             groups=loa_pb2_grpc.GroupsStub(channel),
             clusters=loa_pb2_grpc.ClustersStub(channel),
+            server=loa_pb2_grpc.ServerStub(channel),
+            schedules=loa_pb2_grpc.SchedulesStub(channel),
         )
 
     def close(self) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-from datetime import UTC, datetime
+import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from engine.api.cli import _ago
-from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
+from engine.api.cli import when
+from engine.api.cli_client import add_client_options, connect, rpc_failed, server_zone, write_output
+from engine.timefmt import format_iso, format_time
 
 CSV_COLUMNS = (
     "cluster",
@@ -33,10 +35,16 @@ CSV_COLUMNS = (
 )
 
 
-def _when(ts: Any) -> str:
+def _when(ts: Any, tz: ZoneInfo) -> str:
+    """A Timestamp for people, in ``tz`` with its offset; "" when unset."""
     if not ts.seconds and not ts.nanos:
         return ""
-    return datetime.fromtimestamp(ts.ToNanoseconds() / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    return format_time(ts.ToNanoseconds() / 1e9, tz, ms=True)
+
+
+def _iso(ts: Any, tz: ZoneInfo) -> str:
+    """A Timestamp for the CSV: ISO 8601 with the offset of ``tz``; "" when unset."""
+    return format_iso(ts.ToNanoseconds() / 1e9, tz) if ts.seconds or ts.nanos else ""
 
 
 def _error(action: str, exc: Any) -> int:
@@ -75,17 +83,21 @@ def _list(args: argparse.Namespace) -> int:
 
     with connect(args) as client:
         try:
+            tz = server_zone(args, client)
             reply = client.clusters.ListClusters(
                 pb.ListClustersRequest(group_id=args.group or "", include_revoked=args.all),
                 metadata=client.metadata,
             )
+        except ValueError as exc:
+            print(f"loa speakers list: {exc}", file=sys.stderr)
+            return 2
         except grpc.RpcError as exc:
             return _error("list", exc)
     for c in reply.clusters:
         state = "revoked" if c.HasField("revoke_time") else "online" if c.online else "offline"
-        since = _when(c.connect_time if c.online else c.disconnect_time) or "-"
+        since = _when(c.connect_time if c.online else c.disconnect_time, tz) or "-"
         print(
-            f"{c.id:<20} {state:<8} since {since:<24} seen {_when(c.last_seen_time) or '-':<24} "
+            f"{c.id:<20} {state:<8} since {since:<27} seen {_when(c.last_seen_time, tz) or '-':<27} "
             f"reconnects {c.reconnects:<4} {c.network or '-':<5} {c.version or '-':<10} "
             f"{','.join(c.group_ids)}{'  error: ' + c.error if c.error else ''}"
         )
@@ -108,8 +120,10 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def log_csv(reply: Any) -> str:
-    """The reports and missed airings as CSV text, a UTF-8 BOM first (Excel then reads it as UTF-8)."""
+def log_csv(reply: Any, tz: ZoneInfo | None = None) -> str:
+    """The reports and missed airings as CSV text, a UTF-8 BOM first (Excel then reads it as UTF-8);
+    times ISO 8601 with the offset of ``tz`` (the server's zone; None: UTC)."""
+    tz = tz or ZoneInfo("UTC")
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
@@ -117,9 +131,9 @@ def log_csv(reply: Any) -> str:
     for r in reply.reports:
         writer.writerow(
             [
-                r.cluster_id, r.bulletin_id, r.airing, _when(r.start_time), _when(r.end_time),
+                r.cluster_id, r.bulletin_id, r.airing, _iso(r.start_time, tz), _iso(r.end_time, tz),
                 f"{r.frames_played * 0.02:.2f}", r.frames_played, r.frames_concealed, r.frames_lost,
-                r.stop_reason, _when(r.receive_time),
+                r.stop_reason, _iso(r.receive_time, tz),
             ]
         )  # fmt: skip
     for m in reply.missed:
@@ -134,27 +148,35 @@ def _log(args: argparse.Namespace) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
     request = pb.ListPlayReportsRequest(cluster_id=args.cluster or "", bulletin_id=args.bulletin or "")
-    if args.since is not None:
-        request.start_time.CopyFrom(convert.timestamp(args.since))
-    if args.until is not None:
-        request.end_time.CopyFrom(convert.timestamp(args.until))
     with connect(args) as client:
+        try:
+            tz = server_zone(args, client)
+            since, until = when(args.since, tz, -1, "--since"), when(args.until, tz, -1, "--until")
+        except ValueError as exc:
+            print(f"loa speakers log: {exc}", file=sys.stderr)
+            return 2
+        except grpc.RpcError as exc:
+            return _error("log", exc)
+        if since is not None:
+            request.start_time.CopyFrom(convert.timestamp(since))
+        if until is not None:
+            request.end_time.CopyFrom(convert.timestamp(until))
         try:
             reply = client.clusters.ListPlayReports(request, metadata=client.metadata, timeout=60)
         except grpc.RpcError as exc:
             return _error("log", exc)
     if args.csv:
-        text = log_csv(reply)
+        text = log_csv(reply, tz)
     else:
         lines = [
-            f"{r.cluster_id:<20} {r.bulletin_id:<18} airing {r.airing + 1:<3} {_when(r.start_time)} "
+            f"{r.cluster_id:<20} {r.bulletin_id:<18} airing {r.airing + 1:<3} {_when(r.start_time, tz)} "
             f"{r.frames_played * 0.02:8.2f} s  concealed {r.frames_concealed:<5} lost {r.frames_lost:<5} "
             f"{r.stop_reason}"
             for r in reply.reports
         ]
         lines += [
             f"{m.cluster_id:<20} {m.bulletin_id:<18} airing {m.airing + 1:<3} MISSED"
-            f" (aired {_when(m.air_time)})"
+            f" (aired {_when(m.air_time, tz)})"
             for m in reply.missed
         ]
         text = "".join(line + "\n" for line in lines)
@@ -191,8 +213,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     log = actions.add_parser("log", help="the broadcast log per cluster: what each played, what it missed")
     log.add_argument("--cluster")
     log.add_argument("--bulletin", help="a broadcast id")
-    log.add_argument("--since", type=_ago, help="ISO 8601, or 24h ago")
-    log.add_argument("--until", type=_ago, help="ISO 8601, or 1h ago")
+    log.add_argument("--since", help="'2026-12-06 00:00' in the server's zone (or --tz), or 24h (ago)")
+    log.add_argument("--until", help="like --since, or 1h (ago)")
     log.add_argument("--csv", action="store_true", help="CSV with a UTF-8 BOM (Excel)")
     log.add_argument("-o", "--output")
     add_client_options(log)

@@ -269,6 +269,7 @@ def broadcast_to_pb(b: Broadcast) -> pb.Broadcast:
         interruptions=[interruption_to_pb(c) for c in b.interruptions],
         sentence_pause=duration(spec.sentence_pause_s),
         created_by=caller_to_pb(b.created_by),
+        schedule_id=spec.schedule_id,
     )
 
 

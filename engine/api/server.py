@@ -27,6 +27,7 @@ from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, Metrics
 from engine.api.keys import KeyLifetime, KeyStore, import_key_file
 from engine.api.lexicon import LexiconServicer
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
+from engine.api.server_info import ServerServicer
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
 from engine.api.tokens import TokenStore, ensure_bootstrap_token
@@ -152,6 +153,7 @@ class LoaServer:
                 (lambda: broker.intake.reports) if broker else None,
             )
         )
+        loa_pb2_grpc.add_ServerServicer_to_server(ServerServicer(config.zone_name), self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable((*SERVICES, health.SERVICE_NAME), self.grpc)  # v1 and v1alpha
         self.metrics.registry.register(QueueCollector(lambda: self.store.active_broadcasts(with_audio=False)))

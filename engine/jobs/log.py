@@ -8,17 +8,20 @@ what priority, how it ended, and every interruption with how it resumed. A live 
 or "live voice") is its text; each gap its source left is an interruption (resume mode LIVE, the reason
 giving its cause and length) and counts in ``gap_count``/``gap_seconds``; aired_seconds is how long it
 aired.
-Times are ISO 8601 UTC with milliseconds; durations are seconds. The JSON form also carries each
+Times are ISO 8601 with milliseconds and their offset, in the server's zone (config time_zone, named in
+the JSON's "time_zone" and the CSV's time_zone column): 2026-12-06T07:00:00.000+07:00; durations are
+seconds. A schedule's occurrence names its schedule (schedule_id). The JSON form also carries each
 broadcast's state changes (its events without the per-sentence progress ones).
 """
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import json
-from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.jobs.model import (
     LIVE_VOICE,
@@ -30,6 +33,9 @@ from engine.jobs.model import (
     ResumeMode,
 )
 from engine.jobs.store import Store
+from engine.timefmt import format_iso
+
+_UTC = ZoneInfo("UTC")
 
 FORMATS = ("csv", "json")
 UNKNOWN = "unknown"  # created_by of a broadcast stored before the server recorded callers
@@ -37,14 +43,19 @@ CSV_COLUMNS = (
     "broadcast_id", "title", "requested_by", "created_by", "created_by_role", "created_by_token", "priority",
     "state", "groups", "languages", "create_time",
     "start_time", "air_time", "end_time", "aired_seconds", "wall_seconds", "airings_done", "airings_asked",
-    "interruption_count", "interruptions", "end_reason", "text", "gap_count", "gap_seconds",
+    "interruption_count", "interruptions", "end_reason", "text", "gap_count", "gap_seconds", "schedule_id",
+    "time_zone",
 )  # fmt: skip
 
 
+# the zone of the export under way (export_log sets it for its thread); UTC for a caller of iso alone
+_ZONE: contextvars.ContextVar[ZoneInfo | None] = contextvars.ContextVar("loa_log_zone", default=None)
+
+
 def iso(t: float | None) -> str:
-    if t is None:
-        return ""
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """In the export's zone with its offset; in UTC written with Z, as logs always were."""
+    tz = _ZONE.get()
+    return format_iso(t, tz) if tz is not None else format_iso(t, _UTC).replace("+00:00", "Z")
 
 
 def _interruption(cut: Interruption) -> dict[str, Any]:
@@ -108,6 +119,7 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
         "created_by_token": b.created_by.token_id if b.created_by else UNKNOWN,
         "priority": b.priority.name,
         "state": b.state.name,
+        "schedule_id": b.spec.schedule_id,
         "groups": list(b.group_ids),
         "languages": [s.language for s in b.spec.segments],
         "create_time": iso(b.create_time),
@@ -142,6 +154,7 @@ def _entry(store: Store, b: Broadcast) -> dict[str, Any]:
 
 def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in entry.items() if k in CSV_COLUMNS}
+    row["time_zone"] = (_ZONE.get() or _UTC).key
     row["groups"] = ";".join(entry["groups"])
     row["languages"] = ";".join(entry["languages"])
     row["interruption_count"] = len(entry["interruptions"])
@@ -159,15 +172,27 @@ def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def export_log(store: Store, since: float, until: float | None = None, fmt: str = "csv") -> str:
-    """The log of broadcasts alive in [since, until) (until None: up to now), oldest first."""
+def export_log(
+    store: Store, since: float, until: float | None = None, fmt: str = "csv", tz: ZoneInfo | None = None
+) -> str:
+    """The log of broadcasts alive in [since, until) (until None: up to now), oldest first; times in
+    ``tz`` (the server's zone; None: UTC)."""
+    token = _ZONE.set(None if tz is None or tz.key in ("UTC", "Etc/UTC") else tz)
+    try:
+        return _export(store, since, until, fmt)
+    finally:
+        _ZONE.reset(token)
+
+
+def _export(store: Store, since: float, until: float | None, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if until is not None and until <= since:
         raise ValueError(f"until: {iso(until)} is not after since {iso(since)}")
     entries = [_entry(store, b) for b in store.broadcasts_between(since, until)]
     if fmt == "json":
-        doc = {"since": iso(since), "until": iso(until), "broadcasts": entries}
+        zone_name = (_ZONE.get() or _UTC).key
+        doc = {"time_zone": zone_name, "since": iso(since), "until": iso(until), "broadcasts": entries}
         return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")

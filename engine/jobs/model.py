@@ -131,6 +131,7 @@ class BroadcastSpec:
     title: str = ""
     requested_by: str = ""
     sentence_pause_s: float | None = None  # None: the synthesizer's default
+    schedule_id: str = ""  # the schedule whose occurrence this is (jobs/scheduler.py); set by the server
 
 
 LOCAL_SCOPE = "local"  # the idempotency scope of the caller when auth is off (it has no token id)

@@ -82,6 +82,25 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_FINISHED: _ClassVar[EventType]
     EVENT_TYPE_CANCELLED: _ClassVar[EventType]
     EVENT_TYPE_FAILED: _ClassVar[EventType]
+
+class Weekday(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEEKDAY_UNSPECIFIED: _ClassVar[Weekday]
+    WEEKDAY_MONDAY: _ClassVar[Weekday]
+    WEEKDAY_TUESDAY: _ClassVar[Weekday]
+    WEEKDAY_WEDNESDAY: _ClassVar[Weekday]
+    WEEKDAY_THURSDAY: _ClassVar[Weekday]
+    WEEKDAY_FRIDAY: _ClassVar[Weekday]
+    WEEKDAY_SATURDAY: _ClassVar[Weekday]
+    WEEKDAY_SUNDAY: _ClassVar[Weekday]
+
+class OccurrenceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OCCURRENCE_STATE_UNSPECIFIED: _ClassVar[OccurrenceState]
+    OCCURRENCE_STATE_SCHEDULED: _ClassVar[OccurrenceState]
+    OCCURRENCE_STATE_MISSED: _ClassVar[OccurrenceState]
+    OCCURRENCE_STATE_SKIPPED: _ClassVar[OccurrenceState]
+    OCCURRENCE_STATE_FAILED: _ClassVar[OccurrenceState]
 AUDIO_FORMAT_UNSPECIFIED: AudioFormat
 AUDIO_FORMAT_WAV: AudioFormat
 AUDIO_FORMAT_OGG_OPUS: AudioFormat
@@ -126,6 +145,19 @@ EVENT_TYPE_RESUMED: EventType
 EVENT_TYPE_FINISHED: EventType
 EVENT_TYPE_CANCELLED: EventType
 EVENT_TYPE_FAILED: EventType
+WEEKDAY_UNSPECIFIED: Weekday
+WEEKDAY_MONDAY: Weekday
+WEEKDAY_TUESDAY: Weekday
+WEEKDAY_WEDNESDAY: Weekday
+WEEKDAY_THURSDAY: Weekday
+WEEKDAY_FRIDAY: Weekday
+WEEKDAY_SATURDAY: Weekday
+WEEKDAY_SUNDAY: Weekday
+OCCURRENCE_STATE_UNSPECIFIED: OccurrenceState
+OCCURRENCE_STATE_SCHEDULED: OccurrenceState
+OCCURRENCE_STATE_MISSED: OccurrenceState
+OCCURRENCE_STATE_SKIPPED: OccurrenceState
+OCCURRENCE_STATE_FAILED: OccurrenceState
 
 class VoiceSettings(_message.Message):
     __slots__ = ("voice_id", "speaker", "speed", "noise_scale", "noise_w")
@@ -246,14 +278,30 @@ class NormalizeRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
 
 class NormalizeResponse(_message.Message):
-    __slots__ = ("normalized_text", "sentences", "warnings")
+    __slots__ = ("normalized_text", "sentences", "warnings", "lexicon")
     NORMALIZED_TEXT_FIELD_NUMBER: _ClassVar[int]
     SENTENCES_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    LEXICON_FIELD_NUMBER: _ClassVar[int]
     normalized_text: str
     sentences: _containers.RepeatedCompositeFieldContainer[NormalizedSentence]
     warnings: _containers.RepeatedCompositeFieldContainer[NormalizeWarning]
-    def __init__(self, normalized_text: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[NormalizedSentence, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ...) -> None: ...
+    lexicon: _containers.RepeatedCompositeFieldContainer[AppliedLexiconEntry]
+    def __init__(self, normalized_text: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[NormalizedSentence, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[NormalizeWarning, _Mapping]]] = ..., lexicon: _Optional[_Iterable[_Union[AppliedLexiconEntry, _Mapping]]] = ...) -> None: ...
+
+class AppliedLexiconEntry(_message.Message):
+    __slots__ = ("written", "spoken", "deployment", "sentence_index", "source_span")
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    SPOKEN_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
+    written: str
+    spoken: str
+    deployment: bool
+    sentence_index: int
+    source_span: TextSpan
+    def __init__(self, written: _Optional[str] = ..., spoken: _Optional[str] = ..., deployment: _Optional[bool] = ..., sentence_index: _Optional[int] = ..., source_span: _Optional[_Union[TextSpan, _Mapping]] = ...) -> None: ...
 
 class NormalizedSentence(_message.Message):
     __slots__ = ("text", "source_span", "clauses", "language")
@@ -458,7 +506,7 @@ class CreateBroadcastRequest(_message.Message):
     def __init__(self, segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., title: _Optional[str] = ..., requested_by: _Optional[str] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Broadcast(_message.Message):
-    __slots__ = ("id", "title", "segments", "group_ids", "priority", "state", "create_time", "start_time", "air_time", "end_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "requested_by", "progress", "failure_reason", "interruptions", "sentence_pause", "created_by")
+    __slots__ = ("id", "title", "segments", "group_ids", "priority", "state", "create_time", "start_time", "air_time", "end_time", "repeat_count", "repeat_gap", "chime", "idempotency_key", "requested_by", "progress", "failure_reason", "interruptions", "sentence_pause", "created_by", "schedule_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -479,6 +527,7 @@ class Broadcast(_message.Message):
     INTERRUPTIONS_FIELD_NUMBER: _ClassVar[int]
     SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
     segments: _containers.RepeatedCompositeFieldContainer[Segment]
@@ -499,7 +548,8 @@ class Broadcast(_message.Message):
     interruptions: _containers.RepeatedCompositeFieldContainer[Interruption]
     sentence_pause: _duration_pb2.Duration
     created_by: Caller
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[BroadcastState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., air_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., requested_by: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., failure_reason: _Optional[str] = ..., interruptions: _Optional[_Iterable[_Union[Interruption, _Mapping]]] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., created_by: _Optional[_Union[Caller, _Mapping]] = ...) -> None: ...
+    schedule_id: str
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., group_ids: _Optional[_Iterable[str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[BroadcastState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., air_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., repeat_count: _Optional[int] = ..., repeat_gap: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., idempotency_key: _Optional[str] = ..., requested_by: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., failure_reason: _Optional[str] = ..., interruptions: _Optional[_Iterable[_Union[Interruption, _Mapping]]] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., created_by: _Optional[_Union[Caller, _Mapping]] = ..., schedule_id: _Optional[str] = ...) -> None: ...
 
 class Caller(_message.Message):
     __slots__ = ("token_id", "name", "role")
@@ -938,3 +988,113 @@ class ListPlayReportsResponse(_message.Message):
     reports: _containers.RepeatedCompositeFieldContainer[PlayReport]
     missed: _containers.RepeatedCompositeFieldContainer[MissedBulletin]
     def __init__(self, reports: _Optional[_Iterable[_Union[PlayReport, _Mapping]]] = ..., missed: _Optional[_Iterable[_Union[MissedBulletin, _Mapping]]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ("time_zone", "version", "time")
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    time_zone: str
+    version: str
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, time_zone: _Optional[str] = ..., version: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Recurrence(_message.Message):
+    __slots__ = ("time_zone", "times", "weekdays", "first_date", "last_date", "exception_dates")
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    WEEKDAYS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DATE_FIELD_NUMBER: _ClassVar[int]
+    LAST_DATE_FIELD_NUMBER: _ClassVar[int]
+    EXCEPTION_DATES_FIELD_NUMBER: _ClassVar[int]
+    time_zone: str
+    times: _containers.RepeatedScalarFieldContainer[str]
+    weekdays: _containers.RepeatedScalarFieldContainer[Weekday]
+    first_date: str
+    last_date: str
+    exception_dates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, time_zone: _Optional[str] = ..., times: _Optional[_Iterable[str]] = ..., weekdays: _Optional[_Iterable[_Union[Weekday, str]]] = ..., first_date: _Optional[str] = ..., last_date: _Optional[str] = ..., exception_dates: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Occurrence(_message.Message):
+    __slots__ = ("time", "state", "broadcast_id", "reason")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    BROADCAST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    state: OccurrenceState
+    broadcast_id: str
+    reason: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[OccurrenceState, str]] = ..., broadcast_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Schedule(_message.Message):
+    __slots__ = ("id", "template", "recurrence", "paused", "create_time", "update_time", "created_by", "next_time", "recent")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    RECURRENCE_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TIME_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    template: CreateBroadcastRequest
+    recurrence: Recurrence
+    paused: bool
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    created_by: Caller
+    next_time: _timestamp_pb2.Timestamp
+    recent: _containers.RepeatedCompositeFieldContainer[Occurrence]
+    def __init__(self, id: _Optional[str] = ..., template: _Optional[_Union[CreateBroadcastRequest, _Mapping]] = ..., recurrence: _Optional[_Union[Recurrence, _Mapping]] = ..., paused: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[_Union[Caller, _Mapping]] = ..., next_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recent: _Optional[_Iterable[_Union[Occurrence, _Mapping]]] = ...) -> None: ...
+
+class CreateScheduleRequest(_message.Message):
+    __slots__ = ("schedule",)
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    schedule: Schedule
+    def __init__(self, schedule: _Optional[_Union[Schedule, _Mapping]] = ...) -> None: ...
+
+class GetScheduleRequest(_message.Message):
+    __slots__ = ("schedule_id",)
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    schedule_id: str
+    def __init__(self, schedule_id: _Optional[str] = ...) -> None: ...
+
+class ListSchedulesRequest(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class ListSchedulesResponse(_message.Message):
+    __slots__ = ("schedules",)
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    schedules: _containers.RepeatedCompositeFieldContainer[Schedule]
+    def __init__(self, schedules: _Optional[_Iterable[_Union[Schedule, _Mapping]]] = ...) -> None: ...
+
+class UpdateScheduleRequest(_message.Message):
+    __slots__ = ("schedule_id", "paused", "add_exception_dates", "remove_exception_dates")
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    ADD_EXCEPTION_DATES_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_EXCEPTION_DATES_FIELD_NUMBER: _ClassVar[int]
+    schedule_id: str
+    paused: bool
+    add_exception_dates: _containers.RepeatedScalarFieldContainer[str]
+    remove_exception_dates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, schedule_id: _Optional[str] = ..., paused: _Optional[bool] = ..., add_exception_dates: _Optional[_Iterable[str]] = ..., remove_exception_dates: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteScheduleRequest(_message.Message):
+    __slots__ = ("schedule_id",)
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    schedule_id: str
+    def __init__(self, schedule_id: _Optional[str] = ...) -> None: ...
+
+class DeleteScheduleResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

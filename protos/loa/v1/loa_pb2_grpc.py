@@ -1430,3 +1430,367 @@ class Clusters:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ServerStub:
+    """---------------------------------------------------------------------------------------------------
+    The server itself
+    ---------------------------------------------------------------------------------------------------
+
+    What a client needs to know to show and read times as the server does. Any authenticated role.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetServerInfo = channel.unary_unary(
+                '/loa.v1.Server/GetServerInfo',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ServerInfo.FromString,
+                _registered_method=True)
+
+
+class ServerServicer:
+    """---------------------------------------------------------------------------------------------------
+    The server itself
+    ---------------------------------------------------------------------------------------------------
+
+    What a client needs to know to show and read times as the server does. Any authenticated role.
+    """
+
+    def GetServerInfo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ServerServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ServerInfo.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'loa.v1.Server', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('loa.v1.Server', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Server:
+    """---------------------------------------------------------------------------------------------------
+    The server itself
+    ---------------------------------------------------------------------------------------------------
+
+    What a client needs to know to show and read times as the server does. Any authenticated role.
+    """
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Server/GetServerInfo',
+            protos_dot_loa_dot_v1_dot_loa__pb2.GetServerInfoRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class SchedulesStub:
+    """---------------------------------------------------------------------------------------------------
+    Schedules: calendar recurrence (docs/SCHEDULES.md)
+    ---------------------------------------------------------------------------------------------------
+
+    A schedule airs a broadcast template at local times of day ("every weekday at 17:00" in
+    Asia/Ho_Chi_Minh). Each occurrence becomes an ordinary broadcast (its schedule_id set) shortly before it
+    is due, once only, also across restarts; one whose time passed while the server was down is recorded
+    as missed, never aired late. Roles and group scopes as CreateBroadcast, for the template's priority and
+    groups; a token reads and changes only schedules all of whose groups are in its scope (others are
+    NOT_FOUND, as an unknown id).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateSchedule = channel.unary_unary(
+                '/loa.v1.Schedules/CreateSchedule',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateScheduleRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/loa.v1.Schedules/GetSchedule',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/loa.v1.Schedules/ListSchedules',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
+        self.UpdateSchedule = channel.unary_unary(
+                '/loa.v1.Schedules/UpdateSchedule',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateScheduleRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/loa.v1.Schedules/DeleteSchedule',
+                request_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleRequest.SerializeToString,
+                response_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
+
+
+class SchedulesServicer:
+    """---------------------------------------------------------------------------------------------------
+    Schedules: calendar recurrence (docs/SCHEDULES.md)
+    ---------------------------------------------------------------------------------------------------
+
+    A schedule airs a broadcast template at local times of day ("every weekday at 17:00" in
+    Asia/Ho_Chi_Minh). Each occurrence becomes an ordinary broadcast (its schedule_id set) shortly before it
+    is due, once only, also across restarts; one whose time passed while the server was down is recorded
+    as missed, never aired late. Roles and group scopes as CreateBroadcast, for the template's priority and
+    groups; a token reads and changes only schedules all of whose groups are in its scope (others are
+    NOT_FOUND, as an unknown id).
+    """
+
+    def CreateSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSchedule(self, request, context):
+        """Pause or resume, add or remove exception dates; an occurrence already made for a date now excepted
+        (or while paused) has its broadcast cancelled if it has not started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Also cancels the occurrences made and not yet started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SchedulesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSchedule,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.CreateScheduleRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.GetScheduleRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'UpdateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSchedule,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.UpdateScheduleRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleRequest.FromString,
+                    response_serializer=protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'loa.v1.Schedules', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('loa.v1.Schedules', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Schedules:
+    """---------------------------------------------------------------------------------------------------
+    Schedules: calendar recurrence (docs/SCHEDULES.md)
+    ---------------------------------------------------------------------------------------------------
+
+    A schedule airs a broadcast template at local times of day ("every weekday at 17:00" in
+    Asia/Ho_Chi_Minh). Each occurrence becomes an ordinary broadcast (its schedule_id set) shortly before it
+    is due, once only, also across restarts; one whose time passed while the server was down is recorded
+    as missed, never aired late. Roles and group scopes as CreateBroadcast, for the template's priority and
+    groups; a token reads and changes only schedules all of whose groups are in its scope (others are
+    NOT_FOUND, as an unknown id).
+    """
+
+    @staticmethod
+    def CreateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Schedules/CreateSchedule',
+            protos_dot_loa_dot_v1_dot_loa__pb2.CreateScheduleRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Schedules/GetSchedule',
+            protos_dot_loa_dot_v1_dot_loa__pb2.GetScheduleRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Schedules/ListSchedules',
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Schedules/UpdateSchedule',
+            protos_dot_loa_dot_v1_dot_loa__pb2.UpdateScheduleRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/loa.v1.Schedules/DeleteSchedule',
+            protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleRequest.SerializeToString,
+            protos_dot_loa_dot_v1_dot_loa__pb2.DeleteScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
