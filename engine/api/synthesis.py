@@ -360,10 +360,12 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
     ) -> pb.NormalizeResponse:
         lexicon = lexicon if language == "vi" else None
         whole: Normalized = normalize(text, language, dialect, lexicon)
+        read = sentences(text, language, dialect, lexicon)
         return pb.NormalizeResponse(
             normalized_text=whole.text,
-            sentences=[_sentence_to_pb(s, language) for s in sentences(text, language, dialect, lexicon)],
+            sentences=[_sentence_to_pb(s, language) for s in read],
             warnings=[warning_to_pb(w) for w in whole.warnings],
+            lexicon=_lexicon_to_pb(read),
         )
 
     def _normalize_ssml(
@@ -378,7 +380,24 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
             normalized_text=" ".join(r.sentence.text.strip() for r in said),
             sentences=[_sentence_to_pb(r.sentence, r.language) for r in reading.sentences],
             warnings=[warning_to_pb(w) for r in reading.sentences for w in r.sentence.warnings],
+            lexicon=_lexicon_to_pb([r.sentence for r in reading.sentences]),
         )
+
+
+def _lexicon_to_pb(read: Sequence[Sentence]) -> list[pb.AppliedLexiconEntry]:
+    """Which entries read what, sentence by sentence: an editor sees that "HTXTP" was read by the
+    commune's entry, and where."""
+    return [
+        pb.AppliedLexiconEntry(
+            written=use.written,
+            spoken=use.spoken,
+            deployment=use.deployment,
+            sentence_index=index,
+            source_span=pb.TextSpan(start=use.source_span.start, end=use.source_span.end),
+        )
+        for index, sentence in enumerate(read)
+        for use in sentence.lexicon
+    ]
 
 
 def _sentence_to_pb(s: Sentence, language: str) -> pb.NormalizedSentence:

@@ -199,6 +199,37 @@ def test_a_lexicon_entry_changes_the_next_reading_without_restart(client: Client
     assert again.normalized_text == before.normalized_text
 
 
+def test_the_preview_lists_which_entries_read_what_and_where(client: Client) -> None:
+    lex = lexicon(client)
+    lex.PutLexiconEntry(
+        pb.PutLexiconEntryRequest(entry=pb.LexiconEntry(written="HTXLP", spoken="hợp tác xã long phú")),
+        metadata=client.metadata,
+    )
+    try:
+        for text in (
+            "Xin chào. UBND xã và HTXLP họp.",
+            "<speak><p>Xin chào.</p> UBND xã và HTXLP họp.</speak>",
+        ):
+            reply = client.synthesis.Normalize(pb.NormalizeRequest(text=text), metadata=client.metadata)
+            used = [
+                (
+                    u.written,
+                    u.spoken,
+                    u.deployment,
+                    u.sentence_index,
+                    text[u.source_span.start : u.source_span.end],
+                )
+                for u in reply.lexicon
+            ]
+            assert used == [
+                ("UBND", "ủy ban nhân dân", False, 1, "UBND"),
+                ("HTXLP", "hợp tác xã long phú", True, 1, "HTXLP"),
+            ], text
+            assert "hợp tác xã long phú" in reply.sentences[1].text
+    finally:
+        lex.DeleteLexiconEntry(pb.DeleteLexiconEntryRequest(written="HTXLP"), metadata=client.metadata)
+
+
 @pytest.mark.parametrize(
     ("entry", "field"),
     [

@@ -47,6 +47,12 @@ def test_dialect_and_language_flags() -> None:
     assert out.stdout == "ដប់ប្រាំ នាក់\nមួយរយភាគរយ\n"
 
 
+def test_show_lexicon_lists_the_entries_that_read_each_line() -> None:
+    out = _loa("--lang", "vi", "--show-lexicon", stdin="Họp tại UBND xã.\nXin chào.\n")
+    assert out.stdout == "Họp tại ủy ban nhân dân xã.\nXin chào.\n"
+    assert out.stderr == "line 1: lexicon: 'UBND' -> 'ủy ban nhân dân' (built-in) at 8-12\n"
+
+
 def test_bad_flags_are_reported_with_the_field_name() -> None:
     out = _loa("--lang", "vi", "--dialect", "central", stdin="1\n")
     assert out.returncode == 2

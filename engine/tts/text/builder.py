@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Normalized, Piece, Span, TextWarning
+from .model import LexiconUse, Normalized, Piece, Span, TextWarning
 
 _OPENERS = frozenset(" ([{\"'“‘«")
 _PAUSES = ".,;:!?"
@@ -25,6 +25,7 @@ class Builder:
         self._last = " "
         self._glue = False  # the last thing was a reading: a following word must not touch it
         self.warnings: list[TextWarning] = []
+        self.lexicon: list[LexiconUse] = []
 
     def _put(self, text: str, start: int, end: int, exact: bool) -> None:
         n = len(text)
@@ -101,8 +102,12 @@ class Builder:
     def warn(self, code: str, message: str, start: int, end: int, spoken: str) -> None:
         self.warnings.append(TextWarning(code, message, Span(start, end), self.source[start:end], spoken))
 
+    def used(self, written: str, spoken: str, deployment: bool, start: int, end: int) -> None:
+        """A table entry read source [start, end): the Normalize preview lists it."""
+        self.lexicon.append(LexiconUse(written, spoken, deployment, Span(start, end)))
+
     def build(self) -> Normalized:
         while self._parts and self._parts[-1] == " ":
             self._drop_space()
         pieces = tuple(Piece(a, b, c, d, bool(e)) for a, b, c, d, e in self._pieces)
-        return Normalized("".join(self._parts), tuple(self.warnings), pieces)
+        return Normalized("".join(self._parts), tuple(self.warnings), pieces, tuple(self.lexicon))

@@ -32,6 +32,12 @@ def _run(args: argparse.Namespace) -> int:
                     f"line {number}: {w.code}: {w.message} [{w.source_text!r} -> {w.spoken_as!r}]",
                     file=sys.stderr,
                 )
+            for u in result.lexicon if args.show_lexicon else ():
+                where = f"{u.source_span.start}-{u.source_span.end}"
+                print(
+                    f"line {number}: lexicon: {u.written!r} -> {u.spoken!r} (built-in) at {where}",
+                    file=sys.stderr,
+                )
     sys.stdout.flush()
     return 0
 
@@ -48,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dialect", choices=DIALECTS, default=None, help=f"Vietnamese readings (default: {DEFAULT_DIALECT})"
+    )
+    p.add_argument(
+        "--show-lexicon",
+        action="store_true",
+        help="also list on stderr which abbreviation entries read what (code points of the line)",
     )
     p.add_argument("--input", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_run)

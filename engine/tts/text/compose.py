@@ -49,7 +49,10 @@ class Composed:
             else:
                 span = self.span(p.src_start, p.src_end)
                 pieces.append(Piece(p.out_start, p.out_end, span.start, span.end, False))
-        return Normalized(norm.text, warnings, tuple(pieces))
+        lexicon = tuple(
+            replace(u, source_span=self.span(u.source_span.start, u.source_span.end)) for u in norm.lexicon
+        )
+        return Normalized(norm.text, warnings, tuple(pieces), lexicon)
 
     def _warning(self, w: TextWarning) -> TextWarning:
         span = self.span(w.source_span.start, w.source_span.end)

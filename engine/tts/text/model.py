@@ -31,6 +31,16 @@ class TextWarning:
 
 
 @dataclass(frozen=True)
+class LexiconUse:
+    """An abbreviation-table entry that gave a reading: from the deployment's lexicon or built in."""
+
+    written: str  # the table's written form
+    spoken: str
+    deployment: bool  # the deployment's own entry (loa.v1.Lexicon), else the built-in table
+    source_span: Span  # what it read, in the source (a trailing "." taken with it included)
+
+
+@dataclass(frozen=True)
 class Piece:
     """One stretch of output and the source it came from; ``exact`` when copied character for character."""
 
@@ -46,6 +56,7 @@ class Normalized:
     text: str  # the speakable text
     warnings: tuple[TextWarning, ...] = ()
     pieces: tuple[Piece, ...] = field(default=(), repr=False, compare=False)
+    lexicon: tuple[LexiconUse, ...] = field(default=(), compare=False)  # entries that read something
 
     @cached_property
     def _starts(self) -> list[int]:
@@ -95,3 +106,4 @@ class Sentence:
     source_span: Span
     clauses: tuple[Clause, ...]
     warnings: tuple[TextWarning, ...]
+    lexicon: tuple[LexiconUse, ...] = ()  # the table entries that read words of it

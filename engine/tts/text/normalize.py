@@ -116,11 +116,11 @@ def sentences(
         source = nfc.span(span.start, span.end)
         if not norm.text.strip(" .,;:!?…។៕"):
             if norm.warnings:
-                out.append(Sentence(norm.text, source, (), norm.warnings))
+                out.append(Sentence(norm.text, source, (), norm.warnings, norm.lexicon))
             continue
         clauses = []
         for a, z in clause_cuts(norm, first=not out):
             src = norm.source_span(a, z)
             clauses.append(Clause(norm.text[a:z].strip(), src))
-        out.append(Sentence(norm.text, source, tuple(clauses), norm.warnings))
+        out.append(Sentence(norm.text, source, tuple(clauses), norm.warnings, norm.lexicon))
     return out

@@ -261,6 +261,7 @@ def _mapped(sentence: Sentence, block: _Block, source: str) -> Sentence:
         block.span(sentence.source_span),
         tuple(dataclasses.replace(c, source_span=block.span(c.source_span)) for c in sentence.clauses),
         tuple(_warning(w, block, source) for w in sentence.warnings),
+        tuple(dataclasses.replace(u, source_span=block.span(u.source_span)) for u in sentence.lexicon),
     )
 
 

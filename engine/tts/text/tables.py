@@ -72,11 +72,23 @@ def layered(base: Lexicon, extra: Mapping[str, str | Mapping[str, str]] | None) 
     the base's rows for that form. A plain string reading applies "always"."""
     if not extra:
         return base
-    out = dict(base)
+    out = _Layered(base)
     for written, value in extra.items():
         rows_ = {"always": value} if isinstance(value, str) else dict(value)
         bad = [w for w in rows_ if not valid_when(w)]
         if not written or not all(rows_.values()) or bad:
             raise ValueError(f"lexicon: entry {written!r} needs a reading and known 'when' rules (got {bad})")
         out[written] = rows_
+    out.own = frozenset(extra)
     return out
+
+
+class _Layered(dict[str, Mapping[str, str]]):
+    """A table with a deployment's entries on top; ``own``: their written forms (the preview tells
+    a deployment's reading from a built-in one)."""
+
+    own: frozenset[str] = frozenset()
+
+
+def is_deployment_entry(table: Lexicon, written: str) -> bool:
+    return isinstance(table, _Layered) and written in table.own

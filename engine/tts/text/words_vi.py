@@ -14,7 +14,7 @@ from .numbers_vi import cardinal
 from .numeric_vi import unit_pattern, unit_reading
 from .roman import parse_roman
 from .scan_vi import NUMERIC, Scan, ends_with, line_start, word_set
-from .tables import mapping
+from .tables import is_deployment_entry, mapping
 
 _HEAD = re.compile(r"[^\W\d_]+|\d+")
 _SLASH_TAIL = re.compile(r"/[^\W\d_]{1,2}(?![\w/])")  # "đ/c", "v/v": abbreviations with a slash
@@ -166,22 +166,22 @@ def _acronym_like(s: Scan, head: str, start: int, end: int) -> bool:
 
 def _abbreviation(s: Scan, head: str, rows: Mapping[str, str], start: int, end: int) -> int:
     if "code" in rows and _CODE_AFTER.match(s.text, end, s.hi):
-        return _say_abbreviation(s, rows["code"], start, end)
+        return _say_abbreviation(s, head, rows["code"], start, end)
     nxt = _NEXT_WORD.match(s.text, end, s.hi)
     next_word = nxt.group(1).lower() if nxt else ""
     for when, reading in rows.items():
         if when.startswith("next:") and next_word in when[5:].split(","):
-            return _say_abbreviation(s, reading, start, end)
+            return _say_abbreviation(s, head, reading, start, end)
     for when, reading in rows.items():
         if when.startswith("prev:") and s.prev_word(start) in when[5:].split(","):
-            return _say_abbreviation(s, reading, start, end)
+            return _say_abbreviation(s, head, reading, start, end)
     if "before_phone" in rows and _PHONE_AFTER.match(s.text, end, s.hi):
-        return _say_abbreviation(s, rows["before_phone"], start, end)
+        return _say_abbreviation(s, head, rows["before_phone"], start, end)
     if "always" in rows:
-        return _say_abbreviation(s, rows["always"], start, end)
+        return _say_abbreviation(s, head, rows["always"], start, end)
     name = _NAME_AFTER.match(s.text, end, s.hi)
     if "before_name" in rows and name:
-        return _say_abbreviation(s, rows["before_name"], start, end, name.group().startswith("."))
+        return _say_abbreviation(s, head, rows["before_name"], start, end, name.group().startswith("."))
     spelled = spell.letters(head)
     s.b.say(spelled, start, end)
     readings = " / ".join(rows.values())
@@ -189,10 +189,11 @@ def _abbreviation(s: Scan, head: str, rows: Mapping[str, str], start: int, end: 
     return end
 
 
-def _say_abbreviation(s: Scan, reading: str, start: int, end: int, dot: bool = False) -> int:
+def _say_abbreviation(s: Scan, head: str, reading: str, start: int, end: int, dot: bool = False) -> int:
     if dot or (s.text.startswith(".", end) and _NAME_AFTER.match(s.text, end, s.hi)):
         end += 1
     s.b.say(reading, start, end)
+    s.b.used(head, reading, is_deployment_entry(s.table, head), start, end)
     return end
 
 
