@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", help="host:port or unix:PATH (default: LOA_SERVER or 127.0.0.1:50051)")
+    parser.add_argument(
+        "--server",
+        help="host[:port] (port 50051 if none) or unix:PATH (default: LOA_SERVER or 127.0.0.1:50051)",
+    )
     parser.add_argument("--token", help="API token (default: LOA_TOKEN)")
     parser.add_argument("--tls-ca", type=Path, help="CA that signed the server's certificate (turns TLS on)")
     parser.add_argument("--tls-cert", type=Path, help="client certificate, for mutual TLS")
@@ -52,9 +55,27 @@ def connect(args: argparse.Namespace) -> Any:
 
 
 def rpc_failed(command: str, exc: Any) -> int:
-    """Prints a refused call as ``command: CODE: details``; the exit status 1."""
-    print(f"{command}: {exc.code().name}: {exc.details()}", file=sys.stderr)
+    """Prints a refused call as ``command: CODE: details``, with a hint when it never reached the server;
+    the exit status 1."""
+    details = exc.details() or ""
+    print(f"{command}: {exc.code().name}: {details}{connection_hint(details)}", file=sys.stderr)
     return 1
+
+
+def connection_hint(details: str) -> str:
+    """What to change when a connection failed for a reason gRPC words obscurely: a plaintext client of
+    a TLS server only sees "Socket closed", a TLS client of a plaintext server WRONG_VERSION_NUMBER."""
+    if "Socket closed" in details:
+        return (" (the server may use TLS: give --tls-ca with the CA that signed its certificate, and "
+                "--tls-cert/--tls-key if it requires client certificates)")  # fmt: skip
+    if "WRONG_VERSION_NUMBER" in details:
+        return " (the server speaks plaintext, not TLS: leave out --tls-ca, --tls-cert and --tls-key)"
+    if "handshake failed" in details.lower():
+        return (" (TLS handshake failed: --tls-ca must be the CA that signed the server's certificate, "
+                "and --server a name in it)")  # fmt: skip
+    if "Connection refused" in details or "No such file or directory" in details:
+        return " (is `loa serve` running there? --server or LOA_SERVER; default 127.0.0.1:50051)"
+    return ""
 
 
 def write_output(text: str, path: str | Path | None, *, private: bool = False) -> None:

@@ -14,7 +14,20 @@ import grpc
 from engine.api.tls import channel_credentials
 from protos.loa.v1 import loa_pb2_grpc
 
-DEFAULT_SERVER = "127.0.0.1:50051"
+DEFAULT_PORT = 50051
+DEFAULT_SERVER = f"127.0.0.1:{DEFAULT_PORT}"
+
+
+def with_default_port(address: str) -> str:
+    """``address`` with Loa's port when it names none: gRPC would otherwise dial 443 (issue #13).
+    "localhost" → "localhost:50051", "::1" → "[::1]:50051"; unix: sockets and URIs are left alone."""
+    if address.startswith(("unix:", "unix-abstract:")) or "://" in address:
+        return address
+    if address.startswith("["):
+        return address if "]:" in address else f"{address}:{DEFAULT_PORT}"
+    if address.count(":") > 1:  # a bare IPv6 address
+        return f"[{address}]:{DEFAULT_PORT}"
+    return address if ":" in address else f"{address}:{DEFAULT_PORT}"
 
 
 @dataclass
@@ -40,7 +53,7 @@ class Client:
         tls: bool = False,
     ) -> Client:
         """address: LOA_SERVER or 127.0.0.1:50051; token: LOA_TOKEN when None. TLS when any tls_* is given."""
-        address = address or os.environ.get("LOA_SERVER") or DEFAULT_SERVER
+        address = with_default_port(address or os.environ.get("LOA_SERVER") or DEFAULT_SERVER)
         token = token if token is not None else os.environ.get("LOA_TOKEN") or None
         if tls or tls_ca or tls_cert:
             channel = grpc.secure_channel(address, channel_credentials(tls_ca, tls_cert, tls_key))
