@@ -55,6 +55,11 @@ class Config:
     # With the broker on, a non-emergency broadcast scheduled further ahead than this is synthesized,
     # encoded and published to its groups' clusters before its start (engine/jobs/ahead_planner.py).
     ahead_lead_s: float = 300.0
+    # stderr logging (streaming/logsetup.py, docs/LOGGING.md): debug|info|warning|error, text|json, and
+    # the window in which the same event key is logged at most once
+    log_level: str = "info"
+    log_format: str = "text"
+    log_repeat_s: float = 60.0
     # IANA zone people's times are read and shown in (engine/timefmt.py) and schedules recur in; the wire
     # stays UTC. Empty: the machine's zone (TZ, /etc/localtime), else UTC. Vietnam: Asia/Ho_Chi_Minh.
     time_zone: str = ""
@@ -109,6 +114,9 @@ _ENV = {
     "broker_prefix": "LOA_BROKER_PREFIX",
     "broker_client_certs": "LOA_BROKER_CLIENT_CERTS",
     "ahead_lead_s": "LOA_AHEAD_LEAD_S",
+    "log_level": "LOA_LOG_LEVEL",
+    "log_format": "LOA_LOG_FORMAT",
+    "log_repeat_s": "LOA_LOG_REPEAT_S",
     "time_zone": "LOA_TIME_ZONE",
 }
 
@@ -155,6 +163,7 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
         raise ValueError("config state_dir: must be set")
     _check_broker(config)
     _check_keys(config)
+    _check_logging(config)
     return config
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 from typing import Any
 
+from streaming.logsetup import FORMATS as LOG_FORMATS
+from streaming.logsetup import LEVELS as LOG_LEVELS
 from streaming.sdp import DEFAULT_DELAY_MS
 
 
@@ -55,9 +58,18 @@ def _broker(args: argparse.Namespace) -> Any:
 
 def _speaker(args: argparse.Namespace) -> int:
     from streaming.clock import Clock, SimulatedClock
+    from streaming.logsetup import configure
     from streaming.receiver import SpeakerAgent, SpeakerConfig
     from streaming.sinks import open_sink
 
+    try:  # the flags, else LOA_LOG_LEVEL / LOA_LOG_FORMAT, else info and text (docs/LOGGING.md)
+        configure(
+            args.log_level or os.environ.get("LOA_LOG_LEVEL", "info"),
+            args.log_format or os.environ.get("LOA_LOG_FORMAT", "text"),
+        )
+    except ValueError as e:
+        print(f"loa speaker: {e}", file=sys.stderr)
+        return 2
     clock = (
         SimulatedClock(args.clock_offset_ms / 1000, args.clock_drift_ppm)
         if args.clock_offset_ms or args.clock_drift_ppm
@@ -226,6 +238,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     speaker.add_argument("--clock-offset-ms", type=float, default=0.0, help="testing: simulated clock offset")
     speaker.add_argument("--clock-drift-ppm", type=float, default=0.0, help="testing: simulated clock drift")
+    speaker.add_argument("--log-level", choices=LOG_LEVELS, help="stderr log level (default info)")
+    speaker.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json lines")
     speaker.set_defaults(func=_speaker)
 
     sdp = sub.add_parser("sdp", help="print the SDP of a group's stream (for ffmpeg, GStreamer)")

@@ -53,6 +53,7 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES
 from streaming.sdp import GroupSpec
 from streaming.sinks import Sink
 from streaming.source import UdpSource
+from streaming.speaker_log import SpeakerLog
 from streaming.srtp import SrtpError
 from streaming.time_auth import TimeReplyGate
 from streaming.timesync import BROKER_SCHEDULE, TimeSyncClient
@@ -146,6 +147,7 @@ class SpeakerAgent:
         self.report_queue = ReportQueue(path=kept)  # with a cache dir, reports outlive a power cut
         self._next_presence = 0.0
         self.broker_source = self._broker_source(config.broker) if config.broker else None
+        self.log = SpeakerLog(self)  # stderr lines per event, never per packet (docs/LOGGING.md)
 
     def _broker_source(self, provision: BrokerProvision) -> Any:
         from streaming.broker.subscriber import BrokerSource  # paho only where a broker is used
@@ -215,6 +217,7 @@ class SpeakerAgent:
         return 0.0 if self.timesync is None else self.timesync.offset
 
     def start(self) -> SpeakerAgent:
+        self.log.started()
         self._threads = [
             threading.Thread(target=self._network, name="loa-speaker-net", daemon=True),
             threading.Thread(target=self._play, name="loa-speaker-playout", daemon=True),
@@ -242,6 +245,7 @@ class SpeakerAgent:
         self.source.close()
         self._control.close()
         self.sink.close(self.summary())
+        self.log.stopped()
 
     def run(self, duration: float | None = None) -> None:
         self.start()
@@ -369,6 +373,8 @@ class SpeakerAgent:
             outcome = self.ingress.receive(group, data, arrival, source, self.offset(), path=path)
         if self.metrics is not None:
             self.metrics.on_datagram(outcome, len(data))
+        if outcome != "ok":
+            self.log.on_outcome(group, outcome, data)
 
     def _network(self) -> None:
         readers = [*self.source.sockets, self._control]
@@ -378,6 +384,7 @@ class SpeakerAgent:
             self._ask_time(now)
             self._presence_tick(now)
             self._send_play_reports()
+            self.log.tick(now)
             if self.keyring is not None and self.keyring.poll(now) and self.metrics is not None:
                 self.metrics.key_reloads.inc()
             if now >= next_report:

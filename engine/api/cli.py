@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from engine.api.cli_client import add_client_options, connect, rpc_failed, server_zone, write_output
 from engine.timefmt import format_clock, format_time, parse_time
 from engine.tts.limits import DEFAULT_DIALECT, DIALECTS
+from streaming.logsetup import FORMATS as LOG_FORMATS
+from streaming.logsetup import LEVELS as LOG_LEVELS
 from streaming.priority import Priority
 
 
@@ -32,16 +34,18 @@ def when(text: str | None, tz: ZoneInfo, sign: int, option: str) -> float | None
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
     import signal
     import threading
 
     from engine.api.server import LoaServer
     from engine.config import load
+    from streaming.logsetup import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure()  # until the config is read: text at INFO on stderr
     overrides: dict[str, str] = {}
     for name, value in (
+        ("LOA_LOG_LEVEL", args.log_level),
+        ("LOA_LOG_FORMAT", args.log_format),
         ("LOA_LISTEN", args.listen),
         ("LOA_STATE_DIR", args.state_dir),
         ("LOA_VOICES_DIR", args.voices_dir),
@@ -59,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         config = load(args.config, {**os.environ, **overrides})
+        configure(config.log_level, config.log_format, repeat_s=config.log_repeat_s)
         server = LoaServer(config).start()
     except (ValueError, OSError, StoreError, sqlite3.Error) as exc:
         # A bad setting, or a state directory that cannot be written (read-only, full): say so, exit 2.
@@ -300,6 +305,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     serve.add_argument(
         "--grace", type=float, default=5.0, help="seconds to finish what is on air at shutdown"
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="stderr log level (default info)")
+    serve.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="text (default) or json lines (docs/LOGGING.md)"
     )
     serve.set_defaults(func=_serve)
 

@@ -4,6 +4,8 @@ status for whatever a servicer raises."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +15,33 @@ import grpc
 
 from engine.api.errors import abort, is_abort
 from engine.metrics import ServerMetrics
+from streaming.logsetup import Repeats
+
+log = logging.getLogger("engine.api.calls")
+# statuses that mean the server refused the call (the caller's fault or its limits), logged at WARNING
+REFUSED = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "PERMISSION_DENIED",
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "FAILED_PRECONDITION",
+        "OUT_OF_RANGE",
+        "RESOURCE_EXHAUSTED",
+    }
+)
+_TOKEN = re.compile(r"loa_[A-Za-z0-9_\-]+")
+
+
+def refused_call(repeats: Repeats, method: str, status: str, details: str | bytes | None) -> None:
+    """One WARNING per (method, status) per window; a token in the details never reaches the log."""
+    if isinstance(details, bytes):  # grpc's context keeps them encoded
+        details = details.decode("utf-8", "replace")
+    text = _TOKEN.sub("loa_<redacted>", details or "")[:300]
+    message = f"refused {method}: {status}" + (f": {text}" if text else "")
+    repeats.event(logging.WARNING, "call.refused", message, (method, status), method=method, status=status,
+                  details=text)  # fmt: skip
 
 Unary = Callable[[Any, grpc.ServicerContext], Any]
 Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
@@ -45,6 +74,7 @@ def _rewrap(
 class MetricsInterceptor(grpc.ServerInterceptor):
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
+        self._repeats = Repeats(log)  # a token guessed in a loop: a line a window, with the count
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = continuation(details)
@@ -58,6 +88,9 @@ class MetricsInterceptor(grpc.ServerInterceptor):
             label = code.name if isinstance(code, grpc.StatusCode) else "OK"
             metrics.rpc_total.labels(name, label).inc()
             metrics.rpc_seconds.labels(name).observe(time.perf_counter() - started)
+            if label in REFUSED:
+                details = context.details() if hasattr(context, "details") else ""
+                refused_call(self._repeats, name, label, details)
 
         def unary(inner: Unary) -> Unary:
             def call(request: Any, context: grpc.ServicerContext) -> Any:

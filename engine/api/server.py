@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from engine.api import listen, reflection
+from engine.api import listen, reflection, server_log
 from engine.api.admission import Admission, BacklogReader, Limits
 from engine.api.audit import AuditLog
 from engine.api.auth import AuthInterceptor, require_auth
@@ -191,6 +191,7 @@ class LoaServer:
             )
         for name in ("", *SERVICES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        server_log.started(self.config, self.port)
         return self
 
     def _ensure_groups(self) -> None:
@@ -207,6 +208,7 @@ class LoaServer:
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Stops taking calls, lets what is on air finish for grace_s, saves where the rest was cut."""
+        server_log.stopping(grace_s)
         self.health.enter_graceful_shutdown()
         self.grpc.stop(grace_s).wait(grace_s + 1)
         self.runner.stop(grace_s)
@@ -226,3 +228,4 @@ class LoaServer:
         self.audit.close()
         if self.tokens is not None:
             self.tokens.close()
+        server_log.stopped()

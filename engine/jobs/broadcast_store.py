@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Collection
 
-from engine.jobs import broadcast_rows, serialize
+from engine.jobs import broadcast_rows, events_log, serialize
 from engine.jobs.errors import IdempotencyConflict, InvalidTransition
 from engine.jobs.model import (
     AIRING_STATES,
@@ -103,7 +103,9 @@ class BroadcastStore(StoreBase):
             broadcast_rows.append_event(
                 conn, bid, EventType.QUEUED, now, BroadcastState.QUEUED, Progress(), message
             )
-            return broadcast_rows.get(conn, bid), True
+            created = broadcast_rows.get(conn, bid)
+        events_log.broadcast_event(created, EventType.QUEUED, message)  # after the commit: it happened
+        return created, True
 
     def get_broadcast(self, broadcast_id: str) -> Broadcast:
         with self._guard():
@@ -265,7 +267,9 @@ class BroadcastStore(StoreBase):
                 ),
             )
             broadcast_rows.append_event(conn, broadcast_id, event, now, new.state, new.progress, message)
-            return new
+        # logged once, here, after the commit: every transition of every broadcast passes this point
+        events_log.broadcast_event(new, event, message, requeued=message.startswith(RESTART_REASON))
+        return new
 
     def cancel_broadcast(self, broadcast_id: str, reason: str = "") -> Broadcast:
         """Cancels a broadcast that has not ended; the runner stops airing it when it sees the state."""
