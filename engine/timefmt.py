@@ -122,9 +122,11 @@ def parse_time(
     ISO 8601 (``2026-12-06 07:00``, ``2026-12-06T07:00:00+07:00``, ``...Z``, a date alone meaning its
     midnight), read in ``tz`` when it has no offset; also ``2026-12-06 07:00:00 +07`` as format_time
     prints it; or a duration (``30s``, ``10m``, ``2h``, ``7d``) counted from ``now`` by ``sign`` (+1: from
-    now on, -1: ago). ValueError naming ``field`` otherwise.
+    now on, -1: ago, also written ``24h ago``). ValueError naming ``field`` otherwise.
     """
     text = text.strip()
+    if sign < 0 and text.lower().endswith(" ago"):  # "24h ago", as people write a bound in the past
+        text = text[:-4].rstrip()
     number = text[:-1].lstrip("+")
     if text and text[-1] in _UNITS and number.replace(".", "", 1).isdigit():
         return (time.time() if now is None else now) + sign * float(number) * _UNITS[text[-1]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -267,18 +266,18 @@ def _cancel(args: argparse.Namespace) -> int:
 
 def _log(args: argparse.Namespace) -> int:
     """The broadcast log (nhật ký phát) straight from the store: works beside a running server."""
+    from engine.config import server_state
     from engine.jobs.errors import StoreError
     from engine.jobs.log import export_log
     from engine.jobs.store import Store
-    from engine.timefmt import machine_zone_name, zone
+    from engine.timefmt import zone
 
-    path = Path(args.state_dir) / "loa.db"
-    if not path.exists():
-        print(f"loa broadcast log: no store at {path}", file=sys.stderr)
-        return 2
     try:
-        name = os.environ.get("LOA_TIME_ZONE") or machine_zone_name()  # the server config's, if set
-        tz = zone(args.tz, "--tz") if args.tz else zone(name)
+        config = server_state(args.config, args.state_dir)
+        path = config.state_dir / "loa.db"
+        if not path.exists():
+            raise ValueError(f"no store at {path}")
+        tz = zone(args.tz, "--tz") if args.tz else config.zone  # the server's time_zone
         since, until = when(args.since, tz, -1, "--since"), when(args.until, tz, -1, "--until")
         assert since is not None  # required
         with Store(path, recover=False) as store:
@@ -370,6 +369,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     log.add_argument("--until", help="like --since, or 1h (ago) (default: now)")
     log.add_argument("--tz", help="IANA zone for times read and written (default: the server's time_zone)")
     log.add_argument("--format", choices=["csv", "json"], default="csv")
-    log.add_argument("--state-dir", default="state")
+    log.add_argument(
+        "--state-dir",
+        help="the server's state directory (default: from --config, LOA_CONFIG, LOA_STATE_DIR, "
+        "/etc/loa/loa.toml, else /var/lib/loa)",
+    )
+    log.add_argument("--config", type=Path, help="the server's TOML config, to find its state directory")
     log.add_argument("-o", "--output")
     log.set_defaults(func=_log)

@@ -10,8 +10,6 @@ mark, so that Excel reads the Vietnamese in it.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,22 +121,21 @@ def _revoke(args: argparse.Namespace) -> int:
 def log_csv(reply: Any, tz: ZoneInfo | None = None) -> str:
     """The reports and missed airings as CSV text, a UTF-8 BOM first (Excel then reads it as UTF-8);
     times ISO 8601 with the offset of ``tz`` (the server's zone; None: UTC)."""
+    from engine.csvfile import csv_text
+
     tz = tz or ZoneInfo("UTC")
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in reply.reports:
-        writer.writerow(
-            [
-                r.cluster_id, r.bulletin_id, r.airing, _iso(r.start_time, tz), _iso(r.end_time, tz),
-                f"{r.frames_played * 0.02:.2f}", r.frames_played, r.frames_concealed, r.frames_lost,
-                r.stop_reason, _iso(r.receive_time, tz),
-            ]
-        )  # fmt: skip
-    for m in reply.missed:
-        writer.writerow([m.cluster_id, m.bulletin_id, m.airing, "", "", "0.00", 0, 0, 0, "missed", ""])
-    return out.getvalue()
+    played = [
+        [
+            r.cluster_id, r.bulletin_id, r.airing, _iso(r.start_time, tz), _iso(r.end_time, tz),
+            f"{r.frames_played * 0.02:.2f}", r.frames_played, r.frames_concealed, r.frames_lost,
+            r.stop_reason, _iso(r.receive_time, tz),
+        ]
+        for r in reply.reports
+    ]  # fmt: skip
+    missed = [
+        [m.cluster_id, m.bulletin_id, m.airing, "", "", "0.00", 0, 0, 0, "missed", ""] for m in reply.missed
+    ]
+    return csv_text(CSV_COLUMNS, played + missed)
 
 
 def _log(args: argparse.Namespace) -> int:

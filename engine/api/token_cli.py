@@ -24,7 +24,10 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 def parse_when(text: str, field: str, now: float | None = None) -> float:
     """RFC 3339 ("2026-11-26T08:00:00+07:00") or an age back from now ("24h", "7d")."""
     now = time.time() if now is None else now
-    match = _DURATION.match(text.strip())
+    text = text.strip()
+    if text.lower().endswith(" ago"):  # "24h ago" means what "24h" means here
+        text = text[:-4].rstrip()
+    match = _DURATION.match(text)
     if match:
         return now - float(match.group(1)) * _UNIT_S[match.group(2)]
     return _absolute(text, field)
@@ -226,7 +229,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="export or verify the audit log of mutating calls")
     audit_actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
     export = audit_actions.add_parser("export", help="entries as CSV or JSON")
-    export.add_argument("--since", help="RFC 3339 time or an age such as 24h, 7d")
+    export.add_argument("--since", help="RFC 3339 time or an age such as 24h, 7d (or 24h ago)")
     export.add_argument("--until", help="RFC 3339 time or an age")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", "-o", help="file (default: stdout)")

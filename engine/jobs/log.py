@@ -17,12 +17,11 @@ broadcast's state changes (its events without the per-sentence progress ones).
 from __future__ import annotations
 
 import contextvars
-import csv
-import io
 import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.csvfile import csv_text
 from engine.jobs.model import (
     LIVE_VOICE,
     Broadcast,
@@ -194,8 +193,4 @@ def _export(store: Store, since: float, until: float | None, fmt: str) -> str:
         zone_name = (_ZONE.get() or _UTC).key
         doc = {"time_zone": zone_name, "since": iso(since), "until": iso(until), "broadcasts": entries}
         return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(_csv_row(e) for e in entries)
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, (_csv_row(e) for e in entries))  # BOM first: Excel reads it as UTF-8

@@ -39,6 +39,14 @@ def _voices_dir(args: argparse.Namespace) -> Path:
     return Path(args.voices_dir) if args.voices_dir else default_voices_dir()
 
 
+def progress_line(
+    done: int, total: int, sentence: int, sentences: int, audio_s: float, elapsed_s: float
+) -> str:
+    """One progress report of `loa say`: pieces done, the sentence reached, audio made, time taken."""
+    return (f"loa say: piece {done}/{total}, sentence {sentence + 1}/{sentences}, {audio_s:.1f} s of audio "
+            f"in {elapsed_s:.1f} s")  # fmt: skip
+
+
 def _say(args: argparse.Namespace) -> int:
     import time
 
@@ -67,12 +75,24 @@ def _say(args: argparse.Namespace) -> int:
         voices = VoiceRegistry(_voices_dir(args))
         with Synthesizer(voices, workers=args.workers) as synth:
             voice = synth.prepare(args.lang, args.dialect, args.voice)  # load time is not speech time
+            plan = request.plan().pieces
+            sentences = max((p.sentence_index for p in plan), default=0) + 1
+            tty = sys.stderr.isatty()
+            show = args.progress or tty  # on stderr, never stdout: that may be piped elsewhere
             started = time.perf_counter()
             first = None
             pieces = []
-            for piece in synth.stream(request):
+            audio_s = 0.0
+            for piece in synth.stream(request, pieces=plan):
                 first = first if first is not None else time.perf_counter() - started
                 pieces.append(piece)
+                audio_s += piece.audio.size / piece.sample_rate
+                if show:  # a terminal: one line rewritten in place; else a line per piece
+                    line = progress_line(len(pieces), len(plan), piece.sentence_index, sentences, audio_s,
+                                         time.perf_counter() - started)  # fmt: skip
+                    print(f"\r{line}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+            if show and tty and pieces:
+                print(file=sys.stderr)
             elapsed = time.perf_counter() - started
     except (ValueError, KeyError) as error:
         print(f"loa say: {error.args[0] if error.args else error}", file=sys.stderr)
@@ -181,6 +201,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"pause between sentences, {SENTENCE_PAUSE_S} (default: {DEFAULT_SENTENCE_PAUSE_S})",
     )
     say.add_argument("--chime", action="store_true", help="play a chime before the text")
+    say.add_argument(
+        "--progress",
+        action="store_true",
+        help="a line per piece on stderr (shown anyway, on one line, when stderr is a terminal)",
+    )
     say.add_argument("--workers", type=int, help="synthesis threads (default: one per core)")
     say.add_argument("--voices-dir", help=dir_help)
     say.set_defaults(func=_say)

@@ -62,7 +62,8 @@ def test_send_watches_until_finished_then_list_get_and_log(server: Server) -> No
 
     log_csv = loa(server, "log", "--since", "1h", "--state-dir", str(server.state))
     assert log_csv.returncode == 0, log_csv.stderr
-    rows = list(csv.DictReader(io.StringIO(log_csv.stdout)))
+    assert log_csv.stdout.startswith("\ufeff")  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(log_csv.stdout.removeprefix("\ufeff"))))
     assert [r for r in rows if broadcast_id in r.values()]
     log_json = json.loads(
         loa(server, "log", "--since", "1h", "--format", "json", "--state-dir", str(server.state)).stdout

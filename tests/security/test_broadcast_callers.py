@@ -93,7 +93,11 @@ def test_broadcast_records_the_token_beside_a_forged_signature(server: Server) -
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    row = next(r for r in csv.DictReader(io.StringIO(out.stdout)) if r["broadcast_id"] == made.id)
+    row = next(
+        r
+        for r in csv.DictReader(io.StringIO(out.stdout.removeprefix("\ufeff")))
+        if r["broadcast_id"] == made.id
+    )
     assert row["requested_by"] == FORGED
     assert (row["created_by"], row["created_by_role"], row["created_by_token"]) == (
         "district cms",
