@@ -32,8 +32,10 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Synthesis/ListVoices": Role.VIEWER,
     "/loa.v1.Synthesis/Normalize": Role.VIEWER,
     "/loa.v1.Lexicon/ListLexiconEntries": Role.VIEWER,
-    "/loa.v1.Lexicon/PutLexiconEntry": Role.ADMIN,  # changes what every speaker says
-    "/loa.v1.Lexicon/DeleteLexiconEntry": Role.ADMIN,
+    # the deployment's entries change what every speaker says: admin; a group's entries: a publisher
+    # scoped to that group (a commune's editor) or higher, checked in engine/api/lexicon.py
+    "/loa.v1.Lexicon/PutLexiconEntry": Role.PUBLISHER,
+    "/loa.v1.Lexicon/DeleteLexiconEntry": Role.PUBLISHER,
     "/loa.v1.Broadcasts/CreateBroadcast": Role.PUBLISHER,  # + check_broadcast on the request
     "/loa.v1.Broadcasts/GetBroadcast": Role.VIEWER,
     "/loa.v1.Broadcasts/ListBroadcasts": Role.VIEWER,
@@ -84,7 +86,8 @@ def _groups_of_request(request: Any, response: Any) -> tuple[str, list[str]]:
     if hasattr(request, "group"):  # CreateGroup, UpdateGroup
         return request.group.id, [request.group.id]
     if hasattr(request, "entry") or hasattr(request, "written"):  # Put/DeleteLexiconEntry
-        return f"lexicon:{getattr(request, 'entry', request).written}", []
+        about = getattr(request, "entry", request)
+        return f"lexicon:{about.written}", [about.group_id] if about.group_id else []
     group_id = getattr(request, "group_id", "")
     return group_id, [group_id] if group_id else []
 

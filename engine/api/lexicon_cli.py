@@ -56,12 +56,14 @@ def _run(handler: Callable[[argparse.Namespace, Any, Any], int]) -> Callable[[ar
 def _list(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
-    reply = stub.ListLexiconEntries(
-        pb.ListLexiconEntriesRequest(language=args.language or ""), metadata=metadata
-    )
+    request = pb.ListLexiconEntriesRequest(language=args.language or "")
+    if args.group is not None:
+        request.group_id = args.group
+    reply = stub.ListLexiconEntries(request, metadata=metadata)
     for e in reply.entries:
         note = f"  # {e.note}" if e.note else ""
-        print(f"{e.language}\t{e.written}\t{e.spoken}{note}")
+        scope = f"\tgroup {e.group_id}" if e.group_id else ""
+        print(f"{e.language}\t{e.written}\t{e.spoken}{scope}{note}")
     print(f"{len(reply.entries)} entries, lexicon version {reply.version}", file=sys.stderr)
     return 0
 
@@ -70,7 +72,11 @@ def _add(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
     entry = pb.LexiconEntry(
-        written=args.written, spoken=args.spoken, language=args.language or "", note=args.note or ""
+        written=args.written,
+        spoken=args.spoken,
+        language=args.language or "",
+        note=args.note or "",
+        group_id=args.group or "",
     )
     stored = stub.PutLexiconEntry(pb.PutLexiconEntryRequest(entry=entry), metadata=metadata)
     print(f"{stored.written} -> {stored.spoken} ({stored.language}), lexicon version {stored.version}")
@@ -81,7 +87,10 @@ def _remove(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
     reply = stub.DeleteLexiconEntry(
-        pb.DeleteLexiconEntryRequest(language=args.language or "", written=args.written), metadata=metadata
+        pb.DeleteLexiconEntryRequest(
+            language=args.language or "", written=args.written, group_id=args.group or ""
+        ),
+        metadata=metadata,
     )
     print(f"removed {args.written}, lexicon version {reply.version}")
     return 0
@@ -96,7 +105,9 @@ def _import(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
     rows = list(parse_tsv(Path(args.file).read_text(encoding="utf-8")))
     refused = 0
     for number, (written, spoken, language, note) in rows:
-        entry = pb.LexiconEntry(written=written, spoken=spoken, language=language, note=note)
+        entry = pb.LexiconEntry(
+            written=written, spoken=spoken, language=language, note=note, group_id=args.group or ""
+        )
         try:
             stub.PutLexiconEntry(pb.PutLexiconEntryRequest(entry=entry), metadata=metadata)
         except grpc.RpcError as exc:
@@ -111,8 +122,9 @@ def _import(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
 def _export(args: argparse.Namespace, stub: Any, metadata: Any) -> int:
     from protos.loa.v1 import loa_pb2 as pb
 
-    reply = stub.ListLexiconEntries(
-        pb.ListLexiconEntriesRequest(language=args.language or ""), metadata=metadata
+    reply = stub.ListLexiconEntries(  # one scope per file: the deployment's, or --group's
+        pb.ListLexiconEntriesRequest(language=args.language or "", group_id=args.group or ""),
+        metadata=metadata,
     )
     text = serialize_tsv([(e.written, e.spoken, e.language, e.note) for e in reply.entries])
     write_output(text, args.output)
@@ -127,11 +139,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     language_help = "language (default: all for list/export, vi otherwise)"
 
     listing = actions.add_parser("list", help="entries, one a line: language, written, spoken")
+    listing.add_argument("--group", help="only this group's entries (\"\" the deployment's); default: all")
     listing.add_argument("--language", help=language_help)
     add_client_options(listing)
     listing.set_defaults(func=_run(_list))
 
     add = actions.add_parser("add", help="add or replace an entry (admin)")
+    add.add_argument(
+        "--group", help="the entry is this group's: read only in broadcasts to it (docs/TEXT.md)"
+    )
     add.add_argument("written", help="one written word, e.g. HTXTP")
     add.add_argument("spoken", help='how it is read, e.g. "hợp tác xã tân phú"')
     add.add_argument("--language", help=language_help)
@@ -140,17 +156,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.set_defaults(func=_run(_add))
 
     remove = actions.add_parser("remove", help="remove an entry (admin)")
+    remove.add_argument("--group", help="remove this group's entry (default: the deployment's)")
     remove.add_argument("written")
     remove.add_argument("--language", help=language_help)
     add_client_options(remove)
     remove.set_defaults(func=_run(_remove))
 
     importing = actions.add_parser("import", help="add or replace the entries of a TSV file (admin)")
+    importing.add_argument("--group", help="import the rows as this group's entries")
     importing.add_argument("file", help="written<TAB>spoken[<TAB>language[<TAB>note]] per line")
     add_client_options(importing)
     importing.set_defaults(func=_run(_import))
 
     export = actions.add_parser("export", help="the entries as TSV, as import reads it")
+    export.add_argument("--group", help="export this group's entries (default: the deployment's)")
     export.add_argument("--language", help=language_help)
     export.add_argument("-o", "--output", help="write here (default: stdout)")
     add_client_options(export)

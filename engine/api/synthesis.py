@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 import numpy as np
@@ -31,11 +32,15 @@ from streaming.rtp import FRAME_SAMPLES
 
 FAMILIES = {"piper": pb.VOICE_FAMILY_PIPER, "mms": pb.VOICE_FAMILY_MMS, "espeak": pb.VOICE_FAMILY_ESPEAK}
 
+
 # language -> the deployment's entries (written -> spoken) for it; the server passes the store's.
-LexiconSource = Callable[[str], Mapping[str, str]]
+class LexiconSource(Protocol):
+    """The deployment's entries for a language, with those the groups agree on (lexicon_store.py)."""
+
+    def __call__(self, language: str, group_ids: Sequence[str] = ...) -> Mapping[str, str]: ...
 
 
-def no_lexicon(language: str) -> Mapping[str, str]:
+def no_lexicon(language: str, group_ids: Sequence[str] = ()) -> Mapping[str, str]:
     return {}
 
 
@@ -340,7 +345,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         ssml = is_ssml(request.text, request.text_format)
         if ssml:
             check_ssml(request.text)
-        lexicon = self.lexicon("vi") or None
+        lexicon = self.lexicon("vi", tuple(request.group_ids)) or None
         with self.admission.synthesis.take():
             if ssml:
                 reply = self._normalize_ssml(request.text, language, dialect, lexicon)

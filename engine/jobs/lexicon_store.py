@@ -5,14 +5,21 @@ lexicon's version in the same transaction, so a reader that cached the entries k
 again: the synthesis API and each airing ask :meth:`LexiconStore.lexicon` per request, which costs one
 indexed read while nothing changed, and a change takes effect on the next request, without a restart.
 
-The two tables are created here if missing (``CREATE TABLE IF NOT EXISTS``) rather than by a numbered
-migration in schema.py: they are additive, read by nothing else, and this keeps the lexicon independent
-of the order in which other features add their migrations.
+An entry is the deployment's (group_id "") or one group's (a commune's place names). A broadcast reads
+the deployment's entries and, over them, the group entries its groups AGREE on: for a broadcast to
+several groups a group entry applies only when every one of its groups has an entry for that written
+form with the same reading; otherwise the deployment's entry (or the built-in table) reads it, so no
+group hears another commune's reading and a broadcast reads one way everywhere.
+
+The tables were first created here if missing (``CREATE TABLE IF NOT EXISTS``); migration 5 in
+schema.py makes them in their current shape (with group_id), so these statements only matter for a
+store whose schema was made before the lexicon existed and then migrated.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.jobs.errors import NotFound
@@ -28,7 +35,8 @@ _TABLES = (
         update_time REAL NOT NULL,
         updated_by TEXT NOT NULL,
         version INTEGER NOT NULL,
-        PRIMARY KEY (language, written)
+        group_id TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (language, written, group_id)
     )""",
     "CREATE TABLE IF NOT EXISTS lexicon_version"
     " (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
@@ -43,11 +51,12 @@ class StoredEntry:
     update_time: float
     updated_by: str
     version: int
+    group_id: str = ""  # "" for the whole deployment
 
 
 class LexiconStore(StoreBase):
     _lexicon_ready = False
-    _lexicon_cache: dict[str, tuple[int, dict[str, str]]]  # language -> (version, entries)
+    _lexicon_cache: dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, str]]]  # (language, groups)
 
     def _lexicon_conn(self) -> sqlite3.Connection:
         """The connection, with the lexicon's tables made on first use. Call under the store's lock."""
@@ -65,67 +74,92 @@ class LexiconStore(StoreBase):
             self._lexicon_ready = True
         return self._conn
 
-    def put_lexicon_entry(self, entry: Entry, updated_by: str = "") -> StoredEntry:
-        """Adds the entry, or replaces the one with its language and written form; checks it first."""
+    def put_lexicon_entry(self, entry: Entry, updated_by: str = "", group_id: str = "") -> StoredEntry:
+        """Adds the entry, or replaces the one with its language, written form and group; checks it
+        first. ``group_id``: "" for the deployment, else a group that exists (NotFound otherwise)."""
         entry = check_entry(entry)
         with self._guard():
             self._lexicon_conn()
         with self._tx() as conn:
+            if group_id and conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
+                raise NotFound(f"entry.group_id: no group {group_id!r}")
             count = conn.execute(
-                "SELECT COUNT(*) FROM lexicon_entries WHERE language = ? AND written != ?",
-                (entry.language, entry.written),
+                "SELECT COUNT(*) FROM lexicon_entries"
+                " WHERE language = ? AND NOT (written = ? AND group_id = ?)",
+                (entry.language, entry.written, group_id),
             ).fetchone()[0]
             if count >= MAX_ENTRIES:
                 raise ValueError(f"entry: the {entry.language} lexicon already has {MAX_ENTRIES} entries")
             version = _bump(conn)
             now = self._clock()
             conn.execute(
-                "INSERT OR REPLACE INTO lexicon_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.language, entry.written, entry.spoken, entry.note, now, updated_by, version),
+                "INSERT OR REPLACE INTO lexicon_entries (language, written, spoken, note, update_time,"
+                " updated_by, version, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.language, entry.written, entry.spoken, entry.note, now, updated_by, version, group_id),
             )
-        return StoredEntry(entry, now, updated_by, version)
+        return StoredEntry(entry, now, updated_by, version, group_id)
 
-    def delete_lexicon_entry(self, language: str, written: str) -> int:
-        """Removes an entry; returns the new version. NotFound when there is none."""
+    def delete_lexicon_entry(self, language: str, written: str, group_id: str = "") -> int:
+        """Removes an entry (the deployment's, or ``group_id``'s); returns the new version. NotFound
+        when there is none."""
         language = check_language(language)
         written = check_written(written)
         with self._guard():
             self._lexicon_conn()
         with self._tx() as conn:
             gone = conn.execute(
-                "DELETE FROM lexicon_entries WHERE language = ? AND written = ?", (language, written)
+                "DELETE FROM lexicon_entries WHERE language = ? AND written = ? AND group_id = ?",
+                (language, written, group_id),
             ).rowcount
             if not gone:
-                raise NotFound(f"no {language} lexicon entry {written!r}")
+                whose = f" of group {group_id!r}" if group_id else ""
+                raise NotFound(f"no {language} lexicon entry {written!r}{whose}")
             return _bump(conn)
 
-    def list_lexicon_entries(self, language: str = "") -> tuple[list[StoredEntry], int]:
-        """(entries by language then written form, the lexicon version)."""
+    def list_lexicon_entries(
+        self, language: str = "", group_id: str | None = None
+    ) -> tuple[list[StoredEntry], int]:
+        """(entries by language, written form, then group; the lexicon version). ``group_id``: only
+        that group's entries ("" the deployment's); None: all."""
         code = check_language(language) if language else ""
         with self._guard():
             conn = self._lexicon_conn()
             rows = conn.execute(
-                "SELECT written, spoken, language, note, update_time, updated_by, version"
-                " FROM lexicon_entries WHERE ? = '' OR language = ? ORDER BY language, written",
-                (code, code),
+                "SELECT written, spoken, language, note, update_time, updated_by, version, group_id"
+                " FROM lexicon_entries WHERE (? = '' OR language = ?) AND (? IS NULL OR group_id = ?)"
+                " ORDER BY language, written, group_id",
+                (code, code, group_id, group_id),
             ).fetchall()
             version = _version(conn)
-        return [StoredEntry(Entry(*r[:4]), r[4], r[5], r[6]) for r in rows], version
+        return [StoredEntry(Entry(*r[:4]), r[4], r[5], r[6], r[7]) for r in rows], version
 
-    def lexicon(self, language: str) -> dict[str, str]:
-        """written form -> spoken form for one language, as normalize(lexicon=) takes it; read again
-        only when the version changed. Empty for a language without entries."""
+    def lexicon(self, language: str, group_ids: Sequence[str] = ()) -> dict[str, str]:
+        """written form -> spoken form for one language, as normalize(lexicon=) takes it: the
+        deployment's entries, and over them the group entries all of ``group_ids`` agree on (module
+        docstring). Read again only when the version changed. Empty for a language without entries."""
+        groups = tuple(sorted(set(group_ids)))
         with self._guard():
             conn = self._lexicon_conn()
             version = _version(conn)
-            cached = self._lexicon_cache.get(language)
+            cached = self._lexicon_cache.get((language, groups))
             if cached is not None and cached[0] == version:
                 return cached[1]
             rows = conn.execute(
-                "SELECT written, spoken FROM lexicon_entries WHERE language = ?", (language,)
+                "SELECT written, spoken, group_id FROM lexicon_entries WHERE language = ?", (language,)
             ).fetchall()
-            table = {written: spoken for written, spoken in rows}
-            self._lexicon_cache[language] = (version, table)
+            table = {written: spoken for written, spoken, group in rows if not group}
+            by_group: dict[str, dict[str, str]] = {}
+            for written, spoken, group in rows:
+                if group in groups:
+                    by_group.setdefault(group, {})[written] = spoken
+            if groups and len(by_group) == len(groups):
+                first, *rest = (by_group[g] for g in groups)
+                for written, spoken in first.items():
+                    if all(other.get(written) == spoken for other in rest):
+                        table[written] = spoken
+            if len(self._lexicon_cache) > 1024:  # one per group combination seen; bounded
+                self._lexicon_cache.clear()
+            self._lexicon_cache[(language, groups)] = (version, table)
             return table
 
 

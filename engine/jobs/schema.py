@@ -138,6 +138,31 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE broadcasts ADD COLUMN created_by_role TEXT;
     UPDATE broadcasts SET idempotency_key = 'legacy/' || idempotency_key WHERE idempotency_key IS NOT NULL;
     """,
+    # 5: lexicon entries per group (#15): group_id '' is the whole deployment, as every entry before. The
+    # lexicon's tables used to be made on first use (engine/jobs/lexicon_store.py), so they may be
+    # missing: made in the old shape if so, then rebuilt with group_id in the key.
+    """
+    CREATE TABLE IF NOT EXISTS lexicon_entries (
+        language TEXT NOT NULL, written TEXT NOT NULL, spoken TEXT NOT NULL, note TEXT NOT NULL,
+        update_time REAL NOT NULL, updated_by TEXT NOT NULL, version INTEGER NOT NULL,
+        PRIMARY KEY (language, written)
+    );
+    CREATE TABLE lexicon_entries_5 (
+        language TEXT NOT NULL,
+        written TEXT NOT NULL,
+        spoken TEXT NOT NULL,
+        note TEXT NOT NULL,
+        update_time REAL NOT NULL,
+        updated_by TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        group_id TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (language, written, group_id)
+    );
+    INSERT INTO lexicon_entries_5 (language, written, spoken, note, update_time, updated_by, version)
+        SELECT language, written, spoken, note, update_time, updated_by, version FROM lexicon_entries;
+    DROP TABLE lexicon_entries;
+    ALTER TABLE lexicon_entries_5 RENAME TO lexicon_entries;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

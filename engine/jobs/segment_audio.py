@@ -54,7 +54,7 @@ def segment_audio(
         sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
         chime=chime,
         ssml=segment.ssml,
-        lexicon=store.lexicon("vi") or None,  # the deployment's, as of now
+        lexicon=store.lexicon("vi", broadcast.group_ids) or None,  # as of now, with its groups' own
     )
     plan = request.plan(first_sentence)
     if not plan.pieces:

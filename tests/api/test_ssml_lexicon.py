@@ -273,6 +273,44 @@ def test_only_an_admin_may_change_the_lexicon(server: Server, client: Client) ->
     assert "KCNTP" not in [e.written for e in listed.entries]
 
 
+def test_a_token_scoped_to_a_group_writes_only_that_groups_entries(server: Server, client: Client) -> None:
+    with TokenStore.in_state_dir(server.state) as tokens:
+        commune, _ = tokens.create("xa-1 editor", Role.PUBLISHER, groups=["xa-1"])
+    scoped = server.client(commune)
+    lex = lexicon(scoped)
+
+    def put(group_id: str) -> Any:
+        entry = pb.LexiconEntry(written="HTXTP", spoken="hợp tác xã thạnh phú", group_id=group_id)
+        return lex.PutLexiconEntry(pb.PutLexiconEntryRequest(entry=entry), metadata=scoped.metadata)
+
+    stored = put("xa-1")
+    assert (stored.group_id, stored.updated_by) == ("xa-1", "xa-1 editor")
+    for other, field in (("", "entry.group_id: "), ("xa-9", "entry.group_id[0]: ")):
+        code, message = _error(lambda other=other: put(other))
+        assert code == grpc.StatusCode.PERMISSION_DENIED and message.startswith(field), message
+    code, _ = _error(
+        lambda: lex.DeleteLexiconEntry(
+            pb.DeleteLexiconEntryRequest(written="HTXTP"), metadata=scoped.metadata
+        )
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED  # the deployment's entries are not its to remove
+    text = "HTXTP họp."
+    as_group = client.synthesis.Normalize(
+        pb.NormalizeRequest(text=text, group_ids=["xa-1"]), metadata=client.metadata
+    )
+    assert as_group.normalized_text == "hợp tác xã thạnh phú họp."
+    assert [(u.written, u.deployment) for u in as_group.lexicon] == [("HTXTP", True)]
+    deployment = client.synthesis.Normalize(pb.NormalizeRequest(text=text), metadata=client.metadata)
+    assert "thạnh phú" not in deployment.normalized_text
+    listed = lexicon(client).ListLexiconEntries(
+        pb.ListLexiconEntriesRequest(group_id="xa-1"), metadata=client.metadata
+    )
+    assert [(e.written, e.group_id) for e in listed.entries] == [("HTXTP", "xa-1")]
+    lex.DeleteLexiconEntry(
+        pb.DeleteLexiconEntryRequest(written="HTXTP", group_id="xa-1"), metadata=scoped.metadata
+    )
+
+
 def loa(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "engine", "lexicon", *args]
     argv += ["--server", server.socket, "--token", server.admin_token()]

@@ -266,16 +266,18 @@ class TextSpan(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class NormalizeRequest(_message.Message):
-    __slots__ = ("text", "language", "dialect", "text_format")
+    __slots__ = ("text", "language", "dialect", "text_format", "group_ids")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
     TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     dialect: str
     text_format: TextFormat
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., text_format: _Optional[_Union[TextFormat, str]] = ..., group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NormalizeResponse(_message.Message):
     __slots__ = ("normalized_text", "sentences", "warnings", "lexicon")
@@ -370,7 +372,7 @@ class Voice(_message.Message):
     def __init__(self, id: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., family: _Optional[_Union[VoiceFamily, str]] = ..., sample_rate_hz: _Optional[int] = ..., speakers: _Optional[_Iterable[str]] = ..., licence: _Optional[str] = ..., quality: _Optional[str] = ..., installed: _Optional[bool] = ..., description: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class LexiconEntry(_message.Message):
-    __slots__ = ("written", "spoken", "language", "note", "update_time", "updated_by", "version")
+    __slots__ = ("written", "spoken", "language", "note", "update_time", "updated_by", "version", "group_id")
     WRITTEN_FIELD_NUMBER: _ClassVar[int]
     SPOKEN_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -378,6 +380,7 @@ class LexiconEntry(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     written: str
     spoken: str
     language: str
@@ -385,13 +388,16 @@ class LexiconEntry(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     updated_by: str
     version: int
-    def __init__(self, written: _Optional[str] = ..., spoken: _Optional[str] = ..., language: _Optional[str] = ..., note: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    group_id: str
+    def __init__(self, written: _Optional[str] = ..., spoken: _Optional[str] = ..., language: _Optional[str] = ..., note: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., version: _Optional[int] = ..., group_id: _Optional[str] = ...) -> None: ...
 
 class ListLexiconEntriesRequest(_message.Message):
-    __slots__ = ("language",)
+    __slots__ = ("language", "group_id")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     language: str
-    def __init__(self, language: _Optional[str] = ...) -> None: ...
+    group_id: str
+    def __init__(self, language: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
 
 class ListLexiconEntriesResponse(_message.Message):
     __slots__ = ("entries", "version")
@@ -408,12 +414,14 @@ class PutLexiconEntryRequest(_message.Message):
     def __init__(self, entry: _Optional[_Union[LexiconEntry, _Mapping]] = ...) -> None: ...
 
 class DeleteLexiconEntryRequest(_message.Message):
-    __slots__ = ("language", "written")
+    __slots__ = ("language", "written", "group_id")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     language: str
     written: str
-    def __init__(self, language: _Optional[str] = ..., written: _Optional[str] = ...) -> None: ...
+    group_id: str
+    def __init__(self, language: _Optional[str] = ..., written: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
 
 class DeleteLexiconEntryResponse(_message.Message):
     __slots__ = ("version",)
