@@ -12,6 +12,7 @@ have them. The interceptor lets only admins create, update and revoke (engine/ap
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -168,7 +169,8 @@ class ClustersServicer(loa_pb2_grpc.ClustersServicer):
             ca_pem=broker.ca_pem(),
             keys=keys,
         )
-        return provision.serialize()
+        cert, key = broker.client_certificate(cluster_id)
+        return dataclasses.replace(provision, cert_pem=cert, key_pem=key).serialize()
 
     # -- RPCs -----------------------------------------------------------------------------------------
 

@@ -33,10 +33,14 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | str) -> None:
+    pem = key.encode() if isinstance(key, str) else _key_pem(key)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
@@ -71,16 +75,11 @@ def make_ca(cert_path: Path, key_path: Path, name: str, days: int = CA_DAYS) -> 
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def issue(
-    pki_ca_cert: Path,
-    pki_ca_key: Path,
-    out_cert: Path,
-    out_key: Path,
-    name: str,
-    hosts: tuple[str, ...] = (),
-    days: int = LEAF_DAYS,
-) -> None:
-    """A leaf certificate: for a server when ``hosts`` are given (its names), else for a client ``name``."""
+def issue_pem(
+    pki_ca_cert: Path, pki_ca_key: Path, name: str, hosts: tuple[str, ...] = (), days: int = LEAF_DAYS
+) -> tuple[str, str]:
+    """(certificate, private key) in PEM: for a server when ``hosts`` are given (its names), else for a
+    client ``name``."""
     ca_cert = x509.load_pem_x509_certificate(pki_ca_cert.read_bytes())
     ca_key = serialization.load_pem_private_key(pki_ca_key.read_bytes(), None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
@@ -101,8 +100,23 @@ def issue(
     )
     if hosts:
         builder = builder.add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    return cert.decode(), _key_pem(key).decode()
+
+
+def issue(
+    pki_ca_cert: Path,
+    pki_ca_key: Path,
+    out_cert: Path,
+    out_key: Path,
+    name: str,
+    hosts: tuple[str, ...] = (),
+    days: int = LEAF_DAYS,
+) -> None:
+    """:func:`issue_pem` written to files (the key 0600)."""
+    cert, key = issue_pem(pki_ca_cert, pki_ca_key, name, hosts, days)
     _write_key(out_key, key)
-    out_cert.write_bytes(builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    out_cert.write_text(cert)
 
 
 def ensure_pki(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> BrokerPki:

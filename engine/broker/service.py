@@ -31,7 +31,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from engine.broker.certs import BrokerPki, ensure_pki, issue
+from engine.broker.certs import BrokerPki, ensure_pki, issue, issue_pem
 from engine.broker.inbox import Inbox
 from engine.broker.mosquitto import Listener, Mosquitto, hash_password
 from engine.config import Config
@@ -117,6 +117,7 @@ class BrokerService:
         self.public_host = config.broker_public_host
         self.port = config.broker_port
         self.pki = broker_pki(self.dir / "pki", _hosts(config))
+        self.client_certs = config.broker_client_certs
         client_cert = client_key = None
         if config.broker_client_certs:  # the server is a client of its broker too: it needs one as well
             client_cert, client_key = self.dir / "pki" / "loa-client.pem", self.dir / "pki" / "loa-client.key"
@@ -157,6 +158,14 @@ class BrokerService:
 
     def ca_pem(self) -> str:
         return self.pki.ca_cert.read_text()
+
+    def client_certificate(self, cluster_id: str) -> tuple[str, str]:
+        """(certificate, key) PEM for a cluster's bundle where the broker asks clusters for one, else
+        ("", ""). Made with each bundle and never stored here: revoking the cluster's account (its
+        password) is what shuts it out, the certificate alone opens nothing."""
+        if not self.client_certs:
+            return "", ""
+        return issue_pem(self.pki.ca_cert, self.pki.ca_key, cluster_id)
 
     # -- life -----------------------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@
   full form the bundle alone configures the speaker (no ``--group``).
 - ``ca_pem``: the CA inline (preferred over ``ca``, a path on the speaker): a bundle is then one file to
   copy. paho takes a CA file, so :meth:`BrokerProvision.settings` writes it 0600 next to the bundle.
+- ``cert_pem``, ``key_pem``: the cluster's client certificate and key, where the broker also asks for one
+  (``broker_client_certs``); both or neither, and the key must be the certificate's. Written 0600 next
+  to the bundle like the CA.
 - ``keys``: the group keys in the key-file format (streaming/provisioning.py), only for the bundle's
   groups; the speaker uses them when it has no ``--keys`` (keyring.py reads them out of the bundle
   through :func:`bundle_keys`, so a changed bundle or SIGHUP re-reads them).
@@ -39,7 +42,9 @@ from streaming.sdp import GroupSpec
 
 SCHEME = "mqtts"  # TLS only: a cluster's password must never cross a carrier's network in the clear
 MAX_BUNDLE = 1 << 20  # bytes: a bundle is a few KiB; anything near this is not one
-FIELDS = frozenset({"url", "ca", "ca_pem", "cluster", "password", "prefix", "groups", "keys"})
+FIELDS = frozenset(
+    {"url", "ca", "ca_pem", "cluster", "password", "prefix", "groups", "keys", "cert_pem", "key_pem"}
+)
 REQUIRED = frozenset({"url", "cluster", "password", "groups"})
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
@@ -64,6 +69,27 @@ def _check_pem(pem: str) -> None:
         raise _fail("ca_pem", f"not a valid PEM certificate ({exc})") from None
 
 
+def _check_client_pair(cert_pem: str, key_pem: str) -> None:
+    from cryptography import x509  # only bundles with a client certificate need it parsed
+    from cryptography.hazmat.primitives import serialization
+
+    if bool(cert_pem) != bool(key_pem):
+        raise _fail("cert_pem" if not cert_pem else "key_pem", "missing (a client certificate needs both)")
+    if not cert_pem:
+        return
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    except ValueError as exc:
+        raise _fail("cert_pem", f"not a PEM certificate ({exc})") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), None)
+    except (ValueError, TypeError) as exc:
+        raise _fail("key_pem", f"not an unencrypted PEM private key ({exc})") from None
+    raw = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*raw) != cert.public_key().public_bytes(*raw):
+        raise _fail("key_pem", "not the key of cert_pem")
+
+
 @dataclass(frozen=True)
 class BrokerProvision:
     host: str
@@ -75,6 +101,8 @@ class BrokerProvision:
     prefix: str = ""
     ca_pem: str = ""  # the CA inline; preferred over ``ca``
     keys: dict[str, Any] | None = None  # key-file object (provisioning.py) for the bundle's groups
+    cert_pem: str = field(default="", repr=False)  # the cluster's client certificate, if the broker asks
+    key_pem: str = field(default="", repr=False)
     origin: Path | None = field(default=None, compare=False, repr=False)  # the file it was loaded from
 
     def __post_init__(self) -> None:
@@ -102,6 +130,7 @@ class BrokerProvision:
             addresses[group_id] = address
         if self.ca_pem:
             _check_pem(self.ca_pem)
+        _check_client_pair(self.cert_pem, self.key_pem)
         if self.keys is not None:
             self._check_keys(addresses)
 
@@ -145,23 +174,29 @@ class BrokerProvision:
         return json.dumps(doc)
 
     def settings(self) -> Settings:
-        return Settings(self.host, self.port, self.cluster, self.password, self.ca_file())
+        cert = key = None
+        if self.cert_pem:
+            cert, key = self._written("cert", self.cert_pem), self._written("key", self.key_pem)
+        return Settings(self.host, self.port, self.cluster, self.password, self.ca_file(), cert, key)
 
     def ca_file(self) -> Path | None:
         """The CA file the TLS client loads: ``ca_pem`` written out (0600), else ``ca``, else None."""
-        if not self.ca_pem:
-            return self.ca
-        digest = hashlib.sha256(self.ca_pem.encode()).hexdigest()[:16]
+        return self._written("ca", self.ca_pem) if self.ca_pem else self.ca
+
+    def _written(self, kind: str, pem: str) -> Path:
+        """``pem`` in a 0600 file (paho takes files): next to the bundle, named by its digest and kept
+        while unchanged; else an unpredictable temporary file."""
+        digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
         if self.origin is not None:
-            path = self.origin.with_name(f"{self.origin.name}.ca-{digest}.pem")
+            path = self.origin.with_name(f"{self.origin.name}.{kind}-{digest}.pem")
             with contextlib.suppress(OSError):
-                if path.is_file() and not path.is_symlink() and path.read_text() == self.ca_pem:
+                if path.is_file() and not path.is_symlink() and path.read_text() == pem:
                     return path
-                _write_private(path, self.ca_pem)
+                _write_private(path, pem)
                 return path
-        fd, name = tempfile.mkstemp(prefix=f"loa-{self.cluster}-ca-", suffix=".pem")  # 0600, unpredictable
+        fd, name = tempfile.mkstemp(prefix=f"loa-{self.cluster}-{kind}-", suffix=".pem")  # 0600
         with os.fdopen(fd, "w") as f:
-            f.write(self.ca_pem)
+            f.write(pem)
         return Path(name)
 
     def topics(self) -> Topics:
@@ -205,7 +240,7 @@ class BrokerProvision:
             raise _fail(unknown[0], f"unknown field (fields: {', '.join(sorted(FIELDS))})")
         if missing := sorted(REQUIRED - set(raw)):
             raise _fail(missing[0], "missing")
-        for name in ("url", "cluster", "password", "prefix", "ca_pem"):
+        for name in ("url", "cluster", "password", "prefix", "ca_pem", "cert_pem", "key_pem"):
             if name in raw and not isinstance(raw[name], str):
                 raise _fail(name, "must be a string")
         ca, groups, keys = raw.get("ca"), raw["groups"], raw.get("keys")
@@ -224,6 +259,8 @@ class BrokerProvision:
             prefix=raw.get("prefix", ""),
             ca_pem=raw.get("ca_pem", ""),
             keys=keys,
+            cert_pem=raw.get("cert_pem", ""),
+            key_pem=raw.get("key_pem", ""),
             origin=origin,
         )
 
@@ -240,6 +277,8 @@ class BrokerProvision:
             out["ca_pem"] = self.ca_pem
         if self.keys is not None:
             out["keys"] = self.keys
+        if self.cert_pem:
+            out["cert_pem"], out["key_pem"] = self.cert_pem, self.key_pem
         return json.dumps(out, indent=1)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.broker.certs import ensure_pki
+from engine.broker.certs import ensure_pki, issue_pem
 from streaming.broker.provision import MAX_BUNDLE, BrokerProvision, bundle_keys
 from streaming.keyring import Keyring
 from streaming.priority import Priority
@@ -23,6 +23,43 @@ from streaming.srtp import MasterKey
 from tests import netns
 
 KEY = MasterKey.generate(2, not_before=1.0)
+
+
+@pytest.fixture(scope="module")
+def client_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
+    """(certificate, its key, another key) issued by a broker CA for cluster c-a."""
+    pki = ensure_pki(tmp_path_factory.mktemp("client-pki"))
+    cert, key = issue_pem(pki.ca_cert, pki.ca_key, "c-a")
+    return cert, key, issue_pem(pki.ca_cert, pki.ca_key, "c-b")[1]
+
+
+def test_a_client_certificate_rides_in_the_bundle_and_is_written_0600(
+    tmp_path: Path, ca_pem: str, client_pair: tuple[str, str, str]
+) -> None:
+    cert, key, _ = client_pair
+    path = tmp_path / "bundle.json"
+    path.write_text(bundle(ca_pem, cert_pem=cert, key_pem=key).serialize())
+    settings = BrokerProvision.load(path).settings()
+    assert settings.cert_file is not None and settings.cert_file.read_text() == cert
+    assert settings.key_file is not None and settings.key_file.read_text() == key
+    assert {stat.S_IMODE(f.stat().st_mode) for f in (settings.cert_file, settings.key_file)} == {0o600}
+    assert bundle(ca_pem).settings().cert_file is None
+
+
+@pytest.mark.parametrize("case", ["cert without key", "key without cert", "another key", "not PEM"])
+def test_a_client_certificate_without_its_own_key_is_refused_naming_the_field(
+    case: str, ca_pem: str, client_pair: tuple[str, str, str]
+) -> None:
+    cert, key, other = client_pair
+    change, field_name = {
+        "cert without key": ({"cert_pem": cert}, "key_pem"),
+        "key without cert": ({"key_pem": key}, "cert_pem"),
+        "another key": ({"cert_pem": cert, "key_pem": other}, "key_pem"),
+        "not PEM": ({"cert_pem": "hello", "key_pem": key}, "cert_pem"),
+    }[case]
+    doc = {**json.loads(bundle(ca_pem).serialize()), **change}
+    with pytest.raises(ValueError, match=rf"broker provisioning: {field_name}\b"):
+        BrokerProvision.parse(json.dumps(doc))
 
 
 @pytest.fixture(scope="module")
