@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "engine.api.healthcheck",  # health
     "engine.api.lexicon_cli",  # lexicon
     "engine.api.clusters_cli",  # speakers (clusters on the broker)
+    "engine.api.schedules_cli",  # schedule (calendar recurrence)
     "engine.tts.cli",  # say, voices
     "engine.tts.text.cli",  # normalize
     "streaming.cli",  # speaker, sdp

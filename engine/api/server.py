@@ -27,6 +27,7 @@ from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, Metrics
 from engine.api.keys import KeyLifetime, KeyStore, import_key_file
 from engine.api.lexicon import LexiconServicer
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
+from engine.api.schedules import SchedulesServicer
 from engine.api.server_info import ServerServicer
 from engine.api.synthesis import SynthesisServicer
 from engine.api.tls import server_credentials
@@ -39,6 +40,7 @@ from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.errors import NotFound
 from engine.jobs.model import Group
 from engine.jobs.runner import Runner
+from engine.jobs.scheduler import Scheduler
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
 from engine.metrics import ServerMetrics, SpeakerCollector, serve_http
@@ -100,6 +102,8 @@ class LoaServer:
         self.sender.feedback.auth.directory = self._keyed_groups
         # with the broker: scheduled bulletins synthesized, stored and published to clusters ahead of time
         self.ahead = self._ahead_planner(state) if self.broker is not None else None
+        # schedules' occurrences become broadcasts ahead of time, on the runner's passes (scheduler.py)
+        self.scheduler = Scheduler(self.store, ahead_lead_s=config.ahead_lead_s)
         self.runner = Runner(
             self.store,
             self.synth,
@@ -108,6 +112,7 @@ class LoaServer:
             cname=config.cname,
             key_source=self.keys.key_source,
             ahead=self.ahead,
+            scheduler=self.scheduler,
         )
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
@@ -128,9 +133,12 @@ class LoaServer:
         self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission, self.store.lexicon)
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
         loa_pb2_grpc.add_LexiconServicer_to_server(LexiconServicer(self.store), self.grpc)
-        loa_pb2_grpc.add_BroadcastsServicer_to_server(
-            BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission), self.grpc
+        broadcasts = BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission)
+        loa_pb2_grpc.add_BroadcastsServicer_to_server(broadcasts, self.grpc)
+        schedules = SchedulesServicer(
+            self.store, self.scheduler, broadcasts._check_references, config.zone_name, self.runner.wake
         )
+        loa_pb2_grpc.add_SchedulesServicer_to_server(schedules, self.grpc)
         groups = GroupsServicer(
             self.store,
             self.sender,

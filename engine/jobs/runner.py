@@ -26,6 +26,7 @@ from engine.jobs.airing import KeySource, OnAir, Studio
 from engine.jobs.errors import InvalidTransition
 from engine.jobs.live_segment import FeedFactory
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
+from engine.jobs.scheduler import Scheduler
 from engine.jobs.store import Store
 from engine.metrics import ServerMetrics
 from engine.tts.synthesizer import Synthesizer
@@ -52,6 +53,7 @@ class Runner:
         key_source: KeySource = lambda group_id: None,
         ahead: AheadPlanner | None = None,
         live_feed: FeedFactory | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         """``key_source``: group id → what its stream Destination polls for the group's SRTP keys (None:
         plain RTP), the server's KeyStore.key_source. ``ahead``: bulletins delivered ahead to broker
@@ -62,6 +64,7 @@ class Runner:
         self.metrics = metrics
         self.cname = cname
         self.ahead = ahead
+        self.scheduler = scheduler  # schedules' occurrences are made into broadcasts first on each pass
         self._studio = Studio(
             store, synth, self._open_stream, key_source, metrics, self.airing_ended, ahead, live_feed
         )
@@ -135,6 +138,8 @@ class Runner:
             self._wake.wait(timeout)
 
     def _plan_once(self) -> float | None:
+        if self.scheduler is not None:
+            self.scheduler.run()  # before reading what is active: a new occurrence is planned at once
         active = self.store.active_broadcasts(with_audio=False)
         emergency = self.store.emergency_group()
         groups = self.store.list_groups()

@@ -163,6 +163,32 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE lexicon_entries;
     ALTER TABLE lexicon_entries_5 RENAME TO lexicon_entries;
     """,
+    # 6: schedules (#13, engine/jobs/schedule_store.py, docs/SCHEDULES.md): a broadcast template and its
+    # calendar recurrence; made_until: every occurrence up to that instant was made or recorded.
+    # occurrences: one row per occurrence made, missed, skipped or failed; its key makes it happen once.
+    """
+    CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        template TEXT NOT NULL,               -- JSON BroadcastSpec, segment audio in base64
+        recurrence TEXT NOT NULL,             -- JSON (engine/jobs/recurrence.py to_dict)
+        paused INTEGER NOT NULL DEFAULT 0,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL,
+        made_until REAL NOT NULL,
+        created_by_token TEXT,
+        created_by_name TEXT,
+        created_by_role TEXT
+    );
+    CREATE TABLE occurrences (
+        schedule_id TEXT NOT NULL,
+        at REAL NOT NULL,                     -- its instant, epoch seconds UTC
+        state TEXT NOT NULL,                  -- scheduled, missed, skipped, failed
+        broadcast_id TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        record_time REAL NOT NULL,
+        PRIMARY KEY (schedule_id, at)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

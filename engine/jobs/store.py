@@ -4,7 +4,8 @@ Store is the one object the server, the runner and the CLI hold; its halves are 
 store_base.py (connection, lock, transactions, owner lock), group_store.py (groups and their keys),
 broadcast_store.py (broadcasts and their events; rows and queries in broadcast_rows.py), cluster_store.py
 (clusters reached through the MQTT broker: accounts' groups, presence, play reports), lexicon_store.py
-(the deployment lexicon), and the errors it raises in errors.py.
+(the deployment lexicon), schedule_store.py (schedules and their occurrences), and the errors it raises
+in errors.py.
 
 On open, broadcasts a crash left synthesizing, on air or preempted get an Interruption (reason "server
 restart", at their last progress) and go back to QUEUED, so the scheduler resumes them from the sentence
@@ -23,9 +24,10 @@ from engine.jobs.broadcast_store import BroadcastStore
 from engine.jobs.cluster_store import ClusterStore
 from engine.jobs.group_store import GroupStore
 from engine.jobs.lexicon_store import LexiconStore
+from engine.jobs.schedule_store import ScheduleStore
 
 
-class Store(GroupStore, BroadcastStore, ClusterStore, LexiconStore):
+class Store(GroupStore, BroadcastStore, ClusterStore, LexiconStore, ScheduleStore):
     """Thread-safe; ``clock`` returns epoch seconds (tests pass a fake one)."""
 
     def __init__(

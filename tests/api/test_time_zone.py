@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,3 +67,63 @@ def test_a_naive_time_is_the_servers_local_time_and_is_listed_with_its_offset(se
     client.broadcasts.CancelBroadcast(
         pb.CancelBroadcastRequest(broadcast_id=broadcast_id), metadata=client.metadata
     )
+
+
+def scheduled(server: Server, schedule_id: str) -> list[pb.Broadcast]:
+    client = server.client()
+    reply = client.broadcasts.ListBroadcasts(
+        pb.ListBroadcastsRequest(group_id="xa-an-binh"), metadata=client.metadata
+    )
+    return [b for b in reply.broadcasts if b.schedule_id == schedule_id]
+
+
+def wait_for(check: Callable[[], list[pb.Broadcast]], timeout: float = 15) -> list[pb.Broadcast]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise TimeoutError("nothing made")
+
+
+def test_a_schedule_makes_its_next_occurrence_at_the_local_time_once_across_a_restart(server: Server) -> None:
+    due = (datetime.now(HCM) + timedelta(seconds=150)).replace(microsecond=0)
+    added = loa(server, "schedule", "add", "--group", "xa-an-binh", "--at", f"{due:%H:%M:%S}",
+                "--weekdays", "mon-sun", "--title", "Bản tin", "--text", "Bản tin buổi sáng.")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    schedule_id = added.stdout.split()[0]
+    assert "(Asia/Ho_Chi_Minh)" in added.stdout and f"next {due:%Y-%m-%d %H:%M:%S} +07" in added.stdout
+    made = wait_for(lambda: scheduled(server, schedule_id))
+    assert len(made) == 1 and made[0].start_time.ToDatetime(tzinfo=UTC) == due.astimezone(UTC)
+    assert made[0].title == "Bản tin"
+    server.stop()
+    server.start()
+    time.sleep(2.5)  # a few runner passes of the restarted server
+    assert [b.id for b in scheduled(server, schedule_id)] == [made[0].id]
+    shown = loa(server, "schedule", "show", schedule_id)
+    assert f"{due:%Y-%m-%d %H:%M:%S} +07  scheduled {made[0].id}" in shown.stdout, shown.stdout
+    removed = loa(server, "schedule", "remove", schedule_id)
+    assert removed.returncode == 0, removed.stderr
+    assert scheduled(server, schedule_id)[0].state == pb.BROADCAST_STATE_CANCELLED
+
+
+def test_bad_schedule_fields_are_invalid_argument_naming_the_field(server: Server) -> None:
+    bad = loa(server, "schedule", "add", "--group", "xa-an-binh", "--at", "25:00", "--text", "x")
+    assert bad.returncode == 1 and "INVALID_ARGUMENT: schedule.recurrence.times[0]" in bad.stderr
+    bad = loa(
+        server,
+        "schedule",
+        "add",
+        "--group",
+        "xa-an-binh",
+        "--at",
+        "06:00",
+        "--tz",
+        "Asia/Hanoi",
+        "--text",
+        "x",
+    )
+    assert bad.returncode == 2 and "--tz: unknown time zone 'Asia/Hanoi'" in bad.stderr
+    missing = loa(server, "schedule", "add", "--group", "nowhere", "--at", "06:00", "--text", "x")
+    assert missing.returncode == 1 and "NOT_FOUND: group_ids[0]" in missing.stderr

@@ -18,8 +18,8 @@ from engine.jobs.recurrence import (
 )
 
 
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def shown(found: list[Occurrence]) -> list[str]:
