@@ -311,6 +311,42 @@ def test_a_token_scoped_to_a_group_writes_only_that_groups_entries(server: Serve
     )
 
 
+def test_a_group_entry_changes_what_a_broadcast_to_that_group_says(client: Client) -> None:
+    """The audio a broadcast aired is as long as the entry's reading spoken, and seconds longer than
+    the same broadcast before the entry (the letters spelled): only the reading can explain both."""
+    reading = "hợp tác xã nông nghiệp và dịch vụ tổng hợp long phú"
+
+    def aired(text: str) -> float:
+        created = client.broadcasts.CreateBroadcast(
+            pb.CreateBroadcastRequest(segments=[pb.Segment(language="vi", text=text)], group_ids=["xa-1"]),
+            metadata=client.metadata,
+        )
+        events = watch(client, created.id)
+        assert events[-1].type == pb.EVENT_TYPE_FINISHED
+        return convert.seconds_of(events[-1].progress.total)
+
+    before = aired("HTXNNLP họp.")
+    lexicon(client).PutLexiconEntry(
+        pb.PutLexiconEntryRequest(entry=pb.LexiconEntry(written="HTXNNLP", spoken=reading, group_id="xa-1")),
+        metadata=client.metadata,
+    )
+    try:
+        after = aired("HTXNNLP họp.")
+    finally:
+        lexicon(client).DeleteLexiconEntry(
+            pb.DeleteLexiconEntryRequest(written="HTXNNLP", group_id="xa-1"), metadata=client.metadata
+        )
+
+    def spoken(text: str) -> float:
+        said = client.synthesis.Synthesize(pb.SynthesizeRequest(text=text), metadata=client.metadata)
+        return convert.seconds_of(said.duration)
+
+    # an airing's total runs ~0.25 s past Synthesize's audio, alike for both: compare differences
+    assert after - before == pytest.approx(spoken(f"{reading} họp.") - spoken("HTXNNLP họp."), abs=0.1)
+    assert after - before > 1.0, (before, after)
+    assert aired("HTXNNLP họp.") == pytest.approx(before, abs=0.1)  # gone with the entry
+
+
 def loa(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "engine", "lexicon", *args]
     argv += ["--server", server.socket, "--token", server.admin_token()]
