@@ -170,7 +170,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         help=f"{group_help}; default: the --provision bundle's groups",
     )
-    speaker.add_argument("--sink", default="null", help="null, device, or PATH.wav (+ PATH.wav.json sidecar)")
+    speaker.add_argument(
+        "--sink",
+        default="null",
+        help="null, device (the default output; needs the speaker extra), device:NAME (a PortAudio device "
+        "name or index), or PATH.wav (+ PATH.wav.json sidecar)",
+    )
     speaker.add_argument("--name", help="CNAME in receiver reports (default: host name)")
     speaker.add_argument("--interface", default="0.0.0.0", help="IPv4 address of the interface to join on")
     speaker.add_argument(
