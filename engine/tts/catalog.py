@@ -19,6 +19,7 @@ class CatalogFile:
     url: str
     size: int | None = None  # bytes; None: not known
     sha256: str | None = None  # hex; None: not known
+    source: str = ""  # where the size and sha256 come from (who published them), for whoever re-checks
 
 
 @dataclass(frozen=True)

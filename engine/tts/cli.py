@@ -152,7 +152,11 @@ def _install(args: argparse.Namespace) -> int:
 
     try:
         info = install(
-            args.source, _voices_dir(args), force=args.force, progress=None if args.quiet else progress_bar
+            args.source,
+            _voices_dir(args),
+            force=args.force,
+            progress=None if args.quiet else progress_bar,
+            allow_unpinned=args.allow_unpinned,
         )
     except InstallError as error:
         print(f"loa voices install: {error}", file=sys.stderr)
@@ -219,6 +223,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     inst.add_argument("source", help="catalog voice id, URL, folder, archive (.tar.gz, .zip) or .onnx file")
     inst.add_argument("--force", action="store_true", help="replace the voice if it is installed")
     inst.add_argument("--quiet", action="store_true", help="no progress bar")
+    inst.add_argument(
+        "--allow-unpinned",
+        action="store_true",
+        help="download a catalog voice whose files the catalog has no SHA-256 for (unverifiable)",
+    )
     inst.add_argument("--voices-dir", help=dir_help)
     inst.set_defaults(func=_install)
     rm = vsub.add_parser("remove", help="remove an installed voice")

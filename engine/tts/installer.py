@@ -57,8 +57,14 @@ def install(
     force: bool = False,
     progress: Progress | None = None,
     timeout_s: float = 60.0,
+    allow_unpinned: bool = False,
 ) -> VoiceInfo:
+    """``allow_unpinned``: download a catalog voice even though the catalog lacks the size or SHA-256 of
+    one of its files (the user's explicit choice; otherwise refused before anything is fetched)."""
     catalog = catalog or Catalog.load()
+    entry = catalog.get(source)
+    if entry is not None and not allow_unpinned:
+        _require_pins(entry)
     voices_dir.mkdir(parents=True, exist_ok=True)
     _sweep(voices_dir)
     staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=voices_dir))
@@ -85,6 +91,23 @@ def install(
         raise InstallError(f"{source}: {error}; nothing was installed") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def unpinned(entry: CatalogVoice) -> list[str]:
+    """The names of the entry's files the catalog gives no size or SHA-256 for."""
+    return [f.name for f in entry.files if f.sha256 is None or f.size is None]
+
+
+def _require_pins(entry: CatalogVoice) -> None:
+    """A download nobody can check is refused: a model is code onnxruntime runs, and a voice decides
+    what every loudspeaker says. Only the user's --allow-unpinned (or a local copy they checked) passes."""
+    missing = unpinned(entry)
+    if missing:
+        raise InstallError(
+            f"voice {entry.id}: the catalog pins no SHA-256 (and size) for {', '.join(missing)}, so a "
+            "tampered or truncated download could not be told apart; install it anyway with "
+            "--allow-unpinned, or install a copy you verified from its folder or archive"
+        )
 
 
 def remove(voice_id: str, voices_dir: Path) -> Path:

@@ -6,6 +6,8 @@ import functools
 import hashlib
 import http.server
 import shutil
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine.tts.catalog import Catalog, CatalogFile, CatalogVoice
-from engine.tts.installer import InstallError, install, installed, remove
+from engine.tts.installer import InstallError, install, installed, remove, unpinned
 from engine.tts.voices.registry import VoiceRegistry
 
 
@@ -110,8 +112,55 @@ def test_missing_file_on_server_is_a_clear_error(served: tuple[str, Path], tmp_p
     entry = _entry(base, root)
     broken = replace(entry, files=(CatalogFile("x.onnx", f"{base}/nope.onnx"),))
     with pytest.raises(InstallError, match=r"download .* failed"):
-        install(entry.id, tmp_path / "voices", Catalog([broken]))
+        install(entry.id, tmp_path / "voices", Catalog([broken]), allow_unpinned=True)
     assert _leftovers(tmp_path / "voices") == []
+
+
+def test_a_catalog_voice_without_a_pin_is_refused_unless_the_user_allows_it(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, root = served
+    pinned = _entry(base, root)
+    loose = replace(pinned, files=tuple(replace(f, sha256=None) for f in pinned.files))
+    voices_dir = tmp_path / "voices"
+    with pytest.raises(InstallError, match=r"pins no SHA-256 .*--allow-unpinned"):
+        install(loose.id, voices_dir, Catalog([loose]))
+    assert _leftovers(voices_dir) == []  # refused before anything was fetched
+    info = install(loose.id, voices_dir, Catalog([loose]), allow_unpinned=True)
+    assert info.id == loose.id and _leftovers(voices_dir) == [loose.id]
+
+
+def test_the_shipped_catalog_names_the_source_of_every_pin() -> None:
+    catalog = Catalog.load()
+    unpinned_voices = {v.id for v in catalog.voices.values() if unpinned(v)}
+    # the voices no published SHA-256 was found for (models/catalog.json notes): refused by default
+    assert unpinned_voices == {"vi_VN-25hours_single-low", "vi_VN-vivos-x_low"} | {
+        f"mms-{lang}" for lang in ("vie", "khm", "blt", "bdq", "cmo", "bru")
+    }
+    for voice in catalog.voices.values():
+        for file in voice.files:
+            if file.sha256 is not None:
+                assert len(file.sha256) == 64 and int(file.sha256, 16) >= 0 and file.source, file.name
+
+
+def test_voices_install_cli_refuses_an_unpinned_catalog_voice(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "voices",
+            "install",
+            "vi_VN-vivos-x_low",
+            "--voices-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "--allow-unpinned" in done.stderr and "Traceback" not in done.stderr
+    assert _leftovers(tmp_path) == []
 
 
 def test_install_from_url_folder_and_archive(served: tuple[str, Path], tmp_path: Path) -> None:
