@@ -1,19 +1,26 @@
-"""Logging as data: the rate limiter, the JSON and text lines, SRTCP seen by a speaker without keys."""
+"""Logging as data: the rate limiter, the JSON and text lines, SRTCP seen by a speaker without keys, and
+the speaker's lines from a real Keyring and TimeSyncClient (no sockets: SpeakerLog reads their state)."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from streaming import rtcp
+from streaming.clock import Clock
+from streaming.keyring import Keyring
 from streaming.logsetup import RateLimiter, Repeats, configure, event, parse_level
-from streaming.speaker_log import looks_srtcp
+from streaming.provisioning import dump_provisioning
+from streaming.speaker_log import SpeakerLog, looks_srtcp
 from streaming.srtp import MasterKey, SrtpSession
+from streaming.timesync import TimeSyncClient
 
 
 def test_rate_limiter_lets_one_per_window_and_counts_the_rest() -> None:
@@ -121,3 +128,47 @@ def test_server_start_line_says_tls_is_on(tmp_path: Path, caplog: pytest.LogCapt
     first, second = (r.getMessage() for r in caplog.records)
     assert "TLS on" in first and "broker off" in first and f"state in {tmp_path}" in first
     assert "TLS off (plaintext)" in second and "broker on (port 8883)" in second
+
+
+def _agent(keyring: Keyring | None, timesync: TimeSyncClient | None) -> SimpleNamespace:
+    """The parts of a SpeakerAgent that SpeakerLog reads, around a real Keyring and TimeSyncClient."""
+    config = SimpleNamespace(
+        name="s1", groups=["239.1.1.1:5004"], multicast=True, keys=None, time_sync=("10.0.0.1", 5005)
+    )
+    return SimpleNamespace(config=config, keyring=keyring, timesync=timesync, broker_source=None)
+
+
+def test_speaker_warns_of_a_silent_time_sync_target_once_then_says_synced(captured: io.StringIO) -> None:
+    clock = _Clock()
+    sync = TimeSyncClient(Clock())
+    speaker_log = SpeakerLog(_agent(None, sync), clock=clock)
+    for t in (1.0, 9.0, 10.5, 30.0):  # no reply at all
+        speaker_log.tick(t)
+    now = time.time()
+    assert sync.add(now, now + 0.25, now + 0.25, now)  # the server's clock is 250 ms ahead
+    speaker_log.tick(31.0)
+    events = [(x["event"], x["level"]) for x in _lines(captured)]
+    assert events == [("speaker.time_sync_no_reply", "WARNING"), ("speaker.clock_synced", "INFO")]
+    assert _lines(captured)[0]["target"] == "10.0.0.1:5005"
+    assert _lines(captured)[1]["offset_ms"] == pytest.approx(250, abs=1)
+
+
+def test_speaker_names_a_group_missing_from_the_key_file_and_its_keyless_stream(
+    captured: io.StringIO, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(dump_provisioning({"other": [MasterKey.generate(1)]}, {"other": "239.9.9.9:5004"}))
+    keyring = Keyring(path, ["239.1.1.1:5004"])
+    speaker_log = SpeakerLog(_agent(keyring, None), clock=_Clock())
+    speaker_log.started()
+    for _ in range(50):  # a second of a stream nobody here can open
+        speaker_log.on_outcome("239.1.1.1:5004", "rejected_unknown_key", b"")
+    lines = _lines(captured)
+    assert [x["event"] for x in lines] == [
+        "speaker.joined",
+        "speaker.group_missing_from_keys",
+        "speaker.no_key",
+    ]
+    assert lines[2]["message"] == (
+        "group 239.1.1.1:5004 is SRTP but the key file has no key for it: nothing will play"
+    )
