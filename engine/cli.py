@@ -22,7 +22,8 @@ COMMAND_MODULES = (
     "engine.api.schedules_cli",  # schedule (calendar recurrence)
     "engine.tts.cli",  # say, voices
     "engine.tts.text.cli",  # normalize
-    "streaming.cli",  # speaker, sdp
+    "engine.api.sdp_cli",  # sdp (asks the server; refuses SRTP groups)
+    "streaming.cli",  # speaker
 )
 
 

@@ -10,7 +10,9 @@ from streaming import cli
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="loa")
-    cli.register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli.register(sub)
+    cli.register_sdp(sub)
     args = parser.parse_args()
     try:
         return int(args.func(args) or 0)

@@ -1,4 +1,6 @@
-"""Subcommands ``loa speaker`` (the loudspeaker agent) and ``loa sdp`` (a group's session description)."""
+"""Subcommands ``loa speaker`` (the loudspeaker agent) and, for ``python -m streaming`` alone,
+``sdp ADDR:PORT`` (a plain group's session description without a server). ``loa sdp GROUP_ID``
+(engine/api/sdp_cli.py) asks the running server instead, and refuses SRTP groups."""
 
 from __future__ import annotations
 
@@ -247,7 +249,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     speaker.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json lines")
     speaker.set_defaults(func=_speaker)
 
-    sdp = sub.add_parser("sdp", help="print the SDP of a group's stream (for ffmpeg, GStreamer)")
+
+def register_sdp(sub: argparse._SubParsersAction) -> None:
+    """``sdp ADDR:PORT`` for a speaker-only install: the caller vouches that the group is plain RTP."""
+    group_help = (
+        f"ADDR:PORT[:PRIORITY[:DELAY_MS]] (priority normal|high|emergency, delay {DEFAULT_DELAY_MS} ms)"
+    )
+    sdp = sub.add_parser(
+        "sdp",
+        help="print the SDP of a plain-RTP group (for ffmpeg, GStreamer); SRTP groups have none",
+        description="Offline: the SDP of a group you know is plain RTP. `loa sdp GROUP_ID` asks the "
+        "server and refuses SRTP groups, which third-party receivers would decode as noise.",
+    )
     sdp.add_argument("group", type=_group, help=group_help)
     sdp.add_argument("--bitrate", type=int, default=32_000)
     sdp.add_argument("--no-fec", action="store_true", help="the stream has no in-band FEC")

@@ -112,6 +112,8 @@ class PacedSender:
         self._slots: dict[int, list[Entry]] = {}
         self._due: list[int] = []
         self._streams: set[Stream] = set()
+        # each plain group's latest stream, whose numbering the group's next stream continues
+        self._timelines: dict[tuple[str, int], Stream] = {}
         self._running = False
         self._thread: threading.Thread | None = None
         self._phases = itertools.count()
@@ -244,7 +246,12 @@ class PacedSender:
             seq0=seq0,
             ts0=ts0,
             label=label,
+            continue_seq=self._continued_seq(destinations) if seq0 is None else None,
         )
+        if stream.on_group_timeline:
+            with self._lock:
+                for d in destinations:
+                    self._timelines[(d.address, d.port)] = stream
         ids = groups or ("",) * len(destinations)
         routes = zip(stream.destinations, ids, stream.sessions, strict=True)
         stream.routes = [self._route(d, group_id, session) for d, group_id, session in routes]
@@ -254,6 +261,21 @@ class PacedSender:
         with self._lock:
             self._streams.add(stream)
         return stream
+
+    def _continued_seq(self, destinations: Sequence[Destination]) -> int | None:
+        """A stream to plain groups only continues its first group's numbering (packetizer.py: one RTP
+        timeline per plain group, for third-party receivers); the first stream on a group starts where
+        a packet every 20 ms since 1970 would be, so a restarted server looks like a gap, not a new
+        source. A stream to several groups may look, on the others, like a stretch of lost packets
+        (a forward jump), which ffmpeg and GStreamer ride through. None for SRTP (random origins)."""
+        if any(d.keys is not None for d in destinations):
+            return None
+        first = destinations[0]
+        with self._lock:
+            previous = self._timelines.get((first.address, first.port))
+        if previous is not None:
+            return previous.next_seq
+        return int(time.time() / FRAME_SECONDS) & 0xFFFF
 
     def _route(self, d: Destination, group_id: str, session: SrtpSession | None) -> Route:
         served = [(t, sink) for t in self.transports if (sink := t.sink(d, group_id)) is not None]

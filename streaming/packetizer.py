@@ -30,6 +30,14 @@ reaches it and the session switches MKI at the new key's not_before. Every strea
 (feedback.py never reissues a recent one), so no (key, SSRC, index) nonce repeats, resumed and repeated
 airings included. A packet that cannot be protected (no usable key) is not sent and counts as a send
 error.
+
+Plain groups (docs/RECEIVERS.md): a stream opened with ``continue_seq`` is one more stretch of its group's
+single RTP timeline, so that a third-party receiver started once plays every bulletin: its first sequence
+number continues the group's previous stream, its RTP time is the wall clock (``wall × 48000`` mod 2^32,
+so a pause between bulletins is a timestamp gap of the same length, which ffmpeg and GStreamer play as
+silence), and it ends with Loa's ``LOAE`` block instead of a BYE (ffmpeg stops reading at the first
+BYE; RFC 3550 receivers ignore an APP block they do not know). Loa speakers treat LOAE as a BYE. SRTP
+streams keep random origins and the BYE: no third-party receiver can play them anyway.
 """
 
 from __future__ import annotations
@@ -54,6 +62,12 @@ from streaming.transport import Sink, Transport
 FRAME_SECONDS = FRAME_SAMPLES / CLOCK_RATE
 BYE_DELAY = 0.1
 ABORT_RTCP_INDEX = 1 << 30  # see Stream.bye
+
+
+def wall_rtp_time(wall: float) -> int:
+    """A plain group's RTP time at wall time ``wall`` (seconds since 1970): the wall clock at 48 kHz,
+    so every stream on the group, from any sender run, lies on one timeline."""
+    return round(wall * CLOCK_RATE) & 0xFFFF_FFFF
 
 
 def report_jitter(ssrc: int, rank: int) -> float:
@@ -113,6 +127,7 @@ class Stream:
         "_rtcp_tail",
         "_seq",
         "_start_time",
+        "_timeline",
         "_ts0",
         "aborted",
         "bye_sent",
@@ -148,6 +163,7 @@ class Stream:
         seq0: int | None = None,
         ts0: int | None = None,
         label: str = "",
+        continue_seq: int | None = None,
     ) -> None:
         """``label``: what the stream airs (``{bulletin}/{airing}``), told to speakers in every sender
         report's SDES (playlog.py) so their play reports name it. ``seq0``/``ts0``: the first sequence
@@ -181,6 +197,13 @@ class Stream:
             raise ValueError("a stream with a given seq0 needs its ts0 and start_time too")
         self._seq = secrets.randbits(16) if seq0 is None else seq0
         self._ts0 = secrets.randbits(32) if ts0 is None else ts0
+        # a plain group's timeline (module note): RTP time is the wall clock, numbering continues
+        self._timeline = continue_seq is not None and not self._exact
+        if self._timeline:
+            if not 0 <= (continue_seq or 0) <= 0xFFFF:
+                raise ValueError(f"continue_seq {continue_seq} out of range (16 bits)")
+            self._seq = continue_seq or 0
+            self._ts0 = wall_rtp_time(start_time if start_time is not None else clock())
         self._phase = phase
         self._start_time = start_time
         self._encoder: OpusEncoder | None = None
@@ -286,6 +309,8 @@ class Stream:
         now = self._clock()
         if self._start_time is None:
             self._start_time = now + self._lookahead / CLOCK_RATE + self._phase
+            if self._timeline:
+                self._ts0 = wall_rtp_time(self._start_time)
         packets: list[Entry] = []
         pack = FIXED_HEADER.pack  # no CSRC, no extension: the whole header of every packet sent here
         for payload in payloads:
@@ -363,4 +388,17 @@ class Stream:
             octets,
         )
         data = rtcp.serialize(report) + self._rtcp_tail
-        return data + rtcp.serialize(rtcp.Bye([self.ssrc])) if bye else data
+        if not bye:
+            return data
+        end = rtcp.stream_end_app(self.ssrc) if self._timeline else rtcp.Bye([self.ssrc])
+        return data + rtcp.serialize(end)
+
+    @property
+    def on_group_timeline(self) -> bool:
+        """A plain group's stream that continues the group's RTP timeline (module note)."""
+        return self._timeline
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number its next packet would take: where the group's next stream continues."""
+        return self._seq

@@ -180,8 +180,9 @@ class Playout:
                         continue
                     if label is not None:
                         self.labels[ssrc] = label
-            elif isinstance(p, rtcp.Bye):
-                for ssrc in p.sources:
+            elif ended := rtcp.ended_sources(p):
+                # a BYE, or LOAE: a plain group's streams end with it instead (packetizer.py)
+                for ssrc in ended:
                     if ssrc in self.streams:
                         self.streams[ssrc].on_bye()
                     elif ssrc in self.pending:

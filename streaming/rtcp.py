@@ -238,6 +238,9 @@ def parse_compound(data: bytes) -> list[Packet]:
 LOA_STATUS = b"LOAR"
 LOA_STREAM = b"LOAS"
 LOA_TIME = b"LOAT"
+# "this stream has ended": a plain group's streams end with it instead of a BYE, which makes ffmpeg stop
+# reading the group for good (packetizer.py, docs/RECEIVERS.md); Loa speakers treat it as a BYE
+LOA_END = b"LOAE"
 
 
 @dataclass(slots=True)
@@ -289,6 +292,19 @@ def stream_label(sdes: SourceDescription, ssrc: int) -> str | None:
         if chunk_ssrc == ssrc and value.startswith(head):
             return value[len(head) :].decode("utf-8")
     return None
+
+
+def stream_end_app(ssrc: int) -> AppPacket:
+    return AppPacket(0, ssrc, LOA_END)
+
+
+def ended_sources(packet: Packet) -> list[int]:
+    """The SSRCs whose streams ``packet`` ends: a BYE's sources, or a LOAE block's sender; else []."""
+    if isinstance(packet, Bye):
+        return packet.sources
+    if isinstance(packet, AppPacket) and packet.name == LOA_END:
+        return [packet.ssrc]
+    return []
 
 
 def stream_priority_app(ssrc: int, priority: int) -> AppPacket:

@@ -8,6 +8,12 @@ The SDP lets any RFC 7587 receiver (ffmpeg, GStreamer) play a group. ``a=mediacl
 clock is the sender's and is mapped to wall time by RTCP sender reports (our RTP origins are random),
 ``a=ts-refclk`` which wall clock that is. The playout delay and priority, which only Loa speakers use,
 travel as ``a=x-loa-playout-delay`` (milliseconds) and ``a=x-loa-priority``.
+
+There is no SDP for an SRTP group (:class:`EncryptedGroup`): Loa's SRTP is AEAD_AES_128_GCM (RFC 7714),
+which ffmpeg, GStreamer and VLC cannot decrypt, and given a plain ``RTP/AVP`` description they decode the
+ciphertext as loud noise. Describing it (``RTP/SAVP`` + ``a=crypto``) would put the group key, which makes
+every loudspeaker of the group speak, into a file handed to third parties, and still play nothing there.
+Third-party receivers get plain groups only (docs/RECEIVERS.md).
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ from streaming.rtp import CLOCK_RATE, FRAME_SAMPLES, PAYLOAD_TYPE
 
 DEFAULT_DELAY_MS = 500
 PTIME_MS = FRAME_SAMPLES * 1000 // CLOCK_RATE  # one Opus frame per packet
+SRTP_REFUSAL = (
+    "its stream is SRTP (AEAD_AES_128_GCM, RFC 7714), which third-party receivers (ffmpeg, GStreamer, "
+    "VLC) cannot decrypt: with a plain-RTP SDP they would decode the ciphertext as loud noise"
+)
+
+
+class EncryptedGroup(ValueError):
+    """The group's stream is SRTP: no third-party receiver can play it, so it gets no SDP."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +98,14 @@ def build_sdp(
     name: str = "Loa broadcast",
     reference_clock: str = "ntp=/traceable/",
     session_id: int | None = None,
+    srtp: bool = False,
 ) -> str:
     """The SDP of one group's stream. ``reference_clock`` is an RFC 7273 ts-refclk value (``local`` when
-    speakers use Loa's own time sync instead of NTP)."""
+    speakers use Loa's own time sync instead of NTP). ``useinbandfec`` follows ``codec.fec``, so it is
+    advertised only when the group's encoder adds FEC. ``srtp``: the stream is SRTP, which raises
+    :class:`EncryptedGroup` (see the module note)."""
+    if srtp:
+        raise EncryptedGroup(SRTP_REFUSAL)
     codec = codec or OpusSettings()
     if not 0 <= ttl <= 255:
         raise ValueError(f"ttl {ttl} not in 0..255")

@@ -1,4 +1,4 @@
-"""``loa sdp`` and ``loa speaker`` argument handling (nothing here sends a packet)."""
+"""``sdp`` and ``loa speaker`` argument handling (nothing here sends a packet)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ def loa(*args: str, module: str = "engine") -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
-def test_loa_sdp_prints_the_group_description() -> None:
-    out = loa("sdp", "239.10.0.5:5004:emergency:300", "--bitrate", "24000", "--ttl", "4")
+def test_streaming_sdp_prints_a_plain_groups_description_offline() -> None:
+    # `loa sdp GROUP_ID` asks the server (tests/streaming/test_receivers.py); the offline form is streaming's
+    out = loa("sdp", "239.10.0.5:5004:emergency:300", "--bitrate", "24000", "--ttl", "4", module="streaming")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "c=IN IP4 239.10.0.5/4" in lines and "a=rtpmap:96 opus/48000/2" in lines
@@ -28,9 +29,9 @@ def test_streaming_runs_alone_as_a_module() -> None:
 
 
 def test_bad_arguments_exit_2_with_a_message_naming_them() -> None:
-    out = loa("sdp", "239.10.0.5:5004:urgent")
+    out = loa("sdp", "239.10.0.5:5004:urgent", module="streaming")
     assert out.returncode == 2 and "priority" in out.stderr
-    out = loa("sdp", "239.10.0.5:5004", "--bitrate", "100")
+    out = loa("sdp", "239.10.0.5:5004", "--bitrate", "100", module="streaming")
     assert out.returncode == 2 and "bitrate" in out.stderr
     out = loa("speaker", "--group", "239.10.0.5")
     assert out.returncode == 2 and "ADDR:PORT" in out.stderr
