@@ -61,7 +61,10 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.jobs.errors import StoreError
 
     try:
-        config = load(args.config, {**os.environ, **overrides})
+        # LOA_CONFIG as the commands that find this server's state read it (config.server_state)
+        from_env = os.environ.get("LOA_CONFIG")
+        config_path = args.config or (Path(from_env) if from_env else None)
+        config = load(config_path, {**os.environ, **overrides})
         configure(config.log_level, config.log_format, repeat_s=config.log_repeat_s)
         server = LoaServer(config).start()
     except (ValueError, OSError, StoreError, sqlite3.Error) as exc:
@@ -291,7 +294,7 @@ def _log(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the server", description="Run the Loa gRPC server.")
-    serve.add_argument("--config", type=Path, help="TOML config file (see docs/CONFIG.md)")
+    serve.add_argument("--config", type=Path, help="TOML config file (default: LOA_CONFIG; docs/CONFIG.md)")
     serve.add_argument("--listen", help="gRPC address, e.g. 0.0.0.0:50051 or unix:/run/loa.sock")
     serve.add_argument("--state-dir", help="SQLite store, tokens, audit log")
     serve.add_argument(

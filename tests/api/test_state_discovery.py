@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from engine import config
 from engine.jobs.store import Store
+from engine.netns import command
 
 
 def served(path: Path) -> Path:
@@ -102,3 +104,36 @@ def test_an_export_of_no_keys_is_an_error(tmp_path: Path, bare_env: dict[str, st
         text=True,
     )
     assert done.returncode == 2 and "no group has SRTP keys" in done.stderr and not out.exists()
+
+
+@pytest.mark.netns
+def test_serve_and_the_state_commands_read_the_same_loa_config(
+    tmp_path: Path, bare_env: dict[str, str]
+) -> None:
+    state = tmp_path / "srv-state"
+    toml = tmp_path / "loa.toml"
+    toml.write_text(f'state_dir = "{state}"\nlisten = "unix:{tmp_path}/loa.sock"\nmetrics_port = 0\n')
+    env = {**bare_env, "LOA_CONFIG": str(toml), "LOA_VOICES_DIR": str(tmp_path / "voices")}
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            command([sys.executable, "-m", "engine", "serve"]), stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "serving on" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        listed = subprocess.run(
+            [sys.executable, "-m", "engine", "token", "list"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "admin" in listed.stdout  # the first admin token loa serve made in the configured state dir
+        assert not (tmp_path / "state").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
