@@ -27,6 +27,7 @@ import numpy as np
 import soundfile as sf
 
 from engine import netns
+from engine.timefmt import format_clock, local_zone
 
 OUT = Path("demo-out")
 GROUP = "239.192.10.1:5004"
@@ -118,7 +119,7 @@ def _speaker(name: str, sink: Path, args: list[str], host: Any = None) -> subpro
 
 
 def _when(ts: Any) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts.ToNanoseconds() / 1e9)) if ts.seconds else "-"
+    return format_clock(ts.ToNanoseconds() / 1e9, local_zone()) if ts.seconds else "-"
 
 
 def run() -> int:

@@ -93,6 +93,18 @@ def format_time(t: float | None, tz: ZoneInfo, *, ms: bool = False, empty: str =
     return f"{text} {offset_label(moment)}"
 
 
+def format_utc(t: float | None, empty: str = "-") -> str:
+    """``2026-12-06T00:00:00Z``: for records that are about instants, not a place's day (key validity,
+    token expiry), UTC marked as such."""
+    return empty if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_zone(env: dict[str, str] | None = None) -> ZoneInfo:
+    """The zone of a command without a server to ask: LOA_TIME_ZONE, else the machine's."""
+    env = dict(os.environ) if env is None else env
+    return zone(env.get("LOA_TIME_ZONE") or machine_zone_name(env), "LOA_TIME_ZONE")
+
+
 def format_clock(t: float, tz: ZoneInfo) -> str:
     """``07:00:00 +07``: a time of day with its offset, for progress lines."""
     moment = local(t, tz)

@@ -22,11 +22,11 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.api.cli_client import add_client_options, connect, rpc_failed, write_output
+from engine.timefmt import format_utc
 
 if TYPE_CHECKING:
     from engine.api.keys import KeyStore
@@ -39,7 +39,7 @@ NOTHING_TO_EXPORT = (
 
 
 def _when(t: float | None) -> str:
-    return "-" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(t)
 
 
 def _audit(state: Path, method: str, groups: list[str], detail: str) -> None:

@@ -19,6 +19,7 @@ from engine.tts import audiofile
 from engine.tts.audio import OUTPUT_RATE, silence
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
+from engine.tts.text.normalize import resolve_language
 
 
 def segment_audio(
@@ -54,7 +55,11 @@ def segment_audio(
         sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
         chime=chime,
         ssml=segment.ssml,
-        lexicon=store.lexicon("vi", broadcast.group_ids) or None,  # as of now, with its groups' own
+        # as of now, with its groups' own; Vietnamese entries for an SSML document (ssml_plan.py)
+        lexicon=store.lexicon(
+            "vi" if segment.ssml else resolve_language(segment.language or "vi"), broadcast.group_ids
+        )
+        or None,
     )
     plan = request.plan(first_sentence)
     if not plan.pieces:

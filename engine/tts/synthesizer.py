@@ -78,14 +78,14 @@ class SpeechRequest:
                 start_sentence,
                 lexicon=self.lexicon,
             )
-        vietnamese = resolve_language(self.language) == "vi"
+        with_lexicon = resolve_language(self.language) in ("vi", "km")  # the languages with entries
         return plan_pieces(
             self.text,
             self.language,
             self.dialect,
             self.sentence_pause_s,
             start_sentence,
-            lexicon=self.lexicon if vietnamese else None,
+            lexicon=self.lexicon if with_lexicon else None,
         )
 
 

@@ -230,6 +230,25 @@ def test_the_preview_lists_which_entries_read_what_and_where(client: Client) -> 
         lex.DeleteLexiconEntry(pb.DeleteLexiconEntryRequest(written="HTXLP"), metadata=client.metadata)
 
 
+def test_a_khmer_entry_changes_the_khmer_reading(client: Client) -> None:
+    entry = pb.LexiconEntry(written="ស.ស.យ.ក", spoken="សហភាពសហព័ន្ធយុវជនកម្ពុជា", language="km")
+    stored = lexicon(client).PutLexiconEntry(pb.PutLexiconEntryRequest(entry=entry), metadata=client.metadata)
+    assert stored.language == "km"
+    try:
+        text = "ការប្រជុំ ស.ស.យ.ក។"
+        reply = client.synthesis.Normalize(
+            pb.NormalizeRequest(text=text, language="km"), metadata=client.metadata
+        )
+        assert reply.normalized_text == "ការប្រជុំ សហភាពសហព័ន្ធយុវជនកម្ពុជា។"
+        assert [(u.written, u.deployment) for u in reply.lexicon] == [("ស.ស.យ.ក", True)]
+        vi = client.synthesis.Normalize(pb.NormalizeRequest(text="Họp ស.ស.យ.ក."), metadata=client.metadata)
+        assert "សហភាព" not in vi.normalized_text  # a Khmer entry is not a Vietnamese reading
+    finally:
+        lexicon(client).DeleteLexiconEntry(
+            pb.DeleteLexiconEntryRequest(written="ស.ស.យ.ក", language="km"), metadata=client.metadata
+        )
+
+
 @pytest.mark.parametrize(
     ("entry", "field"),
     [
@@ -237,7 +256,10 @@ def test_the_preview_lists_which_entries_read_what_and_where(client: Client) -> 
         (pb.LexiconEntry(written="Tân Phú", spoken="tân phú"), "entry.written:"),
         (pb.LexiconEntry(written="2025", spoken="hai"), "entry.written: '2025' is not read as one word"),
         (pb.LexiconEntry(written="KCN", spoken="khu 1"), "entry.spoken:"),
-        (pb.LexiconEntry(written="KCN", spoken="khu", language="km"), "entry.language:"),
+        (
+            pb.LexiconEntry(written="KCN", spoken="khu", language="km"),
+            "entry.written: 'KCN' must be in Khmer",
+        ),
         (pb.LexiconEntry(written="KCN", spoken="khu", language="xx"), "entry.language:"),
     ],
 )

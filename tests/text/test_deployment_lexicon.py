@@ -31,7 +31,11 @@ def test_a_good_entry_is_cleaned_and_kept() -> None:
         (Entry("HTXTP", ""), "entry.spoken: empty"),
         (Entry("HTXTP", "hợp tác xã 2"), "entry.spoken: 'hợp tác xã 2' must be words only"),
         (Entry("HTXTP", "<b>x</b>"), "entry.spoken:"),
-        (Entry("HTXTP", "x", "km"), "entry.language: only Vietnamese"),
+        (Entry("HTXTP", "x", "en"), "entry.language: only Vietnamese"),
+        (Entry("HTXTP", "សហភាព", "km"), "entry.written: 'HTXTP' must be in Khmer script"),
+        (Entry("ស.១", "សហភាព", "km"), "entry.written: 'ស.១' must be in Khmer script"),
+        (Entry("ស.ស.យ.ក", "youth union", "km"), "entry.spoken: 'youth union' must be Khmer words only"),
+        (Entry("ស.ស.យ.ក", "សហភាព ១", "km"), "entry.spoken: 'សហភាព ១' must be Khmer words only"),
         (Entry("HTXTP", "x", "zz"), "entry.language: unsupported"),
         (Entry("HTXTP", "x", "vi", "a\x00b"), "entry.note:"),
     ],
@@ -39,3 +43,17 @@ def test_a_good_entry_is_cleaned_and_kept() -> None:
 def test_a_bad_entry_is_refused_naming_the_field(entry: Entry, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         check_entry(entry)
+
+
+def test_a_khmer_entry_reads_where_it_stands_apart_and_is_listed() -> None:
+    entry = check_entry(Entry("ស.ស.យ.ក", "សហភាពសហព័ន្ធយុវជនកម្ពុជា", "khm"))
+    assert entry.language == "km"
+    own = {entry.written: entry.spoken}
+    read = normalize("ការប្រជុំ ស.ស.យ.ក ថ្ងៃទី១៥ ព.ស. ២៥៦៨។", "km", lexicon=own)
+    assert read.text == "ការប្រជុំ សហភាពសហព័ន្ធយុវជនកម្ពុជា ថ្ងៃទីដប់ប្រាំ ពុទ្ធសករាជ ពីរពាន់ប្រាំរយហុកសិបប្រាំបី។"
+    assert [(u.written, u.deployment, u.source_span.start) for u in read.lexicon] == [
+        ("ស.ស.យ.ក", True, 10),
+        ("ព.ស.", False, 27),
+    ]
+    # inside a longer Khmer word the letters are that word's: left as written
+    assert normalize("កស.ស.យ.ក", "km", lexicon=own).text == "កស.ស.យ.ក"

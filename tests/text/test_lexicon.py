@@ -80,7 +80,7 @@ def test_a_bad_deployment_entry_is_refused() -> None:
     with pytest.raises(ValueError, match="lexicon"):
         normalize("UBND.", lexicon={"UBND": ""})
     with pytest.raises(ValueError, match="Vietnamese"):
-        normalize("abc", "km", lexicon={"X": "y"})
+        normalize("abc", "en", lexicon={"X": "y"})  # no reading rules, so no lexicon
 
 
 def test_layering_replaces_all_rows_of_a_form() -> None:

@@ -4,8 +4,9 @@ An entry is useful only if the normalizer reads it: the written form must be one
 Vietnamese rules cut words (an abbreviation such as "HTXTP", "Cty", "KCN2"; a number or a phrase never
 reaches the lexicon), and the spoken form must be words a voice can say (numbers written in words, no
 markup). The check runs the normalizer on the written form with the entry in place, so what is accepted
-is proved to change the reading. Only Vietnamese has abbreviation tables; other languages are refused
-rather than stored and silently ignored.
+is proved to change the reading. Vietnamese and Khmer read a lexicon (Khmer: a form in Khmer script,
+such as a dotted abbreviation "ស.ស.យ.ក", read in Khmer words where it stands apart); other languages are
+refused rather than stored and silently ignored.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from .normalize import normalize, resolve_language
 MAX_WRITTEN_CHARS = 64
 MAX_SPOKEN_CHARS = 300
 MAX_NOTE_CHARS = 500
-LANGUAGES = ("vi",)
+LANGUAGES = ("vi", "km")
+# Khmer letters, vowel signs and marks (U+1780..U+17D3, U+17DD): no Khmer digits, no ។ ៕ punctuation
+_KHMER = "\u1780-\u17d3\u17dd"
+_KM_WRITTEN = re.compile(rf"[{_KHMER}.]*[{_KHMER}][{_KHMER}.]*")
+_KM_SPOKEN = re.compile(rf"[{_KHMER}]+(?: [{_KHMER}]+)*")
 _PROBE = "loaprobe"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*(?:,?\s+[^\W\d_]+(?:['’-][^\W\d_]+)*)*")
@@ -42,7 +47,18 @@ def check_entry(entry: Entry, field: str = "entry") -> Entry:
         raise ValueError(f"{field}.spoken: empty")
     if len(spoken) > MAX_SPOKEN_CHARS:
         raise ValueError(f"{field}.spoken: {len(spoken)} characters, at most {MAX_SPOKEN_CHARS}")
-    if _SPOKEN.fullmatch(spoken) is None:
+    if language == "km":
+        if _KM_WRITTEN.fullmatch(written) is None:
+            raise ValueError(
+                f"{field}.written: {written!r} must be in Khmer script (letters and dots, no digits), as "
+                "Khmer bulletins write it"
+            )
+        if _KM_SPOKEN.fullmatch(spoken) is None:
+            raise ValueError(
+                f"{field}.spoken: {spoken!r} must be Khmer words only (Khmer letters and spaces); write "
+                "numbers in words, as they are said"
+            )
+    elif _SPOKEN.fullmatch(spoken) is None:
         raise ValueError(
             f"{field}.spoken: {spoken!r} must be words only (letters, spaces, - and '); write numbers "
             "in words, as they are said"
@@ -67,7 +83,9 @@ def check_language(language: str, field: str = "language") -> str:
     except ValueError:
         raise ValueError(f"{field}: unsupported language {language!r}") from None
     if code not in LANGUAGES:
-        raise ValueError(f"{field}: only Vietnamese (vi) reads a deployment lexicon, not {language!r}")
+        raise ValueError(
+            f"{field}: only Vietnamese (vi) and Khmer (km) read a deployment lexicon, not {language!r}"
+        )
     return code
 
 

@@ -63,11 +63,16 @@ def _whitespace_only(text: str, start: int, end: int) -> Normalized:
 
 
 def _lexicon(lang: str, extra: ExtraLexicon | None) -> Lexicon | None:
-    """The abbreviation table with the caller's entries on top; None (the built-in table) without any."""
+    """The abbreviation table with the caller's entries on top; None (the built-in table) without any.
+    Khmer's entries are plain readings (written -> spoken), kept apart: rules_km reads them."""
     if not extra:
         return None
+    if lang == "km":
+        if not all(isinstance(v, str) and v for v in extra.values()):
+            raise ValueError("lexicon: a Khmer entry is a written form and its reading, without 'when' rules")
+        return {written: {"always": str(spoken)} for written, spoken in extra.items()}
     if lang != "vi":
-        raise ValueError(f"lexicon: only Vietnamese (vi) reads abbreviations from a lexicon, not {lang!r}")
+        raise ValueError(f"lexicon: only Vietnamese (vi) and Khmer (km) read a lexicon, not {lang!r}")
     return layered(abbreviations("abbreviations_vi"), extra)
 
 
@@ -78,7 +83,8 @@ def _normalize_range(
         assert d is not None
         return normalize_vi(text, d, start, end, table)
     if lang == "km":
-        return normalize_km(text, start, end)
+        own = {written: rows["always"] for written, rows in (table or {}).items()}
+        return normalize_km(text, start, end, own)
     return _whitespace_only(text, start, end)
 
 

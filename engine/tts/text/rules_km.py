@@ -8,6 +8,7 @@ Khmer; the others are left as written and reported, since a Khmer voice cannot s
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 
 from . import numbers_km
@@ -46,9 +47,11 @@ _ACCOUNT = ("គណនី", "គណនីលេខ", "លេខគណនី", "�
 
 
 @cache
-def _abbreviation_pattern() -> re.Pattern[str]:
-    """The dotted abbreviations of data/abbreviations_km.tsv, final dot optional, longest first."""
-    forms = sorted(mapping("abbreviations_km"), key=len, reverse=True)
+def _abbreviation_pattern(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """The dotted abbreviations of data/abbreviations_km.tsv and a deployment's own written forms
+    (``extra``), final dot optional, longest first. Khmer writes words without spaces, so a form is read
+    only where no Khmer letter touches it: inside a longer word it is some other word's letters."""
+    forms = sorted({*mapping("abbreviations_km"), *extra}, key=len, reverse=True)
     alt = "|".join(
         re.escape(f.rstrip(".")) + (r"\.?" if f.endswith(".") else r"(?:\.(?=\s))?") for f in forms
     )
@@ -79,16 +82,20 @@ def _ints(token: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", token.translate(numbers_km.TO_ASCII))]
 
 
-def normalize_km(text: str, start: int = 0, end: int | None = None) -> Normalized:
+def normalize_km(
+    text: str, start: int = 0, end: int | None = None, lexicon: Mapping[str, str] | None = None
+) -> Normalized:
+    """``lexicon``: a deployment's Khmer entries (written -> spoken), read before the built-in table."""
     end = len(text) if end is None else end
     b = Builder(text, spaced=False)
+    own = dict(lexicon or {})
     calling = SeenBefore(text, start, _CALLING, _CALLING_LONGEST)
     prev = ""
     pos = start
     while pos < end:
         m = _TOKEN.search(text, pos, end)
         gap_end = m.start() if m else end
-        _gap(b, text, pos, gap_end, prev, (m.lastgroup or "") if m else "")
+        _gap(b, text, pos, gap_end, prev, (m.lastgroup or "") if m else "", own)
         if m is None:
             break
         kind = m.lastgroup or ""
@@ -181,24 +188,31 @@ def _latin(b: Builder, text: str, m: re.Match[str], prev: str) -> int:
     return z
 
 
-def _text(b: Builder, text: str, start: int, end: int) -> None:
-    """Khmer text as written, but for the dotted abbreviations (ព.ស., គ.ម), read as their words."""
+def _text(b: Builder, text: str, start: int, end: int, own: Mapping[str, str]) -> None:
+    """Khmer text as written, but for the dotted abbreviations (ព.ស., គ.ម) and the deployment's own
+    entries, read as their words."""
     pos = start
-    for m in _abbreviation_pattern().finditer(text, start, end):
+    for m in _abbreviation_pattern(tuple(sorted(own))).finditer(text, start, end):
         b.copy(pos, m.start())
-        b.say(_abbreviation_reading(m.group()), m.start(), m.end())
+        form = m.group()
+        written = next((w for w in (form, form + ".", form.rstrip(".")) if w in own), None)
+        reading = own[written] if written is not None else _abbreviation_reading(form)
+        b.say(reading, m.start(), m.end())
+        b.used(written or form, reading, written is not None, m.start(), m.end())
         pos = m.end()
     b.copy(pos, end)
 
 
-def _gap(b: Builder, text: str, start: int, end: int, prev: str, next_kind: str) -> None:
+def _gap(
+    b: Builder, text: str, start: int, end: int, prev: str, next_kind: str, own: Mapping[str, str]
+) -> None:
     blank_from = len(text[start:end].rstrip()) + start  # after it the gap is only whitespace
     for g in _GAP.finditer(text, start, end):
         kind, a, z = g.lastgroup, g.start(), g.end()
         if kind == "ws":
             b.space(a, z)
         elif kind == "text":
-            _text(b, text, a, z)
+            _text(b, text, a, z, own)
         elif kind == "quote":
             continue
         elif kind == "dash":
