@@ -337,7 +337,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="start time: '2026-12-06 07:00' in the server's zone (or --tz), an explicit offset "
         "(2026-12-06T07:00+07:00), or 10m from now",
     )
-
     send.add_argument("--repeat", type=int, default=1)
     send.add_argument("--repeat-gap", type=float, default=0.0, help="seconds between airings")
     send.add_argument("--chime", action="store_true")
