@@ -85,7 +85,9 @@ def tone(hz: float, seconds: float) -> bytes:
     return buf.getvalue()
 
 
-def air(server: Server, hz: float, seconds: float, priority: int = pb.PRIORITY_NORMAL) -> pb.Broadcast:
+def air(
+    server: Server, hz: float, seconds: float, priority: pb.Priority = pb.PRIORITY_NORMAL
+) -> pb.Broadcast:
     client = server.client()
     request = pb.CreateBroadcastRequest(
         group_ids=["plain"], priority=priority, segments=[pb.Segment(language="vi", audio=tone(hz, seconds))]

@@ -283,3 +283,18 @@ def test_keyed_stream_back_after_an_outage_resumes_but_its_old_packets_do_not() 
     assert len(resumed) == 51 and resumed[0].index == FIRST_BLOCK + 960 * 100
     playout.expire(START + 10)
     assert _deliver(playout, [(src.packet(10), START + 10)]) == ["held"], "media time 10 s ago: not live"
+
+
+def test_loas_end_block_ends_a_stream_as_a_bye_does() -> None:
+    """A plain group's streams end with Loa's LOAE block, not a BYE (which stops ffmpeg for good):
+    a speaker must end the stream at the same frame either way (playlog END, priority hand-back)."""
+    ended = []
+    for with_bye in (True, False):
+        src = Source(0.5)
+        playout = Playout([NORMAL])
+        deliveries = all_upfront(src, list(range(26)), bye=False)
+        block = rtcp.Bye([src.ssrc]) if with_bye else rtcp.stream_end_app(src.ssrc)
+        deliveries[0].append((KEY[1], rtcp.serialize(block), src.arrival(25) + 0.1))
+        play(playout, 30, deliveries)
+        ended.append(playout.streams[src.ssrc].ended_at)
+    assert ended[0] is not None and ended[0] == ended[1]

@@ -184,3 +184,45 @@ def test_abort_stops_the_filed_packets_and_sends_one_end() -> None:
     assert sum(len(rtcp.ended_sources(p)) for r in reports for p in r) == 1
     assert not any(isinstance(p, rtcp.Bye) for r in reports for p in r)
     assert stream.frames_sent == len(first) + len(late)
+
+
+def test_a_plain_groups_streams_share_one_rtp_timeline() -> None:
+    """Third-party receivers (docs/RECEIVERS.md): a plain group's next stream continues the sequence
+    numbers, its RTP time is the wall clock at 48 kHz (a pause is a timestamp gap as long), and it ends
+    with LOAE, not a BYE; a stream to an SRTP group keeps its random origins and its BYE."""
+    from streaming import rtcp
+    from streaming.opus import OpusSettings
+    from streaming.packetizer import Stream, wall_rtp_time
+    from streaming.priority import Priority
+    from streaming.rtp import RtpPacket
+
+    now = [1_800_000_000.0]
+    sent: list = []
+
+    def stream(start: float, continue_seq: int | None) -> Stream:
+        return Stream(
+            [Destination("239.1.2.3", 5004)],
+            OpusSettings(),
+            Priority.NORMAL,
+            "loa",
+            start,
+            ssrc=len(sent) + 1,
+            phase=0.0,
+            enqueue=sent.extend,
+            clock=lambda: now[0],
+            continue_seq=continue_seq,
+        )
+
+    first = stream(now[0], 65_534)
+    first.feed(np.zeros(960 * 3, np.float32))
+    second = stream(now[0] + 7.5, first.next_seq)
+    second.feed(np.zeros(960 * 2, np.float32))
+    packets = [RtpPacket.parse(data) for _, _, data in sent]
+    assert [p.sequence for p in packets] == [65_534, 65_535, 0, 1, 2]
+    lookahead = 312  # Opus look-ahead folded into the timestamps (packetizer.py)
+    assert packets[0].timestamp == (wall_rtp_time(now[0]) - lookahead) & 0xFFFF_FFFF
+    assert ts_diff(packets[3].timestamp, packets[0].timestamp) == 7.5 * 48_000
+    end = rtcp.parse_compound(second.bye(now[0] + 8))
+    assert rtcp.ended_sources(end[-1]) == [second.ssrc]
+    assert not any(isinstance(p, rtcp.Bye) for p in end)
+    assert any(isinstance(p, rtcp.Bye) for p in rtcp.parse_compound(stream(now[0], None).bye(now[0])))
