@@ -21,8 +21,17 @@ import numpy as np
 
 from engine.jobs.ahead import Prepared, PreparedAirings
 from engine.jobs.errors import InvalidTransition
+from engine.jobs.heard import Heard, heard_of
 from engine.jobs.live_segment import FeedFactory, LiveSegment, progress_message, resumed_live_s
-from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, Group, Progress
+from engine.jobs.model import (
+    AIRING_STATES,
+    TERMINAL_STATES,
+    Broadcast,
+    BroadcastState,
+    EventType,
+    Group,
+    Progress,
+)
 from engine.jobs.progress import Timeline, playing_sample
 from engine.jobs.segment_audio import segment_audio
 from engine.jobs.store import Store
@@ -97,6 +106,8 @@ class OnAir(threading.Thread):
         self._timeline = Timeline(aired_before=broadcast.progress.aired_s)
         self._on_air = broadcast.state == BroadcastState.ON_AIR
         self._live: LiveSegment | None = None  # the live segment on air now, if any
+        self._heard: Heard | None = None  # what speakers heard of this airing's earlier streams (repeats)
+        self._marked: Heard | None = None  # the heard mark last written
 
     def stop(self, reason: str) -> None:
         self._stop_reason = reason
@@ -115,17 +126,19 @@ class OnAir(threading.Thread):
         b = self.broadcast
         try:
             self._air()
+            heard = self.heard()
             store.update_broadcast(
                 b.id,
                 EventType.FINISHED,
                 state=BroadcastState.FINISHED,
                 progress=self._last_progress(total=True),
                 repeats_done=b.spec.repeat_count,
+                end_time=heard.until if heard is not None else None,  # the last sample speakers played
                 expect_states=AIRING_STATES,
             )
             self._count("finished")
         except Stopped:
-            pass
+            self.write_mark()  # a shutdown leaves it on air: the next start reads where speakers stopped
         except InvalidTransition:
             # Cancelled or preempted under us: the store already says so.
             pass
@@ -136,13 +149,17 @@ class OnAir(threading.Thread):
                 reason = str(exc)
             else:
                 log.exception("broadcast %s failed", b.id)
+            if self._stream is not None:
+                self._stream.abort()  # first, so that what speakers heard stops growing
+            heard, progress = self.heard(), self._last_progress()
             with contextlib.suppress(InvalidTransition):
                 store.update_broadcast(
                     b.id,
                     EventType.FAILED,
                     state=BroadcastState.FAILED,
                     failure_reason=reason,
-                    progress=self._last_progress(),
+                    progress=dataclasses.replace(progress, aired_s=heard.aired_s) if heard else progress,
+                    end_time=heard.until if heard is not None else None,
                     message=str(exc),
                 )
             self._count("failed")
@@ -150,6 +167,7 @@ class OnAir(threading.Thread):
             if self._stream is not None and not self._stream.done.is_set():
                 self._stream.abort()
             self._release_prepared()
+            self._forget_mark_if_ended()
             self.studio.ended(self)
 
     def _air(self) -> None:
@@ -201,6 +219,7 @@ class OnAir(threading.Thread):
         media_start = air_at - self.delay_s
         start_time = media_start if media_start > time.time() + 0.1 else None
         aired = self._last.aired_s if self._last is not None else self.broadcast.progress.aired_s
+        self._heard = self.heard()  # before the timeline moves on: the stream ending now
         self._timeline = Timeline(aired_before=aired)  # the next airing (repeat) counts on from here
         return self.studio.open_stream(
             destinations,
@@ -304,12 +323,14 @@ class OnAir(threading.Thread):
         if not self._on_air:
             self._on_air = True
             assert stream.start_time is not None
+            first_heard = stream.start_time + self.delay_s  # sample 0 plays one playout delay after
             store.update_broadcast(
                 self.broadcast.id,
                 EventType.ON_AIR,
                 state=BroadcastState.ON_AIR,
                 progress=progress,
-                air_time=stream.start_time + self.delay_s,
+                air_time=first_heard,  # the store keeps the first airing's: a resume's is not it
+                resumed_at=first_heard if self.resume else None,  # the end of the cut it resumes from
                 expect_states=AIRING_STATES,
             )
             self._playout_metrics(stream)
@@ -324,6 +345,28 @@ class OnAir(threading.Thread):
                 ),
                 expect_states=AIRING_STATES,
             )
+
+    # -- what the speakers heard (heard.py) ----------------------------------------------------------
+
+    def heard(self) -> Heard | None:
+        """What speakers heard of this broadcast up to the last sample sent; None before anything.
+        Called from other threads too (the mark writer, the runner after a preemption)."""
+        stream = self._stream
+        now = heard_of(stream, self.delay_s, self._timeline.aired_before) if stream is not None else None
+        return now if now is not None else self._heard
+
+    def write_mark(self) -> None:
+        """Writes what speakers heard to the store's heard marks when it changed (runner's ticker)."""
+        marks, heard = self.studio.store.heard, self.heard()
+        if marks is not None and heard is not None and heard != self._marked:
+            marks.write(self.broadcast.id, heard)
+            self._marked = heard
+
+    def _forget_mark_if_ended(self) -> None:
+        store = self.studio.store
+        with contextlib.suppress(Exception):  # a mark left behind is swept at the next start
+            if store.heard is not None and store.get_broadcast(self.broadcast.id).state in TERMINAL_STATES:
+                store.heard.forget(self.broadcast.id)
 
     def _last_progress(self, total: bool = False) -> Progress:
         last = self._last or self.broadcast.progress

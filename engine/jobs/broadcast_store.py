@@ -17,6 +17,7 @@ from collections.abc import Collection
 
 from engine.jobs import broadcast_rows, events_log, serialize
 from engine.jobs.errors import IdempotencyConflict, InvalidTransition
+from engine.jobs.heard import Heard, HeardMarks
 from engine.jobs.model import (
     AIRING_STATES,
     LOCAL_SCOPE,
@@ -37,9 +38,12 @@ from engine.jobs.validation import InvalidField
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 RESTART_REASON = "server restart"
+_RESUMED = (ResumeMode.FROM_SENTENCE, ResumeMode.LIVE)  # the modes of a cut that a resume closed
 
 
 class BroadcastStore(StoreBase):
+    heard: HeardMarks | None = None  # how far speakers got in each airing (heard.py); the owner's only
+
     def create_broadcast(self, spec: BroadcastSpec, caller: Caller | None = None) -> tuple[Broadcast, bool]:
         """Stores a validated request as QUEUED, created by ``caller`` (the authenticated token; None:
         unknown, for callers inside the process); returns (broadcast, created).
@@ -205,6 +209,7 @@ class BroadcastStore(StoreBase):
         repeats_done: int | None = None,
         interrupt: Interruption | None = None,
         resume_mode: ResumeMode | None = None,
+        resumed_at: float | None = None,
         expect_states: Collection[BroadcastState] | None = None,
     ) -> Broadcast:
         """Changes a broadcast and appends ``event`` to its history, in one transaction.
@@ -214,8 +219,10 @@ class BroadcastStore(StoreBase):
           cancelled learns it here instead of overwriting the cancel.
         - ``interrupt`` is appended to the interruptions; ``resume_mode`` ends every open interruption
           (end time now) with that mode. Entering a terminal state ends open ones as NOT_RESUMED.
-        - Entering ON_AIR the first time sets air_time (now unless given); entering a terminal state sets
-          end_time (now unless given).
+        - ``resumed_at``: when the speakers heard the first sample of a resumed airing; it becomes the end
+          of the last interruption (closed, with its resume mode, when the resume was launched).
+        - air_time is the first sample ever played: set once, entering ON_AIR the first time (now unless
+          given), never moved by a resume; entering a terminal state sets end_time (now unless given).
         """
         with self._tx() as conn:
             old = broadcast_rows.get(conn, broadcast_id)
@@ -236,7 +243,11 @@ class BroadcastStore(StoreBase):
                     dataclasses.replace(c, end_time=now, resume_mode=close_mode) if c.end_time is None else c
                     for c in cuts
                 ]
-            if air_time is None and new_state == BroadcastState.ON_AIR and old.air_time is None:
+            if resumed_at is not None and cuts and cuts[-1].resume_mode in _RESUMED:
+                cuts[-1] = dataclasses.replace(cuts[-1], end_time=resumed_at)
+            if old.air_time is not None:
+                air_time = old.air_time  # a resume's first sample is not the broadcast's
+            elif air_time is None and new_state == BroadcastState.ON_AIR:
                 air_time = now
             if end_time is None and new_state in TERMINAL_STATES:
                 end_time = now
@@ -277,19 +288,32 @@ class BroadcastStore(StoreBase):
             broadcast_id, EventType.CANCELLED, state=BroadcastState.CANCELLED, message=reason or "cancelled"
         )
 
-    def preempt_broadcast(self, broadcast_id: str, by: Broadcast, reason: str = "") -> Broadcast:
-        """Holds an airing broadcast back for ``by``; the interruption records where it was cut."""
+    def preempt_broadcast(
+        self, broadcast_id: str, by: Broadcast, reason: str = "", heard: Heard | None = None
+    ) -> Broadcast:
+        """Holds an airing broadcast back for ``by``; the interruption records where it was cut.
+
+        ``heard``: what the speakers heard of the stopped airing (OnAir.heard): the interruption starts at
+        its last sample, and the audio aired counts what they played; None (nothing of it was heard):
+        the interruption starts now."""
         now = self._clock()
         with self._lock:
             at = self.get_broadcast(broadcast_id).progress
+            if heard is not None:
+                at = dataclasses.replace(at, aired_s=heard.aired_s)
             why = reason or f"{by.priority.name.lower()} broadcast {by.id}"
             return self.update_broadcast(
                 broadcast_id,
                 EventType.PREEMPTED,
                 state=BroadcastState.PREEMPTED,
+                progress=at,
                 message=f"preempted by {why}",
                 interrupt=Interruption(
-                    start_time=now, reason=why, at=at, by_broadcast_id=by.id, by_priority=by.priority
+                    start_time=heard.until if heard is not None else now,
+                    reason=why,
+                    at=at,
+                    by_broadcast_id=by.id,
+                    by_priority=by.priority,
                 ),
                 expect_states=AIRING_STATES,
             )
@@ -338,15 +362,34 @@ class BroadcastStore(StoreBase):
         with self._guard():
             ids = [r[0] for r in self._conn.execute(f"SELECT id FROM broadcasts WHERE state IN ({states})")]
         for bid in ids:
-            at = self.get_broadcast(bid).progress
+            b = self.get_broadcast(bid)
+            at, start = b.progress, self._cut_start(b)
+            heard = self.heard.read(bid) if self.heard is not None else None
+            if b.state != BroadcastState.PREEMPTED and heard is not None and heard.until >= start:
+                at, start = dataclasses.replace(at, aired_s=heard.aired_s), heard.until
+            if b.state == BroadcastState.PREEMPTED:  # its cut lasts on: the restart cut nothing heard
+                self.update_broadcast(bid, EventType.QUEUED, state=BroadcastState.QUEUED, message=(
+                    f"{RESTART_REASON}: still held back at airing {at.repeat_index + 1}, "
+                    f"segment {at.segment_index + 1}, sentence {at.sentence_index + 1}"
+                ))  # fmt: skip
+                continue
             self.update_broadcast(
                 bid,
                 EventType.QUEUED,
                 state=BroadcastState.QUEUED,
+                progress=at,
                 message=(
                     f"{RESTART_REASON}: queued again at airing {at.repeat_index + 1}, "
                     f"segment {at.segment_index + 1}, sentence {at.sentence_index + 1}"
                 ),
-                interrupt=Interruption(start_time=self._clock(), reason=RESTART_REASON, at=at),
+                interrupt=Interruption(start_time=start, reason=RESTART_REASON, at=at),
             )
+        if self.heard is not None:
+            self.heard.forget_all_but(set(ids))
         return tuple(ids)
+
+    @staticmethod
+    def _cut_start(b: Broadcast) -> float:
+        """Where a restart's cut starts without a heard mark (lost with a power cut): no earlier than the
+        last thing the server recorded of the airing (its last progress or state change)."""
+        return b.update_time

@@ -24,6 +24,7 @@ from engine.jobs import policy
 from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.airing import KeySource, OnAir, Studio
 from engine.jobs.errors import InvalidTransition
+from engine.jobs.heard import INTERVAL_S as HEARD_INTERVAL_S
 from engine.jobs.live_segment import FeedFactory
 from engine.jobs.model import AIRING_STATES, Broadcast, BroadcastState, EventType, ResumeMode
 from engine.jobs.scheduler import Scheduler
@@ -73,9 +74,11 @@ class Runner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="loa-runner", daemon=True)
+        self._marker = threading.Thread(target=self._mark_heard, name="loa-heard-marks", daemon=True)
 
     def start(self) -> Runner:
         self._thread.start()
+        self._marker.start()
         return self
 
     def wake(self) -> None:
@@ -137,6 +140,13 @@ class Runner:
             timeout = _IDLE_WAKE_S if wakeup is None else min(_IDLE_WAKE_S, max(0.0, wakeup - time.time()))
             self._wake.wait(timeout)
 
+    def _mark_heard(self) -> None:
+        """Every HEARD_INTERVAL_S, each airing's heard mark: where speakers go silent if the server dies
+        now (heard.py). A thread of its own: an airing thread waits on synthesis for seconds at a time."""
+        while not self._stopping.wait(HEARD_INTERVAL_S):
+            for airing in self.airings():
+                airing.write_mark()
+
     def _plan_once(self) -> float | None:
         if self.scheduler is not None:
             self.scheduler.run()  # before reading what is active: a new occurrence is planned at once
@@ -169,11 +179,13 @@ class Runner:
     def _preempt(self, cut: policy.Preemption, by_id: dict[str, Broadcast]) -> None:
         with self._lock:
             airing = self._airings.get(cut.broadcast_id)
+        heard = None
         if airing is not None:
             airing.stop(f"preempted by {cut.by_broadcast_id}")
             airing.join(5.0)
+            heard = airing.heard()  # its stream is aborted: speakers hear what was sent, then nothing
         with contextlib.suppress(InvalidTransition):
-            self.store.preempt_broadcast(cut.broadcast_id, by_id[cut.by_broadcast_id])
+            self.store.preempt_broadcast(cut.broadcast_id, by_id[cut.by_broadcast_id], heard=heard)
             if self.metrics:
                 self.metrics.preemptions_total.labels(by_id[cut.broadcast_id].priority.label).inc()
 

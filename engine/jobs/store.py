@@ -23,6 +23,7 @@ from pathlib import Path
 from engine.jobs.broadcast_store import BroadcastStore
 from engine.jobs.cluster_store import ClusterStore
 from engine.jobs.group_store import GroupStore
+from engine.jobs.heard import HeardMarks
 from engine.jobs.lexicon_store import LexiconStore
 from engine.jobs.schedule_store import ScheduleStore
 
@@ -41,6 +42,7 @@ class Store(GroupStore, BroadcastStore, ClusterStore, LexiconStore, ScheduleStor
         super().__init__(path, clock=clock, owner=recover, max_size_bytes=max_size_bytes)
         self.recovered: tuple[str, ...] = ()
         if recover:
+            self.heard = HeardMarks(Path(f"{self.path}.heard"))  # the owner's: airings write, recovery reads
             try:
                 self.recovered = self._recover()
             except BaseException:

@@ -58,6 +58,9 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[str] | None = None
     speakers: list[Speaker] = field(default_factory=list)
+    # a namespace that outlives the server (a process in it): the server and its speakers run there, so
+    # a test can kill and restart the server while the speakers keep listening
+    netns_pid: int | None = None
 
     @property
     def socket(self) -> str:
@@ -79,7 +82,7 @@ class Server:
         seen = log_path.stat().st_size if log_path.exists() else 0
         log = open(log_path, "a")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            command(argv),
+            command(argv) if self.netns_pid is None else enter_command(self.netns_pid, argv),
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -117,7 +120,10 @@ class Server:
             (self.state / f"{name}.keys.json").write_text(keys.provisioning_file)
             argv += ["--keys", str(self.state / f"{name}.keys.json")]
         proc = subprocess.Popen(
-            enter_command(self.proc.pid, argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            enter_command(self.netns_pid or self.proc.pid, argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
