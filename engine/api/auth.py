@@ -41,6 +41,7 @@ METHOD_ROLES: dict[str, Role | None] = {
     "/loa.v1.Broadcasts/ListBroadcasts": Role.VIEWER,
     "/loa.v1.Broadcasts/CancelBroadcast": Role.PUBLISHER,  # + the servicer's check_groups
     "/loa.v1.Broadcasts/WatchBroadcast": Role.VIEWER,
+    "/loa.v1.Broadcasts/AirLiveVoice": Role.PUBLISHER,  # + check_broadcast on its header, in live_voice.py
     "/loa.v1.Groups/CreateGroup": Role.ADMIN,
     "/loa.v1.Groups/GetGroup": Role.VIEWER,
     "/loa.v1.Groups/UpdateGroup": Role.ADMIN,

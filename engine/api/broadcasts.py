@@ -11,6 +11,7 @@ from engine.api import convert
 from engine.api.admission import Admission
 from engine.api.auth import Principal, check_groups, principal
 from engine.api.errors import field_named
+from engine.api.live_voice import LiveSources, LiveVoice
 from engine.api.synthesis import check_ssml, require_ssml_voices, require_voice
 from engine.api.tokens import ALL_GROUPS
 from engine.errors import NotFound
@@ -33,11 +34,13 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         voices: VoiceRegistry,
         on_change: Callable[[], None],
         admission: Admission,
+        live: LiveSources | None = None,
     ) -> None:
         self.store = store
         self.voices = voices
         self.on_change = on_change
         self.admission = admission
+        self.live_voice = LiveVoice(store, live or LiveSources(), on_change, self._check_references)
 
     def _check_references(self, spec: BroadcastSpec) -> None:
         """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
@@ -53,6 +56,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                         "(or the CreateGroup call)"
                     ) from None
         for i, segment in enumerate(spec.segments):
+            if segment.live is not None:
+                continue  # checked whole by validation; its source is reached only when it airs
             if segment.audio is not None:
                 try:
                     audiofile.probe(segment.audio)
@@ -93,6 +98,11 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         if created:
             self.on_change()
         return convert.broadcast_to_pb(broadcast)
+
+    def AirLiveVoice(
+        self, request_iterator: Iterator[pb.LiveVoiceRequest], context: grpc.ServicerContext
+    ) -> pb.Broadcast:
+        return self.live_voice(request_iterator, context)  # engine/api/live_voice.py
 
     def GetBroadcast(self, request: pb.GetBroadcastRequest, context: grpc.ServicerContext) -> pb.Broadcast:
         return convert.broadcast_to_pb(self._get(request.broadcast_id, principal(context)))

@@ -26,6 +26,7 @@ from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
 from engine.api.keys import KeyLifetime, KeyStore, import_key_file
 from engine.api.lexicon import LexiconServicer
+from engine.api.live_voice import LiveSources
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.schedules import SchedulesServicer
 from engine.api.server_info import ServerServicer
@@ -104,6 +105,8 @@ class LoaServer:
         self.ahead = self._ahead_planner(state) if self.broker is not None else None
         # schedules' occurrences become broadcasts ahead of time, on the runner's passes (scheduler.py)
         self.scheduler = Scheduler(self.store, ahead_lead_s=config.ahead_lead_s)
+        # live segments' sources: live voices (AirLiveVoice) now; relays when engine/live/relay.py is wired
+        self.live = LiveSources()
         self.runner = Runner(
             self.store,
             self.synth,
@@ -113,6 +116,7 @@ class LoaServer:
             key_source=self.keys.key_source,
             ahead=self.ahead,
             scheduler=self.scheduler,
+            live_feed=self.live.open_feed,
         )
         self.health = health.HealthServicer()
         self.grpc = grpc.server(
@@ -133,7 +137,7 @@ class LoaServer:
         self.synthesis = SynthesisServicer(self.synth, Catalog.load(), self.admission, self.store.lexicon)
         loa_pb2_grpc.add_SynthesisServicer_to_server(self.synthesis, self.grpc)
         loa_pb2_grpc.add_LexiconServicer_to_server(LexiconServicer(self.store), self.grpc)
-        broadcasts = BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission)
+        broadcasts = BroadcastsServicer(self.store, self.voices, self.runner.wake, self.admission, self.live)
         loa_pb2_grpc.add_BroadcastsServicer_to_server(broadcasts, self.grpc)
         schedules = SchedulesServicer(
             self.store, self.scheduler, broadcasts._check_references, config.zone_name, self.runner.wake
