@@ -185,10 +185,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        import sqlite3
+
         try:
             return func(args)
         except ValueError as exc:
             print(f"loa {args.command}: {exc}", file=sys.stderr)
+            return 2
+        except (sqlite3.Error, OSError) as exc:
+            # a damaged file, or a state directory this user may not write: one line, not a traceback
+            print(f"loa {args.command} {args.action}: {_state_dir(args)}: {exc}", file=sys.stderr)
             return 2
 
     return run

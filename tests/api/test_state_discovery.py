@@ -137,3 +137,29 @@ def test_serve_and_the_state_commands_read_the_same_loa_config(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("keys", "export"),
+        ("keys", "rotate", "--group", "ap-1"),
+        ("token", "list"),
+        ("token", "create", "--name", "x", "--role", "viewer"),
+        ("audit", "export"),
+        ("broadcast", "log", "--since", "1h"),
+    ],
+)
+def test_a_damaged_store_is_one_line_not_a_traceback(
+    tmp_path: Path, bare_env: dict[str, str], argv: tuple[str, ...]
+) -> None:
+    for name in ("loa.db", "tokens.sqlite3", "audit.sqlite3"):
+        (tmp_path / name).write_bytes(b"not a database " * 20)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", *argv, "--state-dir", str(tmp_path)],
+        env=bare_env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "not a database" in done.stderr
