@@ -55,6 +55,9 @@ class Config:
     # With the broker on, a non-emergency broadcast scheduled further ahead than this is synthesized,
     # encoded and published to its groups' clusters before its start (engine/jobs/ahead_planner.py).
     ahead_lead_s: float = 300.0
+    # Live sources (engine/live/urls.py, docs/LIVE.md): comma-separated host names and CIDRs a relay may
+    # reach although they are not global unicast (an encoder on the province's private network)
+    live_allowed_hosts: str = ""
     # stderr logging (streaming/logsetup.py, docs/LOGGING.md): debug|info|warning|error, text|json, and
     # the window in which the same event key is logged at most once
     log_level: str = "info"
@@ -114,6 +117,7 @@ _ENV = {
     "broker_prefix": "LOA_BROKER_PREFIX",
     "broker_client_certs": "LOA_BROKER_CLIENT_CERTS",
     "ahead_lead_s": "LOA_AHEAD_LEAD_S",
+    "live_allowed_hosts": "LOA_LIVE_ALLOWED_HOSTS",
     "log_level": "LOA_LOG_LEVEL",
     "log_format": "LOA_LOG_FORMAT",
     "log_repeat_s": "LOA_LOG_REPEAT_S",

@@ -40,7 +40,8 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
         self.voices = voices
         self.on_change = on_change
         self.admission = admission
-        self.live_voice = LiveVoice(store, live or LiveSources(), on_change, self._check_references)
+        self.live = live or LiveSources()
+        self.live_voice = LiveVoice(store, self.live, on_change, self._check_references)
 
     def _check_references(self, spec: BroadcastSpec) -> None:
         """Groups and voices must exist, and audio must decode: NOT_FOUND / INVALID_ARGUMENT, field named."""
@@ -56,8 +57,9 @@ class BroadcastsServicer(loa_pb2_grpc.BroadcastsServicer):
                         "(or the CreateGroup call)"
                     ) from None
         for i, segment in enumerate(spec.segments):
-            if segment.live is not None:
-                continue  # checked whole by validation; its source is reached only when it airs
+            if segment.live is not None:  # its source is reached only when it airs
+                self.live.check(segment.live, f"segments[{i}].live")
+                continue
             if segment.audio is not None:
                 try:
                     audiofile.probe(segment.audio)

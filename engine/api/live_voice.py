@@ -37,6 +37,8 @@ from engine.jobs.policy import airing_groups
 from engine.jobs.store import Store
 from engine.jobs.validation import MAX_LIVE_S, validate_broadcast_spec
 from engine.live.feed import LiveFeed, LiveSourceFailed
+from engine.live.relay import Relay
+from engine.live.urls import UrlPolicy, check_url
 from engine.live.voice import OPUS, PCM, VoiceDecoder, VoiceSession
 from protos.loa.v1 import loa_pb2 as pb
 
@@ -52,9 +54,11 @@ FORMATS = {pb.LIVE_AUDIO_FORMAT_PCM_S16LE: PCM, pb.LIVE_AUDIO_FORMAT_OPUS: OPUS}
 class LiveSources:
     """The live voices on air now, by broadcast id; and the Studio's feed factory for every live segment."""
 
-    def __init__(self, relay: FeedFactory | None = None) -> None:
-        """``relay``: opens a relay's feed (engine/live/relay.py); None: relays fail with a reason."""
+    def __init__(self, relay: FeedFactory | None = None, policy: UrlPolicy | None = None) -> None:
+        """``relay``: opens a relay's feed (engine/live/relay.py); None: relays fail with a reason.
+        ``policy``: what a relay's URL may point at (the server's live_allowed_hosts)."""
         self._relay = relay
+        self.policy = policy or UrlPolicy()
         self._sessions: dict[str, VoiceSession] = {}
         self._cond = threading.Condition()
 
@@ -66,6 +70,12 @@ class LiveSources:
     def remove(self, broadcast_id: str) -> None:
         with self._cond:
             self._sessions.pop(broadcast_id, None)
+
+    def check(self, live: LiveSource, field: str) -> None:
+        """A relay's URLs under the policy, without resolving names (their DNS may not be up yet; the
+        relay checks every address it connects to). ValueError naming the field."""
+        for i, url in enumerate((live.url, *live.backup_urls) if live.kind != LIVE_VOICE else ()):
+            check_url(url, self.policy, f"{field}.url" if i == 0 else f"{field}.backup_urls[{i - 1}]", None)
 
     def open_feed(self, broadcast: Broadcast, seg_index: int) -> LiveFeed:
         live = broadcast.spec.segments[seg_index].live
@@ -80,6 +90,20 @@ class LiveSources:
         if session is None:  # e.g. resumed after a restart: the caller's call is gone with the server
             raise LiveSourceFailed("live voice: client gone (no call for this broadcast)")
         return session.feed()
+
+
+def relay_factory(policy: UrlPolicy) -> FeedFactory:
+    """The server's relays: each live segment's source decoded by engine/live/relay.py. The duration
+    and end time are the segment's; live_segment.py ends a resumed part at what is left of them."""
+
+    def open_relay(broadcast: Broadcast, seg_index: int) -> LiveFeed:
+        live = broadcast.spec.segments[seg_index].live
+        assert live is not None
+        return Relay(
+            live.url, live.backup_urls, duration_s=live.duration_s, end_time=live.end_time, policy=policy
+        )
+
+    return open_relay
 
 
 class LiveVoice:

@@ -26,7 +26,7 @@ from engine.api.groups import GroupsServicer
 from engine.api.interceptors import DecodeInterceptor, ErrorInterceptor, MetricsInterceptor
 from engine.api.keys import KeyLifetime, KeyStore, import_key_file
 from engine.api.lexicon import LexiconServicer
-from engine.api.live_voice import LiveSources
+from engine.api.live_voice import LiveSources, relay_factory
 from engine.api.ops_metrics import QueueCollector, export_certificate_expiry
 from engine.api.schedules import SchedulesServicer
 from engine.api.server_info import ServerServicer
@@ -44,6 +44,7 @@ from engine.jobs.runner import Runner
 from engine.jobs.scheduler import Scheduler
 from engine.jobs.store import Store
 from engine.jobs.validation import validate_group
+from engine.live.urls import UrlPolicy
 from engine.metrics import ServerMetrics, SpeakerCollector, serve_http
 from engine.tts.cache import SpeechCache
 from engine.tts.catalog import Catalog
@@ -105,8 +106,9 @@ class LoaServer:
         self.ahead = self._ahead_planner(state) if self.broker is not None else None
         # schedules' occurrences become broadcasts ahead of time, on the runner's passes (scheduler.py)
         self.scheduler = Scheduler(self.store, ahead_lead_s=config.ahead_lead_s)
-        # live segments' sources: live voices (AirLiveVoice) now; relays when engine/live/relay.py is wired
-        self.live = LiveSources()
+        # live segments' sources: relays (engine/live/relay.py) and live voices (AirLiveVoice)
+        policy = UrlPolicy.parse(h for h in config.live_allowed_hosts.split(",") if h.strip())
+        self.live = LiveSources(relay_factory(policy), policy)
         self.runner = Runner(
             self.store,
             self.synth,

@@ -57,6 +57,7 @@ from engine.jobs.model import (
     Priority,
     Segment,
 )
+from engine.live.urls import parse_url
 from engine.tts.limits import NOISE, SENTENCE_PAUSE_S, SPEED, Limit
 from streaming.group import GroupAddressError, check_multicast
 
@@ -169,8 +170,14 @@ def validate_group(group: Group) -> Group:
 
 
 def _check_url(url: str, field: str) -> None:
+    """The URL's form under the live-source policy (engine/live/urls.py: scheme, host); its addresses are
+    checked against the server's allow-list by the servicer and again at each connection (relay.py)."""
     _check(url != "", field, "empty")
     check_plain_text(url, field, MAX_URL_CHARS)
+    try:
+        parse_url(url, field)
+    except ValueError as exc:
+        raise InvalidField(field, str(exc).removeprefix(f"{field}: ")) from None
 
 
 def _validate_live(live: LiveSource, field: str, start: float) -> None:

@@ -228,6 +228,10 @@ def test_live_segments_are_checked_field_by_field() -> None:
     assert check(LiveSource(url="http://x/a", duration_s=7 * 3600.0)).startswith("segments[0].live.duration")
     assert check(LiveSource(url="http://x/a", end_time=now - 1)).startswith("segments[0].live.end_time")
     assert check(LiveSource(url="", duration_s=5)).startswith("segments[0].live.url: empty")
+    local = LiveSource(url="file:///etc/passwd", duration_s=5)
+    assert check(local).startswith("segments[0].live.url: scheme")
+    bad_backup = LiveSource(url="http://x/a", backup_urls=("/srv/a.mp3",), duration_s=5)
+    assert check(bad_backup).startswith("segments[0].live.backup_urls[0]: a local path")
     assert check(LiveSource(url="http://x/a", duration_s=5), repeat=2).startswith("repeat_count")
     both = BroadcastSpec((Segment(text="a", live=LiveSource(url="http://x/a", duration_s=5)),), ("ga",))
     with pytest.raises(InvalidField, match=r"segments\[0\]: has a live source"):
