@@ -363,9 +363,15 @@ class OnAir(threading.Thread):
             self._marked = heard
 
     def _forget_mark_if_ended(self) -> None:
-        store = self.studio.store
+        """Once the stream is stopped: an ended broadcast's mark goes, and a cancelled one ends when its
+        speakers went silent (its end_time was the cancel's)."""
+        store, heard = self.studio.store, self.heard()
         with contextlib.suppress(Exception):  # a mark left behind is swept at the next start
-            if store.heard is not None and store.get_broadcast(self.broadcast.id).state in TERMINAL_STATES:
+            if store.get_broadcast(self.broadcast.id).state not in TERMINAL_STATES:
+                return
+            if heard is not None:
+                store.end_cancelled_when_heard(self.broadcast.id, heard.until)
+            if store.heard is not None:
                 store.heard.forget(self.broadcast.id)
 
     def _last_progress(self, total: bool = False) -> Progress:

@@ -288,6 +288,15 @@ class BroadcastStore(StoreBase):
             broadcast_id, EventType.CANCELLED, state=BroadcastState.CANCELLED, message=reason or "cancelled"
         )
 
+    def end_cancelled_when_heard(self, broadcast_id: str, until: float) -> None:
+        """A broadcast cancelled on air ends when its speakers went silent, ``until``: they play what was
+        sent before its stream stopped, up to one playout delay after the cancel. Only moves a cancelled
+        broadcast's end_time later (the one change made to an ended broadcast)."""
+        with self._tx() as conn:
+            old = broadcast_rows.get(conn, broadcast_id)
+            if old.state == BroadcastState.CANCELLED and old.end_time is not None and until > old.end_time:
+                conn.execute("UPDATE broadcasts SET end_time = ? WHERE id = ?", (until, broadcast_id))
+
     def preempt_broadcast(
         self, broadcast_id: str, by: Broadcast, reason: str = "", heard: Heard | None = None
     ) -> Broadcast:

@@ -146,6 +146,24 @@ def test_a_preempted_bulletin_is_logged_as_the_speaker_heard_it(server: Server) 
     _check_log_matches(_logged(server, normal.id), b)
 
 
+def test_a_bulletin_cancelled_on_air_ends_when_the_speaker_went_silent(server: Server) -> None:
+    speaker = _listen(server, "log-cancel", "239.192.91.3")
+    client = server.client()
+    bulletin = _create(server, "log-cancel", BULLETIN)
+    wait_state(client, bulletin.id, {pb.BROADCAST_STATE_ON_AIR})
+    time.sleep(1.0)
+    client.broadcasts.CancelBroadcast(pb.CancelBroadcastRequest(broadcast_id=bulletin.id))
+    time.sleep(DELAY_MS / 1000 + 0.5)  # what was sent plays out; the airing thread records it
+    speaker.stop()
+    (heard,) = _heard(speaker, Priority.NORMAL)
+    b = client.broadcasts.GetBroadcast(pb.GetBroadcastRequest(broadcast_id=bulletin.id))
+    assert b.state == pb.BROADCAST_STATE_CANCELLED
+    print(f"cancelled: end_time {_seconds(b.end_time) - heard[1]:+.3f} s from the last sample heard")
+    assert abs(_seconds(b.end_time) - heard[1]) < 0.03
+    assert abs(_seconds(b.air_time) - heard[0]) < 0.03
+    _check_log_matches(_logged(server, bulletin.id), b)
+
+
 def test_a_server_killed_mid_bulletin_logs_the_silence_speakers_heard(server: Server) -> None:
     speaker = _listen(server, "log-kill", "239.192.91.2")
     client = server.client()

@@ -93,3 +93,17 @@ def test_a_restart_cuts_from_the_mark_the_dead_server_left(tmp_path: Path, clock
         assert (cut.start_time, cut.at.aired_s, after.progress.aired_s) == (clock.now - 30 + 3.2, 3.1, 3.1)
         assert store.heard is not None and store.heard.read(gone.id) is None  # swept
         assert store.heard.read(b.id) is not None  # kept until its airing ends
+
+
+def test_a_broadcast_cancelled_on_air_ends_when_speakers_went_silent(store: Store, clock: FakeClock) -> None:
+    b, _ = store.create_broadcast(make_spec("ap-1"))
+    store.update_broadcast(b.id, EventType.ON_AIR, state=S.ON_AIR)
+    cancelled = store.cancel_broadcast(b.id)
+    store.end_cancelled_when_heard(b.id, clock.now + 0.4)  # they played what was sent: 0.4 s more
+    assert cancelled.end_time == clock.now and store.get_broadcast(b.id).end_time == clock.now + 0.4
+    store.end_cancelled_when_heard(b.id, clock.now)  # never earlier
+    assert store.get_broadcast(b.id).end_time == clock.now + 0.4
+    done, _ = store.create_broadcast(make_spec("ap-1", text="Hai."))
+    finished = store.update_broadcast(done.id, EventType.FINISHED, state=S.FINISHED)
+    store.end_cancelled_when_heard(done.id, clock.now + 9)  # only a cancelled one
+    assert store.get_broadcast(done.id).end_time == finished.end_time
