@@ -404,3 +404,17 @@ def test_cli_import_export_and_the_lexicon_survives_a_restart(server: Server, tm
     assert reply.normalized_text == "công ty hợp tác xã đồng hiệp."
     listing = loa(server, "list")
     assert "Cty\tcông ty" in listing.stdout
+
+
+def test_cli_group_entries(server: Server) -> None:
+    added = loa(server, "add", "KCNLP", "khu công nghiệp long phú", "--group", "xa-1")
+    assert added.returncode == 0, added.stderr
+    assert "group xa-1" in loa(server, "list", "--group", "xa-1").stdout
+    assert "KCNLP" not in loa(server, "export").stdout  # the deployment's file
+    assert loa(server, "export", "--group", "xa-1").stdout.splitlines()[1:] == [
+        "KCNLP\tkhu công nghiệp long phú\tvi\t"
+    ]
+    refused = loa(server, "add", "KCNLP", "khu công nghiệp", "--group", "xa-404")
+    assert refused.returncode != 0 and "entry.group_id" in refused.stderr
+    assert loa(server, "remove", "KCNLP", "--group", "xa-1").returncode == 0
+    assert "KCNLP" not in loa(server, "list").stdout
