@@ -304,12 +304,14 @@ class BroadcastStore(StoreBase):
 
         ``heard``: what the speakers heard of the stopped airing (OnAir.heard): the interruption starts at
         its last sample, and the audio aired counts what they played; None (nothing of it was heard):
-        the interruption starts now."""
-        now = self._clock()
+        the interruption starts now, or where the last one ended if this was a resume not heard yet."""
         with self._lock:
-            at = self.get_broadcast(broadcast_id).progress
+            b = self.get_broadcast(broadcast_id)
+            at, start = b.progress, self._clock()
             if heard is not None:
-                at = dataclasses.replace(at, aired_s=heard.aired_s)
+                at, start = dataclasses.replace(at, aired_s=heard.aired_s), heard.until
+            elif b.state == BroadcastState.SYNTHESIZING and b.interruptions and b.interruptions[-1].end_time:
+                start = b.interruptions[-1].end_time  # resumed, nothing heard yet: the silence runs on
             why = reason or f"{by.priority.name.lower()} broadcast {by.id}"
             return self.update_broadcast(
                 broadcast_id,
@@ -318,7 +320,7 @@ class BroadcastStore(StoreBase):
                 progress=at,
                 message=f"preempted by {why}",
                 interrupt=Interruption(
-                    start_time=heard.until if heard is not None else now,
+                    start_time=start,
                     reason=why,
                     at=at,
                     by_broadcast_id=by.id,

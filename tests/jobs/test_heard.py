@@ -107,3 +107,21 @@ def test_a_broadcast_cancelled_on_air_ends_when_speakers_went_silent(store: Stor
     finished = store.update_broadcast(done.id, EventType.FINISHED, state=S.FINISHED)
     store.end_cancelled_when_heard(done.id, clock.now + 9)  # only a cancelled one
     assert store.get_broadcast(done.id).end_time == finished.end_time
+
+
+def test_a_resume_cut_again_before_it_was_heard_keeps_the_silence_in_one_run(
+    store: Store, clock: FakeClock
+) -> None:
+    normal, _ = store.create_broadcast(make_spec("ap-1"))
+    first, _ = store.create_broadcast(make_spec("ap-1", priority=Priority.EMERGENCY, text="Một."))
+    second, _ = store.create_broadcast(make_spec("ap-1", priority=Priority.EMERGENCY, text="Hai."))
+    store.update_broadcast(normal.id, EventType.ON_AIR, state=S.ON_AIR)
+    store.preempt_broadcast(normal.id, by=first, heard=Heard(until=clock.now + 0.5, aired_s=1.0))
+    clock.advance(5)
+    store.update_broadcast(
+        normal.id, EventType.RESUMED, state=S.SYNTHESIZING, resume_mode=ResumeMode.FROM_SENTENCE
+    )
+    resumed_at = clock.now
+    clock.advance(1)
+    held = store.preempt_broadcast(normal.id, by=second)  # during synthesis: nothing of it was heard
+    assert [c.start_time for c in held.interruptions] == [clock.now - 6 + 0.5, resumed_at]
