@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,8 +58,8 @@ def loa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=60)
 
 
-def sdp(server: Server, group_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return loa("sdp", group_id, "--server", server.socket, "--token", server.admin_token(), *extra)
+def sdp(server: Server, group_id: str, *extra: str, token: str = "") -> subprocess.CompletedProcess[str]:
+    return loa("sdp", group_id, "--server", server.socket, "--token", token or server.admin_token(), *extra)
 
 
 def test_sdp_follows_the_group_and_refuses_srtp_with_the_reason(server: Server) -> None:
@@ -76,6 +77,12 @@ def test_sdp_follows_the_group_and_refuses_srtp_with_the_reason(server: Server) 
     assert "srtp = false" in secret.stderr and "loa keys remove --group" in secret.stderr
     missing = sdp(server, "ghost")
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+    # only an admin may learn whether a group is SRTP (GetGroupKeys): anyone else is refused, not guessed at
+    viewer = loa(
+        "token", "create", "--name", "dashboard", "--role", "viewer", "--state-dir", str(server.state)
+    )
+    unsure = sdp(server, "plain", token=viewer.stdout.strip())
+    assert unsure.returncode == 1 and unsure.stdout == "" and "admin token" in unsure.stderr
 
 
 def tone(hz: float, seconds: float) -> bytes:
@@ -127,29 +134,44 @@ def test_ffmpeg_and_gstreamer_started_once_record_every_bulletin(server: Server,
     gst_argv += ["!", "audiorate", "skip-to-first=true", "!", "wavenc", "!", "filesink"]
     gst_argv += [f"location={tmp_path / 'gst.wav'}"]
     ffmpeg = subprocess.Popen(enter_command(ns, ffmpeg_argv), stderr=subprocess.PIPE, text=True)
+    vlc, vlc_dir = None, tmp_path
+    if shutil.which("cvlc") and shutil.which("setpriv"):  # optional: not in the project's apt packages
+        # VLC refuses to run as root: it runs as nobody, in a directory nobody can reach (pytest's are 0700)
+        vlc_dir = Path(tempfile.mkdtemp(prefix="loa-vlc-"))
+        vlc_dir.chmod(0o777)
+        shutil.copy(stream_sdp, vlc_dir / "plain.sdp")
+        (vlc_dir / "plain.sdp").chmod(0o644)
+        sout = "#transcode{acodec=s16l,channels=1,samplerate=48000}"
+        sout += f":std{{access=file,mux=wav,dst={vlc_dir / 'vlc.wav'}}}"
+        vlc_argv = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "cvlc", "-q"]
+        vlc_argv += ["--demux=avformat", str(vlc_dir / "plain.sdp"), "--sout", sout]
+        vlc = subprocess.Popen(
+            enter_command(ns, vlc_argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+        )
     gst = subprocess.Popen(
         enter_command(ns, gst_argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     time.sleep(1.0)  # both have joined the group
     client = server.client()
     # three bulletins back to back (queued together: FIFO airs them one after another), each its own stream
-    queued = [air(server, hz, 0.8) for hz in (500, 700, 900)]
+    queued = [air(server, hz, 0.6) for hz in (500, 700, 900)]
     for b in queued:
         wait_state(client, b.id, {pb.BROADCAST_STATE_FINISHED})
     # a NORMAL cut by an EMERGENCY on the same group; the NORMAL resumes after it
-    normal = air(server, 1100, 3.0)
+    normal = air(server, 1100, 2.0)
     wait_state(client, normal.id, {pb.BROADCAST_STATE_ON_AIR})
-    time.sleep(1.0)
-    emergency = air(server, 1500, 0.8, pb.PRIORITY_EMERGENCY)
+    time.sleep(0.6)
+    emergency = air(server, 1500, 0.6, pb.PRIORITY_EMERGENCY)
     for b in (emergency, normal):
         assert wait_state(client, b.id, {pb.BROADCAST_STATE_FINISHED}).state == pb.BROADCAST_STATE_FINISHED
     time.sleep(0.5)
-    alive = {"ffmpeg": ffmpeg.poll() is None, "gst": gst.poll() is None}
-    for proc in (ffmpeg, gst):
+    receivers = {"ffmpeg": ffmpeg, "gst": gst} | ({"vlc": vlc} if vlc else {})
+    alive = {name: proc.poll() is None for name, proc in receivers.items()}
+    for proc in receivers.values():
         proc.send_signal(signal.SIGINT)  # ffmpeg writes its WAV header, GStreamer (-e) sends EOS
-    for proc in (ffmpeg, gst):
+    for proc in receivers.values():
         proc.communicate(timeout=15)
-    assert alive == {"ffmpeg": True, "gst": True}, "a receiver stopped before the last bulletin ended"
+    assert all(alive.values()), f"a receiver stopped before the last bulletin ended: {alive}"
 
     expected = [500, 700, 900, 1100, 1500, 1100]
     got = [
@@ -162,5 +184,10 @@ def test_ffmpeg_and_gstreamer_started_once_record_every_bulletin(server: Server,
         runs = tones(tmp_path / f"{name}.wav", expected)
         assert [hz for hz, _ in runs] == expected, f"{name} recorded {runs}"
         heard = [start - runs[0][1] for _, start in runs[:5]]
+        print(f"{name}: {runs}; onsets {np.round(heard, 3).tolist()}, aired {np.round(sent, 3).tolist()}")
         # each bulletin at its time: the receivers keep the pauses between bulletins (timestamp gaps)
         assert np.allclose(heard, sent, atol=0.15), f"{name}: onsets {heard} against aired {sent}"
+    if vlc:  # VLC's transcode joins the bulletins end to end: their order, not their times
+        runs = tones(vlc_dir / "vlc.wav", expected)
+        shutil.rmtree(vlc_dir)
+        assert [hz for hz, _ in runs] == expected, f"vlc recorded {runs}"
