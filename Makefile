@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := libopus0 opus-tools mosquitto ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	gstreamer1.0-plugins-bad iproute2 prometheus libportaudio2 icecast2
+	gstreamer1.0-plugins-bad iproute2 prometheus libportaudio2 icecast2 vlc-bin vlc-plugin-base
 STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard protos/loa/v1/*.proto)
 

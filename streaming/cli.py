@@ -150,7 +150,7 @@ def _sdp(args: argparse.Namespace) -> int:
             reference_clock="local" if args.loa_time_sync else "ntp=/traceable/",
         )
     except ValueError as e:
-        print(f"loa sdp: {e}", file=sys.stderr)
+        print(f"sdp: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(text)
     return 0

@@ -1,7 +1,8 @@
 """Groups and their session descriptions (RFC 4566, Opus RFC 7587, clock signalling RFC 7273).
 
 A group is a multicast address and RTP port with a priority and a fixed playout delay. The same string
-names it on the command line of ``loa speaker --group`` and ``loa sdp``: ``ADDR:PORT[:PRIORITY[:DELAY_MS]]``
+names it on the command line of ``loa speaker --group`` and ``python -m streaming sdp``:
+``ADDR:PORT[:PRIORITY[:DELAY_MS]]``
 (priority ``normal``/``high``/``emergency`` or 1..3; delay default 500 ms).
 
 The SDP lets any RFC 7587 receiver (ffmpeg, GStreamer) play a group. ``a=mediaclk:sender`` says the RTP

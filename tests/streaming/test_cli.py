@@ -15,7 +15,7 @@ def loa(*args: str, module: str = "engine") -> subprocess.CompletedProcess[str]:
 
 
 def test_streaming_sdp_prints_a_plain_groups_description_offline() -> None:
-    # `loa sdp GROUP_ID` asks the server (tests/streaming/test_receivers.py); the offline form is streaming's
+    # `loa sdp GROUP_ID` asks the server (tests/api/test_third_party_receivers.py); offline is streaming's
     out = loa("sdp", "239.10.0.5:5004:emergency:300", "--bitrate", "24000", "--ttl", "4", module="streaming")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

@@ -7,7 +7,7 @@ import pytest
 
 from streaming.opus import OpusDecoder, OpusEncoder, OpusSettings, encode_pcm, encoder_lookahead
 from streaming.priority import Priority
-from streaming.sdp import GroupSpec, build_sdp, parse_sdp_group
+from streaming.sdp import EncryptedGroup, GroupSpec, build_sdp, parse_sdp_group
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
@@ -115,3 +115,12 @@ def test_sdp_describes_the_group_for_rfc7587_receivers() -> None:
         build_sdp(group, ttl=300)
     with pytest.raises(ValueError):
         parse_sdp_group("v=0\r\n")
+
+
+def test_sdp_advertises_fec_only_when_the_group_uses_it_and_refuses_srtp() -> None:
+    group = GroupSpec("239.10.0.5", 5004)
+    assert "useinbandfec=1" in build_sdp(group, OpusSettings(fec=True))
+    assert "useinbandfec=0" in build_sdp(group, OpusSettings(fec=False))
+    # an SRTP stream has no description a third-party receiver could use: a plain one would play noise
+    with pytest.raises(EncryptedGroup, match=r"RFC 7714.*cannot decrypt"):
+        build_sdp(group, OpusSettings(), srtp=True)
