@@ -8,6 +8,12 @@ what priority, how it ended, and every interruption with how it resumed. A live 
 or "live voice") is its text; each gap its source left is an interruption (resume mode LIVE, the reason
 giving its cause and length) and counts in ``gap_count``/``gap_seconds``; aired_seconds is how long it
 aired.
+Every time is as the speakers heard it (tests/api/test_log_times.py checks them against a speaker's
+recording): air_time is the first sample ever played (a resume never moves it), end_time the last (for a
+cancel too: speakers play out what was sent, up to one playout delay after it), aired_seconds the audio
+they played (a cut sentence's replayed part counted again), and an interruption runs from the last sample
+heard before it to the first of the resume; a restart's starts where the dead server's speakers went
+silent (engine/jobs/heard.py). wall_seconds is end_time - air_time.
 Times are ISO 8601 with milliseconds and their offset, in the server's zone (config time_zone, named in
 the JSON's "time_zone" and the CSV's time_zone column): 2026-12-06T07:00:00.000+07:00; durations are
 seconds. A schedule's occurrence names its schedule (schedule_id). The JSON form also carries each

@@ -75,6 +75,7 @@ class Runner:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="loa-runner", daemon=True)
         self._marker = threading.Thread(target=self._mark_heard, name="loa-heard-marks", daemon=True)
+        self._marks_stop = threading.Event()  # after the airings: a kill during their grace still finds marks
 
     def start(self) -> Runner:
         self._thread.start()
@@ -100,6 +101,7 @@ class Runner:
         for airing in self.airings():
             airing.stop("server shutting down")
             airing.join(5.0)
+        self._marks_stop.set()
 
     def _open_stream(
         self,
@@ -143,7 +145,7 @@ class Runner:
     def _mark_heard(self) -> None:
         """Every HEARD_INTERVAL_S, each airing's heard mark: where speakers go silent if the server dies
         now (heard.py). A thread of its own: an airing thread waits on synthesis for seconds at a time."""
-        while not self._stopping.wait(HEARD_INTERVAL_S):
+        while not self._marks_stop.wait(HEARD_INTERVAL_S):
             for airing in self.airings():
                 airing.write_mark()
 
