@@ -87,7 +87,7 @@ def tls_server(
 
 
 def test_the_start_line_says_tls_is_on(tls_server: Running) -> None:
-    assert "(port 50051, TLS)" in tls_server.start_line
+    assert "(port 50051), TLS on," in tls_server.start_line
 
 
 def test_health_speaks_tls_from_the_servers_own_settings(tls_server: Running) -> None:
@@ -126,7 +126,7 @@ def test_mutual_tls_health_needs_and_uses_a_client_certificate(
         "LOA_TLS_CLIENT_CA": str(ca.cert),
     }
     for running in serve(tmp_path, settings):
-        assert "TLS, client certificates required" in running.start_line
+        assert "TLS on, client certificates required" in running.start_line
         without = running.health()
         assert without.returncode == 2 and "LOA_HEALTH_TLS_CERT" in without.stderr
         client_env = {"LOA_HEALTH_TLS_CERT": str(client.cert), "LOA_HEALTH_TLS_KEY": str(client.key)}
