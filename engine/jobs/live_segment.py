@@ -34,7 +34,9 @@ from streaming.rtp import CLOCK_RATE
 log = logging.getLogger(__name__)
 
 MARGIN_S = 0.06  # the stream's media time is kept this far ahead of the wall clock (see above)
-MARK_EVERY_S = 5.0  # a progress mark (and a store write) every this many seconds of the source
+# a progress mark (a store write) every this many seconds of the source: a cut's progress, hence what a
+# resume counts as aired of the duration, is up to this much short (one write a second per live airing)
+MARK_EVERY_S = 1.0
 GAP_SETTLE_S = 1.0  # the last gap is recorded once it ended this long ago (it may still grow)
 
 # (broadcast, segment index) → a new feed of that segment's source, joining it at the present
