@@ -97,6 +97,7 @@ MUTATING = frozenset(
     {
         "/loa.v1.Broadcasts/CreateBroadcast",
         "/loa.v1.Broadcasts/CancelBroadcast",
+        "/loa.v1.Broadcasts/AirLiveVoice",  # makes speakers speak: audited with the broadcast it became
         "/loa.v1.Groups/CreateGroup",
         "/loa.v1.Groups/UpdateGroup",
         "/loa.v1.Groups/DeleteGroup",
@@ -238,7 +239,11 @@ class AuthInterceptor(grpc.ServerInterceptor):
     ) -> None:  # fmt: skip
         if self._audit is None or method not in MUTATING:
             return
-        target, groups = _groups_of_request(request, response) if request is not None else ("", [])
+        target, groups = (
+            _groups_of_request(request, response)
+            if request is not None  # a client-streaming call (AirLiveVoice): what it became says
+            else (getattr(response, "id", ""), list(getattr(response, "group_ids", ())))
+        )
         priority = getattr(request, "priority", None)
         if priority is not None and method.endswith("/CreateBroadcast"):
             detail = f"priority={_priority_name(priority)}" + (f"; {detail}" if detail else "")
@@ -316,11 +321,15 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
         def request_streaming(behavior: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             def run(requests: Any, context: grpc.ServicerContext) -> Any:
-                _, token = admit(None, context)
+                who, token = admit(None, context)
+                response, failed = None, True
                 try:
-                    return behavior(requests, context)
+                    response = behavior(requests, context)
+                    failed = False
+                    return response
                 finally:
                     _PRINCIPAL.reset(token)
+                    self._record(method, who, context, None, response, *outcome(context, failed))
 
             return run
 

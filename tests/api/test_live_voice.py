@@ -18,6 +18,7 @@ import pytest
 import soundfile as sf
 
 from engine.api import convert
+from engine.api.audit import AuditLog
 from engine.api.tokens import Role, TokenStore
 from engine.tts.audio import resample
 from protos.loa.v1 import loa_pb2 as pb
@@ -218,3 +219,12 @@ def test_a_publisher_cannot_send_an_emergency_voice_and_bad_input_names_the_fiel
     wait.wait(0.5)
     reply = client.broadcasts.AirLiveVoice(voice(header("auth"), chunks(source)), metadata=client.metadata)
     assert reply.state == pb.BROADCAST_STATE_FINISHED and reply.created_by.role == "publisher"
+    # each call is in the audit log: the refusals, and the voice that aired with its broadcast and group
+    with AuditLog.in_state_dir(server.state) as audit:
+        calls = [e for e in audit.entries() if e.method == "/loa.v1.Broadcasts/AirLiveVoice"]
+    assert [e.code for e in calls][-6:] == ["PERMISSION_DENIED"] * 2 + ["INVALID_ARGUMENT"] * 3 + ["OK"]
+    assert (calls[-1].target, calls[-1].groups, calls[-1].token_name) == (
+        reply.id,
+        ("auth",),
+        "commune newsroom",
+    )
