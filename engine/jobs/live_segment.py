@@ -34,8 +34,10 @@ from streaming.rtp import CLOCK_RATE
 log = logging.getLogger(__name__)
 
 MARGIN_S = 0.06  # the stream's media time is kept this far ahead of the wall clock (see above)
-# a progress mark (a store write) every this many seconds of the source: a cut's progress, hence what a
-# resume counts as aired of the duration, is up to this much short (one write a second per live airing)
+# a progress mark (a store write) every this many seconds of the source. A cut's progress is the mark
+# playing at the last write, so what a resume counts as aired of the duration is short by up to this much
+# plus what was sent but not yet played (playout delay + MARGIN_S): the relay test measured 1.3 s with a
+# 0.3 s delay; the resumed part airs that much longer. One store write a second per live airing.
 MARK_EVERY_S = 1.0
 GAP_SETTLE_S = 1.0  # the last gap is recorded once it ended this long ago (it may still grow)
 
