@@ -71,3 +71,17 @@ def test_a_new_feed_after_a_cut_starts_at_the_present() -> None:
     session.write(np.ones(4800, np.float32))
     second = session.feed()
     assert second.buffer.buffered_s == 0.0
+
+
+def test_opus_packets_decode_to_48_khz_one_frame_each() -> None:
+    from streaming.opus import OpusEncoder
+
+    encoder = OpusEncoder()
+    decoder = VoiceDecoder(voice.OPUS, 0)
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(960 * 10) / 48_000)).astype(np.float32)
+    out = np.concatenate(
+        [decoder.decode(encoder.encode(tone[i : i + 960])) for i in range(0, tone.size, 960)]
+    )
+    assert out.size == tone.size and out.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(out[4800:]))
+    assert abs(np.argmax(spectrum) * 48_000 / 4800 - 440) <= 10
