@@ -57,7 +57,7 @@ import numpy as np
 from streaming.feedback import FeedbackPort, SpeakerReport, SpeakerTable
 from streaming.metrics import LATENESS_BUCKETS, SenderCollector
 from streaming.opus import OpusSettings
-from streaming.packetizer import FRAME_SECONDS, Destination, Entry, Route, Stream, phase_of
+from streaming.packetizer import FRAME_SECONDS, Destination, Entry, Route, Stream, phase_of, renumbered
 from streaming.priority import Priority
 from streaming.srtp import SrtpSession
 from streaming.transport import Sink, Transport, UdpTransport
@@ -112,8 +112,9 @@ class PacedSender:
         self._slots: dict[int, list[Entry]] = {}
         self._due: list[int] = []
         self._streams: set[Stream] = set()
-        # each plain group's latest stream, whose numbering the group's next stream continues
-        self._timelines: dict[tuple[str, int], Stream] = {}
+        # each plain group's latest stream (and the group's index among its destinations), whose
+        # numbering the group's next stream continues
+        self._timelines: dict[tuple[str, int], tuple[Stream, int]] = {}
         self._running = False
         self._thread: threading.Thread | None = None
         self._phases = itertools.count()
@@ -234,6 +235,7 @@ class PacedSender:
         else:
             phase = phase_of(ssrc, self.spread)
             self.feedback.claim_ssrc(ssrc, groups)
+        starts = self._continued_seqs(destinations) if seq0 is None else None
         stream = Stream(
             destinations,
             codec or OpusSettings(),
@@ -246,12 +248,13 @@ class PacedSender:
             seq0=seq0,
             ts0=ts0,
             label=label,
-            continue_seq=self._continued_seq(destinations) if seq0 is None else None,
+            continue_seq=starts[0] if starts else None,
         )
-        if stream.on_group_timeline:
+        if stream.on_group_timeline and starts:
+            stream.seq_offsets = [(start - starts[0]) & 0xFFFF for start in starts]
             with self._lock:
-                for d in destinations:
-                    self._timelines[(d.address, d.port)] = stream
+                for i, d in enumerate(destinations):
+                    self._timelines[(d.address, d.port)] = (stream, i)
         ids = groups or ("",) * len(destinations)
         routes = zip(stream.destinations, ids, stream.sessions, strict=True)
         stream.routes = [self._route(d, group_id, session) for d, group_id, session in routes]
@@ -262,20 +265,18 @@ class PacedSender:
             self._streams.add(stream)
         return stream
 
-    def _continued_seq(self, destinations: Sequence[Destination]) -> int | None:
-        """A stream to plain groups only continues its first group's numbering (packetizer.py: one RTP
-        timeline per plain group, for third-party receivers); the first stream on a group starts where
-        a packet every 20 ms since 1970 would be, so a restarted server looks like a gap, not a new
-        source. A stream to several groups may look, on the others, like a stretch of lost packets
-        (a forward jump), which ffmpeg and GStreamer ride through. None for SRTP (random origins)."""
+    def _continued_seqs(self, destinations: Sequence[Destination]) -> list[int] | None:
+        """For a stream to plain groups only: each group's first sequence number, continuing the group's
+        previous stream (packetizer.py: one RTP timeline per plain group, for third-party receivers;
+        ffmpeg drops a stream whose numbering jumps backwards). A stream to several groups sends each
+        its own numbering (Stream.seq_offsets). A group's first stream starts where a packet every 20 ms
+        since 1970 would be. None for SRTP (random origins)."""
         if any(d.keys is not None for d in destinations):
             return None
-        first = destinations[0]
+        wall = int(time.time() / FRAME_SECONDS) & 0xFFFF
         with self._lock:
-            previous = self._timelines.get((first.address, first.port))
-        if previous is not None:
-            return previous.next_seq
-        return int(time.time() / FRAME_SECONDS) & 0xFFFF
+            previous = [self._timelines.get((d.address, d.port)) for d in destinations]
+        return [wall if p is None else p[0].next_seq(p[1]) for p in previous]
 
     def _route(self, d: Destination, group_id: str, session: SrtpSession | None) -> Route:
         served = [(t, sink) for t in self.transports if (sink := t.sink(d, group_id)) is not None]
@@ -370,9 +371,9 @@ class PacedSender:
                 else:  # the others after this wake-up's packets, which need not wait for them; their
                     # counts as of this packet, so that they do not depend on how packets were batched
                     reports.append((stream, send_at, (stream.frames_sent, stream.octets_sent)))
-            for deliver, session, _, _, _ in stream.routes:
+            for (deliver, session, _, _, _), offset in zip(stream.routes, stream.seq_offsets, strict=True):
                 if session is None:
-                    deliver(data)
+                    deliver(renumbered(data, offset) if offset else data)
                 else:
                     packet = stream.protect(session, data, False)
                     if packet is None:

@@ -70,6 +70,12 @@ def wall_rtp_time(wall: float) -> int:
     return round(wall * CLOCK_RATE) & 0xFFFF_FFFF
 
 
+def renumbered(packet: bytes, offset: int) -> bytes:
+    """A plain RTP packet with ``offset`` added to its sequence number (mod 2^16)."""
+    seq = (int.from_bytes(packet[2:4], "big") + offset) & 0xFFFF
+    return packet[:2] + seq.to_bytes(2, "big") + packet[4:]
+
+
 def report_jitter(ssrc: int, rank: int) -> float:
     """A number in [0, 1) fixed by ``(ssrc, rank)`` (splitmix64's finalizer): random-looking across
     streams and reports, yet the same each time it is asked."""
@@ -143,6 +149,7 @@ class Stream:
         "priority",
         "routes",
         "samples_fed",
+        "seq_offsets",
         "sessions",
         "srtp_errors",
         "ssrc",
@@ -219,6 +226,9 @@ class Stream:
         self.bye_sent = False
         # per destination, set by the pacer (see pacer.py)
         self.routes: list[Route] = []
+        # per destination: added to the sequence number of each plain packet sent there, so that a stream
+        # to several plain groups continues each group's own numbering (pacer.py)
+        self.seq_offsets = [0] * len(self.destinations)
         # SDES and the priority block never change: serialized once, appended to every sender report
         self._rtcp_tail = rtcp.serialize_compound(
             [
@@ -398,7 +408,7 @@ class Stream:
         """A plain group's stream that continues the group's RTP timeline (module note)."""
         return self._timeline
 
-    @property
-    def next_seq(self) -> int:
-        """The sequence number its next packet would take: where the group's next stream continues."""
-        return self._seq
+    def next_seq(self, destination: int = 0) -> int:
+        """The sequence number its next packet to ``destination`` (an index) would take: where that
+        group's next stream continues."""
+        return (self._seq + self.seq_offsets[destination]) & 0xFFFF

@@ -215,7 +215,7 @@ def test_a_plain_groups_streams_share_one_rtp_timeline() -> None:
 
     first = stream(now[0], 65_534)
     first.feed(np.zeros(960 * 3, np.float32))
-    second = stream(now[0] + 7.5, first.next_seq)
+    second = stream(now[0] + 7.5, first.next_seq())
     second.feed(np.zeros(960 * 2, np.float32))
     packets = [RtpPacket.parse(data) for _, _, data in sent]
     assert [p.sequence for p in packets] == [65_534, 65_535, 0, 1, 2]
@@ -226,3 +226,31 @@ def test_a_plain_groups_streams_share_one_rtp_timeline() -> None:
     assert rtcp.ended_sources(end[-1]) == [second.ssrc]
     assert not any(isinstance(p, rtcp.Bye) for p in end)
     assert any(isinstance(p, rtcp.Bye) for p in rtcp.parse_compound(stream(now[0], None).bye(now[0])))
+
+
+def test_a_stream_to_several_plain_groups_continues_each_groups_own_numbering() -> None:
+    """ffmpeg drops a stream whose sequence numbers jump backwards (docs/RECEIVERS.md): after a stream
+    to A alone and one to B alone, a stream to A and B continues A's numbering on A and B's on B."""
+    from streaming.rtp import RtpPacket
+
+    receivers = []
+    for _ in range(2):
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 0))
+        rx.settimeout(0.3)
+        receivers.append(rx)
+    a, b = (Destination("127.0.0.1", rx.getsockname()[1]) for rx in receivers)
+    with PacedSender() as sender:
+        for destinations, frames in (([a], 3), ([b], 5), ([a, b], 2), ([b], 1)):
+            stream = sender.open_stream(destinations)
+            stream.feed(np.zeros(960 * frames, np.float32))
+            stream.finish()
+            assert stream.wait(2)
+    for rx, count in zip(receivers, (3 + 1 + 2 + 1, 5 + 1 + 2 + 1 + 1 + 1), strict=True):
+        seqs = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                seqs.append(RtpPacket.parse(rx.recv(2048)).sequence)
+        rx.close()
+        assert len(seqs) == count  # each stream: its frames and one more flushing the encoder
+        assert all((y - x) % 65536 == 1 for x, y in itertools.pairwise(seqs)), seqs
