@@ -7,7 +7,13 @@ voice.
   is due at start + k * chunk_s, whatever the writer does.
 - Too much: beyond ``max_s`` buffered the oldest audio is dropped down to the target (Icecast sends
   seconds of backlog at connect; a relay stays live instead of airing it late).
-- Drift: the buffer's level, smoothed over ``DRIFT_TAU_S``, is held near the target by reading a few
+- Backlog: if the buffer's lowest level over ``SETTLE_S`` stays more than ``jump_s`` above the target
+  (a burst under the maximum, a source that caught up at once after a stall), the excess is dropped
+  at once: a slow correction would take minutes to air it away. The lowest level, not the mean, so a
+  source that delivers in large pieces (HLS segments) is not cut.
+- Drift: the buffer's low-water mark (its lowest level in each ``settle_s``, smoothed over
+  ``DRIFT_TAU_S``: the margin left against running dry, whatever the source's jitter) is held where
+  it settled after the start by reading a few
   samples more or fewer per chunk and resampling the chunk to its length (linear interpolation of at most
   ``MAX_SKEW`` samples per chunk, ~0.1 %: a pitch change nobody hears), so a source clock that is off by
   hundreds of ppm neither fills the buffer nor drains it over hours.
@@ -37,8 +43,9 @@ import numpy as np
 from engine.live.feed import Gap, LiveSourceFailed
 
 RATE = 48_000
-DRIFT_TAU_S = 8.0  # the level is smoothed over this long: bursts of a network source average out
-DEADBAND_S = 0.02  # no correction while the smoothed level is this close to the target
+SETTLE_S = 2.0  # the lowest level over this long, if still above target + jump_s, is dropped at once
+DRIFT_TAU_S = 8.0  # the low-water marks are smoothed over this long: one dip does not steer
+DEADBAND_S = 0.04  # no correction this close to the settled low-water mark: jitter is not drift
 MAX_SKEW = 1  # samples read more or fewer per chunk (1 per 20 ms chunk = 0.1 %)
 
 Filler = Callable[[int], np.ndarray]  # samples wanted → that many samples of filler
@@ -65,6 +72,8 @@ class ClockedBuffer:
         *,
         target_s: float = 0.5,
         max_s: float = 2.0,
+        jump_s: float = 0.25,
+        settle_s: float = SETTLE_S,
         chunk_s: float = 0.02,
         duration_s: float | None = None,
         end_time: float | None = None,
@@ -80,6 +89,8 @@ class ClockedBuffer:
         self.chunk = max(1, round(chunk_s * rate))
         self.target = round(target_s * rate)
         self.max = round(max_s * rate)
+        self.jump = round(jump_s * rate)
+        self.settle = round(settle_s * rate)  # longer than the source's pieces (an HLS segment)
         self.duration = None if duration_s is None else round(duration_s * rate)
         self.end_time = end_time
         self.filler = filler or silence
@@ -90,7 +101,10 @@ class ClockedBuffer:
         self._start: float | None = None  # wall time of the first chunk
         self._served = 0  # samples handed out
         self._rebuffering = False
-        self._level = 0.0  # smoothed buffered samples after each read
+        self._level = 0.0  # smoothed low-water mark (buffered samples)
+        self._base: float | None = None  # the low-water mark of the first settled window
+        self._low = 0  # lowest buffered samples after a read since _low_since samples were served
+        self._low_since = 0
         self._gaps: list[Gap] = []
         self._gap_start: float | None = None
         self._gap_samples = 0
@@ -211,7 +225,7 @@ class ClockedBuffer:
                 return Step(end=True)
             if self._buffered >= max(self.target, 1) or (self._writer_done and self._buffered):
                 self._start = now
-                self._level = float(self.target)
+                self._low = self._buffered
             elif self._writer_done:
                 self._end(now, self._finish_reason)
                 return Step(end=True)
@@ -238,12 +252,13 @@ class ClockedBuffer:
     def _read(self, n: int, due: float) -> np.ndarray:
         if self._rebuffering and (self._buffered >= self.target or self._writer_done):
             self._rebuffering = False
-            self._level = float(self.target)
+            self._base = None
+            self._low, self._low_since = self._buffered, self._served
         if not self._rebuffering and self._buffered >= n:
             self._close_gap()
             take = n + self._skew(n)
             pcm = self._take(min(take, self._buffered))
-            self._level += (self._buffered - self._level) * min(1.0, n / (DRIFT_TAU_S * self.rate))
+            self._settle()
             if pcm.size != n:
                 self.skewed_samples += pcm.size - n
                 pcm = stretch(pcm, n)
@@ -264,9 +279,28 @@ class ClockedBuffer:
             fill = np.concatenate([fill, np.zeros(missing - fill.size, np.float32)])
         return np.concatenate([head, fill]) if head.size else fill
 
+    def _settle(self) -> None:
+        """Drops a standing backlog, and follows the low-water mark for drift (module docstring)."""
+        if self._served - self._low_since < self.settle:
+            self._low = min(self._low, self._buffered)
+            return
+        if self._low - self.target > self.jump:
+            self._drop(self._low - self.target)
+            self._base = None  # measured again from the next window
+        elif self._base is None:
+            self._base = self._level = float(self._low)
+        else:
+            self._level += (self._low - self._level) * min(1.0, self.settle / (DRIFT_TAU_S * self.rate))
+        self._low = self._buffered
+        self._low_since = self._served
+
     def _skew(self, n: int) -> int:
-        """Samples to read more (+) or fewer (-) than ``n`` to bring the smoothed level to the target."""
-        error = self._level - self.target
+        """Samples to read more (+) or fewer (-) than ``n`` to bring the low-water mark back to where
+        it settled (its first window after the start): where a source's jitter and pieces put it is
+        not drift, a trend away from it is."""
+        if self._base is None:
+            return 0
+        error = self._level - self._base
         if abs(error) <= DEADBAND_S * self.rate:
             return 0
         skew = MAX_SKEW if error > 0 else -MAX_SKEW

@@ -25,6 +25,22 @@ MAX_REDIRECTS = 5
 RATE_WINDOW_S = 5.0
 
 
+# Content-Type → FFmpeg format, for the types stations send
+FORMATS = {
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/aac": "aac",
+    "audio/aacp": "aac",
+    "audio/x-aac": "aac",
+    "application/ogg": "ogg",
+    "audio/ogg": "ogg",
+    "application/vnd.apple.mpegurl": "hls",
+    "application/x-mpegurl": "hls",
+    "audio/mpegurl": "hls",
+    "audio/x-mpegurl": "hls",
+}
+
+
 class SourceStalled(OSError):
     pass
 
@@ -61,15 +77,20 @@ class HttpBody:
         response: http.client.HTTPResponse,
         max_bytes_per_s: float,
         forget: Callable[[HttpBody], None],
+        watchdog: Callable[[], None] | None,
     ) -> None:
         self._conn = conn
+        self._watchdog = watchdog
         self._forget = forget
+        self.content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
         self._response = response
         self._max_rate = max_bytes_per_s
         self._window_start = time.monotonic()
         self._window_bytes = 0
 
     def read(self, n: int) -> bytes:
+        if self._watchdog is not None:
+            self._watchdog()
         try:
             data = self._response.read1(n) if n > 0 else b""
         except TimeoutError as e:
@@ -107,7 +128,9 @@ class HttpOpener:
         stall_s: float = 5.0,
         max_bytes_per_s: float = 256_000,
         resolve: Resolver = system_resolver,
+        watchdog: Callable[[], None] | None = None,
     ) -> None:
+        self.watchdog = watchdog  # called before each read: may raise to end the source (relay.py)
         self.policy = policy
         self.name = name
         self.connect_timeout_s = connect_timeout_s
@@ -115,11 +138,25 @@ class HttpOpener:
         self.max_bytes_per_s = max_bytes_per_s
         self.resolve = resolve
         self._open: list[HttpBody] = []
+        self._first: tuple[str, HttpBody] | None = None
         self._lock = threading.Lock()
         self._closed = False
 
     def __call__(self, url: str, flags: int, options: dict[str, str]) -> HttpBody:
+        first, self._first = self._first, None
+        if first is not None and first[0] == url:
+            return first[1]
+        if first is not None:
+            first[1].close()
         return self.open(url)
+
+    def preopen(self, url: str) -> str:
+        """Opens ``url`` ahead of FFmpeg (whose first open then gets this body) and returns the FFmpeg
+        format its Content-Type names ("" if none): a format named is a format not probed, and probing
+        a live stream waits for tens of kilobytes."""
+        body = self.open(url)
+        self._first = (url, body)
+        return FORMATS.get(body.content_type, "")
 
     def open(self, url: str) -> HttpBody:
         for _ in range(MAX_REDIRECTS + 1):
@@ -156,7 +193,7 @@ class HttpOpener:
                 raise SourceUnreachable(f"{parsed.host}: HTTP {response.status} {response.reason}")
             if conn.sock is not None:
                 conn.sock.settimeout(self.stall_s)
-            body = HttpBody(conn, response, self.max_bytes_per_s, self._forget)
+            body = HttpBody(conn, response, self.max_bytes_per_s, self._forget, self.watchdog)
             with self._lock:
                 if self._closed:
                     body.close()

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 RATE = 48_000
 HEALTHY_AFTER_S = 10.0  # a source that played this long has its retry backoff reset
+# FFmpeg's defaults read up to 5 MB and 5 s of a stream to learn its format: on a live stream that is
+# seconds of waiting at each (re)connection; 64 KB and 1 s is plenty for one audio stream
+PROBE = {"probesize": "65536", "analyzeduration": "1000000"}
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class RelayLimits:
 
 @dataclass
 class RelayOptions:
-    target_s: float = 0.75  # the clocked buffer's latency: absorbs a network's jitter
-    max_s: float = 3.0  # beyond this the oldest is dropped (Icecast's burst at connect)
+    # the clocked buffer's latency: absorbs a network's jitter and Ogg's pages (FFmpeg and many
+    # encoders write one a second: a smaller target runs dry between pages)
+    target_s: float = 1.5
+    max_s: float = 4.0  # beyond this the oldest is dropped (Icecast's burst at connect)
     stall_s: float = 5.0  # nothing received this long: stalled, reconnect
     connect_timeout_s: float = 5.0
     start_timeout_s: float = 20.0  # never came up within this: LiveSourceFailed
@@ -115,6 +120,8 @@ class Relay:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._opener: HttpOpener | None = None
+        self._last_audio = time.monotonic()
+        self._opened = False
         self._thread = threading.Thread(target=self._run, name=f"relay {parse_url(url).host}", daemon=True)
         self._thread.start()
 
@@ -214,7 +221,10 @@ class Relay:
             stall_s=opts.stall_s,
             max_bytes_per_s=opts.limits.max_bytes_per_s,
             resolve=self.resolve,
+            watchdog=self._watchdog,
         )
+        self._opened = False
+        self._last_audio = time.monotonic()  # while opening: when the open began
         with self._lock:
             if self._stop.is_set():
                 return
@@ -222,6 +232,8 @@ class Relay:
         container = None
         try:
             container = self._open(url, name, parsed.scheme, opener)
+            self._opened = True
+            self._last_audio = time.monotonic()
             self._pump(container)
         except (SourceStalled, TimeoutError) as e:
             raise SourceFault("stalled", f"nothing for {opts.stall_s:g} s") from e
@@ -244,6 +256,18 @@ class Relay:
             if container is not None:
                 container.close()
 
+    def _watchdog(self) -> None:
+        """Before each read of an HTTP source: bytes that decode to no audio for stall_s are garbage
+        (FFmpeg's MP3 demuxer, for one, skips garbage looking for a frame without ever returning)."""
+        if self._stop.is_set():
+            raise SourceUnreachable("closed")
+        opts = self.options
+        since = time.monotonic() - self._last_audio
+        if not self._opened and since > opts.connect_timeout_s + opts.stall_s:
+            raise SourceMalformed(f"no stream format recognized in {since:.0f} s of data")
+        if self._opened and since > opts.stall_s:
+            raise SourceMalformed(f"no audio decoded in {opts.stall_s:g} s of data")
+
     def _open(self, url: str, name: str, scheme: str, opener: HttpOpener) -> av.container.InputContainer:
         opts = self.options
         timeout = (opts.connect_timeout_s, opts.stall_s)
@@ -258,7 +282,8 @@ class Relay:
                 timeout=timeout,
             )
         if scheme in ("http", "https"):
-            return av.open(url, "r", io_open=opener, timeout=timeout)
+            fmt = opener.preopen(url)
+            return av.open(url, "r", format=fmt or None, io_open=opener, timeout=timeout, options=PROBE)
         parsed = parse_url(url, name)
         try:
             check_host(parsed.host, parsed.port, self.policy, name, self.resolve)
@@ -296,6 +321,7 @@ class Relay:
                     or len(frame.layout.channels) > limits.max_channels
                 ):
                     raise SourceMalformed("a frame beyond the limits of rate or channels")
+                self._last_audio = time.monotonic()
                 for out in resampler.resample(frame):
                     pcm = leveller.process(out.to_ndarray().reshape(-1))
                     if pcm.size and not self.buffer.write(pcm):

@@ -179,3 +179,33 @@ def test_chunks_are_paced_by_the_wall_clock_and_close_ends_them() -> None:
     th.join()
     assert got == pytest.approx(0.3 * RATE, abs=N)
     assert 0.3 <= elapsed < 0.6  # 50 ms to fill, then 300 ms at the clock's pace
+
+
+def test_a_standing_backlog_under_the_maximum_is_dropped_at_once() -> None:
+    """A connect burst of 2 s (under max_s) would take half an hour to air away at 0.1 %."""
+    buf = ClockedBuffer(target_s=0.5, max_s=3.0)
+    buf.write(ramp(RATE // 2))
+    t = 0.0
+    _chunks, t = read_all(buf, t, t + 0.02)
+    buf.write(ramp(2 * RATE, RATE // 2))  # the rest of the burst
+    written = 2.5 * RATE
+    while t < 5.0:  # then the source at its pace, 20 ms at a time
+        buf.write(ramp(N, int(written)))
+        written += N
+        _more, t = read_all(buf, t, t + 0.02)
+    assert buf.dropped_samples >= 1.5 * RATE
+    assert buf.buffered_s == pytest.approx(0.5, abs=0.1)
+    assert not buf.gaps
+
+
+def test_a_source_in_large_pieces_is_not_cut() -> None:
+    """HLS: 2 s segments arrive at once every 2 s; the level swings, but its low point over a settling
+    window longer than a segment is the target."""
+    buf = ClockedBuffer(target_s=2.1, max_s=6.0, settle_s=4.0)
+    t = 0.0
+    written = 0
+    for _ in range(15):
+        buf.write(ramp(2 * RATE, written))
+        written += 2 * RATE
+        _, t = read_all(buf, t, t + 2.0)
+    assert buf.dropped_samples == 0 and not buf.gaps
