@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
@@ -146,3 +147,28 @@ def test_an_emergency_cuts_a_relay_which_rejoins_the_station_at_the_present(
     shift = float(np.median(after) - np.median(before))
     # the same lag behind the station before and after (within a step and the buffers' jitter)
     assert abs(shift) < 0.75, (shift, resumed_at - cut_at)
+
+
+def test_a_relay_the_policy_refuses_is_invalid_argument_naming_the_field(station: tuple[Server, str]) -> None:
+    server, url = station
+    client = server.client()
+
+    def create(live: pb.LiveSource) -> tuple[grpc.StatusCode, str]:
+        request = pb.CreateBroadcastRequest(group_ids=["relay"], segments=[pb.Segment(live=live)])
+        with pytest.raises(grpc.RpcError) as err:
+            client.broadcasts.CreateBroadcast(request, metadata=client.metadata)
+        return err.value.code(), err.value.details() or ""
+
+    hour = convert.duration(3600)
+    for live, field in (
+        (pb.LiveSource(url="file:///etc/passwd", duration=hour), "segments[0].live.url"),
+        (pb.LiveSource(url="http://192.168.1.10/a.mp3", duration=hour), "segments[0].live.url"),
+        (
+            pb.LiveSource(url=url, backup_urls=["http://[::1]:8000/b"], duration=hour),
+            "segments[0].live.backup_urls[0]",
+        ),
+        (pb.LiveSource(url=url), "segments[0].live.duration"),  # an endless stream
+        (pb.LiveSource(url=url, duration=convert.duration(7 * 3600)), "segments[0].live.duration"),
+    ):
+        code, message = create(live)
+        assert (code, message.split(": ")[0]) == (grpc.StatusCode.INVALID_ARGUMENT, field), message
