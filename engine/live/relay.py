@@ -46,6 +46,9 @@ HEALTHY_AFTER_S = 10.0  # a source that played this long has its retry backoff r
 # FFmpeg's defaults read up to 5 MB and 5 s of a stream to learn its format: on a live stream that is
 # seconds of waiting at each (re)connection; 64 KB and 1 s is plenty for one audio stream
 PROBE = {"probesize": "65536", "analyzeduration": "1000000"}
+# decoded audio is levelled and buffered in blocks of this many samples (100 ms): the leveller's cost
+# is mostly per call (FFTs over its K-weighting history), so an MP3 frame at a time cost 2.5x the CPU
+LEVEL_BLOCK = 4800
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,8 @@ class Relay:
             raise SourceMalformed(f"{ctx.sample_rate} Hz (at most {limits.max_sample_rate})")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
         leveller = Leveller()
+        pending: list[np.ndarray] = []
+        held = 0
         bad = 0
         for packet in container.demux(stream):
             if self._stop.is_set():
@@ -323,8 +328,14 @@ class Relay:
                     raise SourceMalformed("a frame beyond the limits of rate or channels")
                 self._last_audio = time.monotonic()
                 for out in resampler.resample(frame):
-                    pcm = leveller.process(out.to_ndarray().reshape(-1))
+                    pending.append(out.to_ndarray().reshape(-1))
+                    held += out.samples
+                if held >= LEVEL_BLOCK:
+                    pcm = leveller.process(np.concatenate(pending))
+                    pending, held = [], 0
                     if pcm.size and not self.buffer.write(pcm):
                         return
-        if self.buffer.started or not self._stop.is_set():
+        if not self._stop.is_set():  # the source ended: what is held goes out before the retry
+            if pending:
+                self.buffer.write(leveller.process(np.concatenate(pending)))
             self.buffer.write(leveller.flush())
