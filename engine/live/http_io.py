@@ -216,6 +216,12 @@ class HttpOpener:
         finally:
             body.close()
 
+    def discard_first(self) -> None:
+        """Closes the body :meth:`preopen` kept (its URL is opened some other way)."""
+        first, self._first = self._first, None
+        if first is not None:
+            first[1].close()
+
     def _forget(self, body: HttpBody) -> None:
         with self._lock:
             if body in self._open:

@@ -55,10 +55,10 @@ def lag_of(window: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
     return at, score
 
 
-def compare(out: np.ndarray, ref: np.ndarray, win_s: float = 2.0) -> Result:
+def compare(out: np.ndarray, ref: np.ndarray, win_s: float = 2.0, skip_s: int | None = None) -> Result:
     """Lag of the output's first and last ``win_s`` in the source, and the drift between them."""
     w = int(win_s * RATE)
-    skip = SETTLED_S * RATE
+    skip = (SETTLED_S if skip_s is None else skip_s) * RATE
     first = out[skip : skip + w]
     last = out[-w:]
     lag0, c0 = lag_of(first, ref)
@@ -104,6 +104,16 @@ def case_rtp(workdir: Path, ref: np.ndarray) -> Result:
     finally:
         server.close()
         stations.stop(proc)
+
+
+def case_hls(directory: Path, ref: np.ndarray) -> Result:
+    server = stations.DirServer(directory)
+    try:
+        relay = Relay(f"http://127.0.0.1:{server.port}/live.m3u8", duration_s=6.0, policy=POLICY)
+        out, took = relay_all(relay)
+    finally:
+        server.close()
+    return {**compare(out, ref, skip_s=1), "wall_s": took, "gaps": len(relay.gaps)}
 
 
 def case_stall(base: str, port: int) -> Result:
@@ -232,6 +242,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="relay-"))
     t0 = time.monotonic()
     ref = stations.reference(40.0)
+    hls, hls_dir = stations.hls_source(workdir, 40.0)  # first: its playlist needs segments
     port = 8000
     with stations.icecast(workdir, port) as base:
         sources = [
@@ -252,12 +263,13 @@ def main() -> None:
                     "stall": lambda: case_stall(base, port),
                     "backup": lambda: case_backup(base),
                     "malformed": case_malformed,
+                    "hls": lambda: case_hls(hls_dir, ref),
                 }
             )
             results.update(run_parallel({"leaks": lambda: case_leaks(base)}))
             results.update(run_parallel({"memory": lambda: case_memory(base)}))
         finally:
-            for proc in sources:
+            for proc in [*sources, hls]:
                 stations.stop(proc)
     results["total_s"] = time.monotonic() - t0
     print(json.dumps(results))

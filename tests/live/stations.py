@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -180,6 +181,37 @@ def rtp_source(workdir: Path, port: int, seconds: float) -> tuple[subprocess.Pop
             raise TimeoutError("no SDP")
         time.sleep(0.05)
     return proc, sdp
+
+
+def hls_source(workdir: Path, seconds: float) -> tuple[subprocess.Popen[bytes], Path]:
+    """ffmpeg writing ``seconds`` of the signal as a live HLS playlist of 2 s AAC segments."""
+    out = workdir / "hls"
+    out.mkdir(exist_ok=True)
+    argv = [*FFMPEG, "-re", "-f", "lavfi", "-i", f"{SIGNAL}:duration={seconds}", "-ac", "1"]
+    argv += ["-c:a", "aac", "-b:a", "96k", "-f", "hls", "-hls_time", "2", "-hls_list_size", "5"]
+    proc = subprocess.Popen([*argv, str(out / "live.m3u8")], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, out
+
+
+class DirServer:
+    """Serves a directory over HTTP (an HLS playlist and its segments)."""
+
+    def __init__(self, directory: Path) -> None:
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(directory), **kwargs)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def reference(seconds: float) -> np.ndarray:

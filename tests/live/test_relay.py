@@ -1,6 +1,7 @@
 """The relay against real stations: icecast2 fed by ffmpeg (MP3, Ogg/Opus), ffmpeg as an RTP source
-described by an SDP, a TCP relay that stalls the stream, a dead primary, garbage over HTTP. One
-namespace runs every case (tests/live/relay_scenario.py, ~40 s: the cases run side by side)."""
+described by an SDP, ffmpeg writing live HLS (AAC) served over HTTP, a TCP relay that stalls the
+stream, a dead primary, garbage over HTTP. One namespace runs every case (tests/live/relay_scenario.py,
+~45 s: the cases run side by side)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def case(results: dict[str, Any], name: str) -> dict[str, Any]:
     return r
 
 
-@pytest.mark.parametrize("name", ["mp3", "opus", "rtp"])
+@pytest.mark.parametrize("name", ["mp3", "opus", "rtp", "hls"])
 def test_the_relayed_audio_is_the_source_at_one_constant_lag(results: dict[str, Any], name: str) -> None:
     r = case(results, name)
     assert r["gaps"] == 0
