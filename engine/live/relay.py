@@ -1,7 +1,7 @@
 """A station's stream relayed live: a :class:`~engine.live.feed.LiveFeed` (docs/LIVE.md).
 
 A decoder thread opens the source with PyAV (FFmpeg's demuxers and decoders: Icecast/SHOUTcast MP3,
-AAC, Ogg/Opus and HLS over HTTP(S) through http_io.py; RTSP; RTP described by an SDP at an http(s) URL
+AAC, Ogg/Opus over HTTP(S) through http_io.py; HLS (the playlist checked, then FFmpeg's HTTP); RTSP; RTP described by an SDP at an http(s) URL
 ending in ``.sdp``), resamples to 48 kHz mono (PyAV's AudioResampler), levels it (leveller.py) and
 writes it to a clocked buffer (clocked.py) that hands it out at the wall clock's pace.
 
