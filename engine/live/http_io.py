@@ -1,9 +1,9 @@
 """HTTP(S) for the relay's decoder, opened here instead of by FFmpeg so the URL policy holds for every
 connection FFmpeg makes through PyAV's ``io_open`` (the stream and its redirects; an HLS playlist is
 only fetched here, to learn its type: FFmpeg's HLS demuxer then fetches it and its segments itself,
-relay.py ``_open_hls``): each is checked (urls.py), connected to the very address that was checked (a name cannot
-resolve to a public address for the check and an internal one for the connection), and can be shut
-from another thread (:meth:`HttpOpener.close`), which ends a blocked read at once.
+relay.py ``_open_hls``): each is checked (urls.py), connected to the very address that was checked (a
+name cannot resolve to a public address for the check and an internal one for the connection), and can
+be shut from another thread (:meth:`HttpOpener.close`), which ends a blocked read at once.
 
 A read that gets nothing for ``stall_s`` raises :class:`SourceStalled`; a body faster than
 ``max_bytes_per_s`` (averaged over 5 s) raises :class:`SourceMalformed`: no station sends that.

@@ -1,9 +1,10 @@
 """A station's stream relayed live: a :class:`~engine.live.feed.LiveFeed` (docs/LIVE.md).
 
-A decoder thread opens the source with PyAV (FFmpeg's demuxers and decoders: Icecast/SHOUTcast MP3,
-AAC, Ogg/Opus over HTTP(S) through http_io.py; HLS (the playlist checked, then FFmpeg's HTTP); RTSP; RTP described by an SDP at an http(s) URL
-ending in ``.sdp``), resamples to 48 kHz mono (PyAV's AudioResampler), levels it (leveller.py) and
-writes it to a clocked buffer (clocked.py) that hands it out at the wall clock's pace.
+A decoder thread opens the source with PyAV (FFmpeg's demuxers and decoders: Icecast/SHOUTcast MP3, AAC,
+Ogg/Opus over HTTP(S) through http_io.py; HLS (the playlist checked, then FFmpeg's own HTTP); RTSP; RTP
+described by an SDP at an http(s) URL ending in ``.sdp``), resamples to 48 kHz mono (PyAV's
+AudioResampler), levels it (leveller.py) and writes it to a clocked buffer (clocked.py) that hands it
+out at the wall clock's pace.
 
 Faults: a source that cannot be reached, stalls (nothing for ``stall_s``), ends before the relay's end,
 or sends what does not decode (or more channels, a higher rate or more bytes than a station sends) is
