@@ -264,8 +264,8 @@ class Relay:
     def _watchdog(self) -> None:
         """Before each read of an HTTP source: bytes that decode to no audio for stall_s are garbage
         (FFmpeg's MP3 demuxer, for one, skips garbage looking for a frame without ever returning)."""
-        if self._stop.is_set():
-            raise SourceUnreachable("closed")
+        if self._stop.is_set():  # close() shut the socket: the read ends the stream
+            return
         opts = self.options
         since = time.monotonic() - self._last_audio
         if not self._opened and since > opts.connect_timeout_s + opts.stall_s:
