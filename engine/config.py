@@ -250,19 +250,6 @@ def _check_logging(config: Config) -> None:
         raise ValueError(f"config log_repeat_s: {config.log_repeat_s} not in (0, 86400] seconds")
 
 
-def _time_zone(name: str, env: dict[str, str]) -> str:
-    """The configured zone, checked (ValueError "config time_zone: ..."), or the machine's."""
-    from engine.timefmt import machine_zone_name, zone
-
-    if not name:
-        return machine_zone_name(env)
-    try:
-        zone(name)
-    except ValueError as exc:
-        raise ValueError(f"config {exc}") from None
-    return name
-
-
 def _check_keys(config: Config) -> None:
     from engine.api.keys import KeyLifetime
 
