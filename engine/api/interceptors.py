@@ -43,6 +43,7 @@ def refused_call(repeats: Repeats, method: str, status: str, details: str | byte
     repeats.event(logging.WARNING, "call.refused", message, (method, status), method=method, status=status,
                   details=text)  # fmt: skip
 
+
 Unary = Callable[[Any, grpc.ServicerContext], Any]
 Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
 
