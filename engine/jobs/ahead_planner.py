@@ -61,6 +61,14 @@ class _Item:
     published: bool = False  # every group's item was taken by the broker client
 
 
+def _covers(keys: KeyPrint, at: float) -> bool:
+    """Does every keyed group have a key valid at ``at`` (a stream rendered for then can be sealed)?"""
+    return all(
+        ring is None or any(nb <= at and (na is None or at < na) for _, _, _, nb, na in ring)
+        for _, ring in keys
+    )
+
+
 def untouched(b: Broadcast) -> bool:
     """Queued and never aired or cut: its first airing is still the whole bulletin. Never one with a
     live segment: a live source cannot be rendered before it happens."""
@@ -87,6 +95,9 @@ class AheadPlanner:
         self._closed: set[str] = set()  # taken or released: never prepared or published again
         self._busy: set[str] = set()  # a job for it is queued or running
         self._failed: set[str] = set()  # could not be prepared: goes live
+        # no SRTP key covers its air time yet (keys are made srtp_key_ahead_s before they start): tried
+        # again when the groups' keys change, not on every pass (each try would synthesize it again)
+        self._keyless: dict[str, KeyPrint] = {}
         self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._work, name="loa-ahead", daemon=True)
@@ -135,6 +146,7 @@ class AheadPlanner:
                 if untouched(b) and eligible(b.priority, b.spec.start_time, now, self.lead_s)
                 and b.id not in self._items and b.id not in self._busy and b.id not in self._closed
                 and b.id not in self._failed
+                and (b.id not in self._keyless or self._keyless[b.id] != self._keys(b.group_ids))
             ]  # fmt: skip
             if candidates:
                 served = {g for c in self.store.list_clusters(revoked=False) for g in c.groups}
@@ -144,6 +156,8 @@ class AheadPlanner:
             # forget what no longer matters (bounded by the unfinished broadcasts)
             self._closed.intersection_update(by_id)
             self._failed.intersection_update(by_id)
+            for bid in set(self._keyless) - set(by_id):
+                del self._keyless[bid]
         self.delivery.send_clears()
 
     def _queue(self, kind: str, bid: str) -> None:
@@ -213,11 +227,18 @@ class AheadPlanner:
     def _prepare(self, bid: str) -> None:
         b = self.store.get_broadcast(bid)  # with its segments' audio
         groups = [self.store.get_group(g) for g in b.group_ids]
+        air_at = b.start_time
+        keys = self._keys(b.group_ids)
+        if not _covers(keys, air_at):
+            log.info(
+                "ahead: %s: no SRTP key of its groups covers its start yet; tried again with new keys", bid
+            )
+            with self._lock:
+                self._keyless[bid] = keys
+            return
         pcm, marks = self._synthesize(b)
         if self._stopping.is_set():
             return
-        air_at = b.start_time
-        keys = self._keys(b.group_ids)
         prepared = self.delivery.encode(bid, b.priority, groups, air_at, pcm, marks)
         items = self.delivery.items(prepared, groups)
         with self._lock:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from engine.api.keys import KeyStore
+from engine.api.keys import KeyLifetime, KeyStore
 from engine.jobs.ahead import AheadDelivery, AheadStore
 from engine.jobs.ahead_planner import AheadPlanner
 from engine.jobs.model import BroadcastSpec, BroadcastState, EventType, Group, Segment
@@ -46,13 +46,13 @@ def wait(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 class Rig:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, lifetime: KeyLifetime | None = None) -> None:
         self.store = Store(directory / "loa.db")
         if not self.store.list_groups():  # else: a restart
             for gid, address in (("ga", "239.8.0.1"), ("gb", "239.8.0.2")):
                 self.store.create_group(validate_group(Group(id=gid, multicast_address=address)), srtp=True)
             self.store.create_cluster("c-1", ["ga"])  # gb has no cluster
-        self.keys = KeyStore(self.store)
+        self.keys = KeyStore(self.store, lifetime=lifetime)
         self.broker = Retained()
         self.recording = Recording()
         self.sender = PacedSender(transports=[self.recording], sr_interval=0.2).start()
@@ -141,6 +141,21 @@ def test_a_prepared_bulletin_airs_exactly_as_published_and_is_cleared_at_the_end
     assert wait(lambda: rig.item("ga", bid) == b"" and rig.item("gb", bid) == b"", 2)
     assert rig.ahead_db.get(bid) is None and rig.ahead_db.clears() == []
     assert rig.planner.prepared == 2 and rig.planner.cleared == 2
+
+
+def test_a_bulletin_beyond_the_keys_made_so_far_goes_ahead_once_its_key_exists(tmp_path: Path) -> None:
+    # keys live 6 s and the next is made 3 s before the switch: a bulletin 9 s away has no key yet
+    rig = Rig(tmp_path, KeyLifetime(lifetime_s=6.0, ahead_s=3.0, overlap_s=0.5))
+    try:
+        first_key_ends = max(k.not_after or 0.0 for k in rig.keys.keys("ga"))
+        bid = rig.create(("ga",), start_in=first_key_ends - time.time() + 2.5)
+        time.sleep(1.0)
+        assert rig.item("ga", bid) is None, "no key covers its start: nothing to seal it with yet"
+        assert wait(lambda: rig.item("ga", bid) is not None, 7), "prepared once the next key was made"
+        item = AheadItem.parse(rig.item("ga", bid) or b"")
+        assert item.start_time == rig.store.get_broadcast(bid).start_time and rig.planner.prepared == 1
+    finally:
+        rig.close()
 
 
 def test_an_emergency_or_a_group_without_clusters_never_goes_ahead(rig: Rig) -> None:
