@@ -69,8 +69,9 @@ def cert_name(cert: Path, host: str) -> str | None:
     return str(common[0].value) if common else None
 
 
-def check(probe: Probe | str, timeout: float = 3.0) -> tuple[bool, str]:
-    """(serving, what happened) for the server ``probe`` describes (a plain address: plaintext)."""
+def check(probe: Probe | str, timeout: float = 3.0, wait: bool = False) -> tuple[bool, str]:
+    """(serving, what happened) for the server ``probe`` describes (a plain address: plaintext). With
+    ``wait``, a server not listening yet is waited for until ``timeout`` (a script that starts one)."""
     from engine.api.tls import channel_credentials
 
     p = probe if isinstance(probe, Probe) else Probe(probe)
@@ -88,7 +89,7 @@ def check(probe: Probe | str, timeout: float = 3.0) -> tuple[bool, str]:
     with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout
+                health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=wait
             )
         except grpc.RpcError as exc:
             hint = ""
@@ -120,7 +121,7 @@ def probe_from(args: argparse.Namespace, env: dict[str, str]) -> Probe:
 def _health(args: argparse.Namespace) -> int:
     try:
         probe = probe_from(args, dict(os.environ))
-        serving, what = check(probe, args.timeout)
+        serving, what = check(probe, args.timeout, args.wait)
     except (ValueError, OSError) as exc:
         print(f"loa health: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +142,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     health.add_argument("--tls-cert", type=Path, help="client certificate, when the server wants one")
     health.add_argument("--tls-key", type=Path, help="client key, when the server wants one")
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    health.add_argument(
+        "--wait", action="store_true", help="wait (up to --timeout) for a server that is still starting"
+    )
     health.set_defaults(func=_health)
 
 
@@ -152,5 +156,6 @@ if __name__ == "__main__":
         tls_cert=None,
         tls_key=None,
         timeout=3.0,
+        wait=False,
     )
     sys.exit(_health(parsed))
