@@ -144,7 +144,7 @@ def speech_request(request: pb.SynthesizeRequest, lexicon: LexiconSource = no_le
         sentence_pause_s=pause,
         chime=request.chime,
         ssml=ssml,
-        lexicon=lexicon(lexicon_language(language, ssml)) or None,
+        lexicon=lexicon(lexicon_language(language, ssml), tuple(request.group_ids)) or None,
     )
 
 

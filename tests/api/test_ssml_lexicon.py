@@ -363,6 +363,22 @@ def test_a_group_entry_changes_what_a_broadcast_to_that_group_says(client: Clien
         said = client.synthesis.Synthesize(pb.SynthesizeRequest(text=text), metadata=client.metadata)
         return convert.seconds_of(said.duration)
 
+    # Synthesize reads as a broadcast to the group would, and as the deployment without it
+    request = pb.SynthesizeRequest(text="HTXNNLP họp.", group_ids=["xa-1"])
+    lexicon(client).PutLexiconEntry(
+        pb.PutLexiconEntryRequest(entry=pb.LexiconEntry(written="HTXNNLP", spoken=reading, group_id="xa-1")),
+        metadata=client.metadata,
+    )
+    try:
+        for_group = client.synthesis.Synthesize(request, metadata=client.metadata)
+        request.ClearField("group_ids")
+        for_all = client.synthesis.Synthesize(request, metadata=client.metadata)
+    finally:
+        lexicon(client).DeleteLexiconEntry(
+            pb.DeleteLexiconEntryRequest(written="HTXNNLP", group_id="xa-1"), metadata=client.metadata
+        )
+    assert for_group.normalized_text.startswith(reading) and not for_all.normalized_text.startswith(reading)
+
     # an airing's total runs ~0.25 s past Synthesize's audio, alike for both: compare differences
     assert after - before == pytest.approx(spoken(f"{reading} họp.") - spoken("HTXNNLP họp."), abs=0.1)
     assert after - before > 1.0, (before, after)

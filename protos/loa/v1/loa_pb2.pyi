@@ -174,7 +174,7 @@ class VoiceSettings(_message.Message):
     def __init__(self, voice_id: _Optional[str] = ..., speaker: _Optional[str] = ..., speed: _Optional[float] = ..., noise_scale: _Optional[float] = ..., noise_w: _Optional[float] = ...) -> None: ...
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "language", "dialect", "voice", "format", "chunk_encoding", "sample_rate_hz", "sentence_pause", "chime", "text_format")
+    __slots__ = ("text", "language", "dialect", "voice", "format", "chunk_encoding", "sample_rate_hz", "sentence_pause", "chime", "text_format", "group_ids")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DIALECT_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +185,7 @@ class SynthesizeRequest(_message.Message):
     SENTENCE_PAUSE_FIELD_NUMBER: _ClassVar[int]
     CHIME_FIELD_NUMBER: _ClassVar[int]
     TEXT_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     dialect: str
@@ -195,7 +196,8 @@ class SynthesizeRequest(_message.Message):
     sentence_pause: _duration_pb2.Duration
     chime: bool
     text_format: TextFormat
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., chunk_encoding: _Optional[_Union[ChunkEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., text_format: _Optional[_Union[TextFormat, str]] = ...) -> None: ...
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., dialect: _Optional[str] = ..., voice: _Optional[_Union[VoiceSettings, _Mapping]] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., chunk_encoding: _Optional[_Union[ChunkEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., sentence_pause: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., chime: _Optional[bool] = ..., text_format: _Optional[_Union[TextFormat, str]] = ..., group_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Timepoint(_message.Message):
     __slots__ = ("mark_name", "time")
