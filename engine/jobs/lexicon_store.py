@@ -116,6 +116,17 @@ class LexiconStore(StoreBase):
                 raise NotFound(f"no {language} lexicon entry {written!r}{whose}")
             return _bump(conn)
 
+    def delete_group_lexicon(self, group_id: str) -> int:
+        """Removes every entry of a group (the group was deleted: a new group of the same id must not
+        inherit its readings); returns how many."""
+        with self._guard():
+            self._lexicon_conn()
+        with self._tx() as conn:
+            gone = conn.execute("DELETE FROM lexicon_entries WHERE group_id = ?", (group_id,)).rowcount
+            if gone:
+                _bump(conn)
+            return int(gone)
+
     def list_lexicon_entries(
         self, language: str = "", group_id: str | None = None
     ) -> tuple[list[StoredEntry], int]:

@@ -48,3 +48,9 @@ class Store(GroupStore, BroadcastStore, ClusterStore, LexiconStore, ScheduleStor
             except BaseException:
                 self.close()
                 raise
+
+    def delete_group(self, group_id: str) -> None:
+        """The group, then its own lexicon entries (a crash between leaves entries no broadcast can use
+        until a group of that id is made again; the next delete of it clears them)."""
+        super().delete_group(group_id)
+        self.delete_group_lexicon(group_id)

@@ -70,3 +70,14 @@ def test_entries_written_before_groups_become_the_deployments(tmp_path: Path) ->
         store.put_lexicon_entry(Entry("Cty", "công ty cổ phần"), group_id="xa-a")  # same word, a group's
         assert store.lexicon("vi", ["xa-a"]) == {"Cty": "công ty cổ phần"}
         assert store.lexicon("vi", ["xa-b"]) == {"Cty": "công ty"}
+
+
+def test_a_deleted_groups_entries_go_with_it_and_a_new_group_of_its_id_starts_clean(store: Store) -> None:
+    _with_groups(store)
+    store.put_lexicon_entry(Entry("HTXTP", "hợp tác xã tân phú"))
+    store.put_lexicon_entry(Entry("KCNA", "khu công nghiệp an"), group_id="xa-a")
+    assert store.lexicon("vi", ["xa-a"])["KCNA"] == "khu công nghiệp an"  # cached at this version
+    store.delete_group("xa-a")
+    store.create_group(make_group("xa-a", "239.192.50.1"))
+    assert store.lexicon("vi", ["xa-a"]) == {"HTXTP": "hợp tác xã tân phú"}
+    assert store.list_lexicon_entries(group_id="xa-a")[0] == []
