@@ -21,6 +21,7 @@ from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S, NOISE, SENTENCE_PAUSE_S,
 from engine.tts.synthesizer import SpeechPiece, SpeechRequest, Synthesizer, timepoints
 from engine.tts.text import Normalized, Sentence, TextWarning, normalize, resolve_language, sentences
 from engine.tts.text.entries import LANGUAGES as LEXICON_LANGUAGES
+from engine.tts.text.entries import lexicon_for
 from engine.tts.text.pieces import Plan
 from engine.tts.text.ssml import Document, SSMLError, Text, parse
 from engine.tts.text.ssml_plan import read_ssml
@@ -43,12 +44,6 @@ class LexiconSource(Protocol):
 
 def no_lexicon(language: str, group_ids: Sequence[str] = ()) -> Mapping[str, str]:
     return {}
-
-
-def lexicon_language(language: str, ssml: bool) -> str:
-    """Whose entries a text reads: its own language's (vi, km); an SSML document's Vietnamese passages
-    read the Vietnamese entries (ssml_plan.py applies a lexicon to those only)."""
-    return "vi" if ssml else language
 
 
 # A preview repeats each sentence with spans and warnings: ~50 bytes per input character on hostile text,
@@ -144,7 +139,7 @@ def speech_request(request: pb.SynthesizeRequest, lexicon: LexiconSource = no_le
         sentence_pause_s=pause,
         chime=request.chime,
         ssml=ssml,
-        lexicon=lexicon(lexicon_language(language, ssml), tuple(request.group_ids)) or None,
+        lexicon=lexicon_for(lambda lang: lexicon(lang, tuple(request.group_ids)), language, ssml),
     )
 
 
@@ -352,7 +347,7 @@ class SynthesisServicer(loa_pb2_grpc.SynthesisServicer):
         ssml = is_ssml(request.text, request.text_format)
         if ssml:
             check_ssml(request.text)
-        lexicon = self.lexicon(lexicon_language(language, ssml), tuple(request.group_ids)) or None
+        lexicon = lexicon_for(lambda lang: self.lexicon(lang, tuple(request.group_ids)), language, ssml)
         with self.admission.synthesis.take():
             if ssml:
                 reply = self._normalize_ssml(request.text, language, dialect, lexicon)

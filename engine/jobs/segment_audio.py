@@ -19,6 +19,7 @@ from engine.tts import audiofile
 from engine.tts.audio import OUTPUT_RATE, silence
 from engine.tts.limits import DEFAULT_SENTENCE_PAUSE_S
 from engine.tts.synthesizer import SpeechRequest, Synthesizer
+from engine.tts.text.entries import lexicon_for
 from engine.tts.text.normalize import resolve_language
 
 
@@ -55,11 +56,12 @@ def segment_audio(
         sentence_pause_s=DEFAULT_SENTENCE_PAUSE_S if pause is None else pause,
         chime=chime,
         ssml=segment.ssml,
-        # as of now, with its groups' own; Vietnamese entries for an SSML document (ssml_plan.py)
-        lexicon=store.lexicon(
-            "vi" if segment.ssml else resolve_language(segment.language or "vi"), broadcast.group_ids
-        )
-        or None,
+        # as of now, with its groups' own (entries.lexicon_for: an SSML document's, every language's)
+        lexicon=lexicon_for(
+            lambda lang: store.lexicon(lang, broadcast.group_ids),
+            resolve_language(segment.language or "vi"),
+            segment.ssml,
+        ),
     )
     plan = request.plan(first_sentence)
     if not plan.pieces:

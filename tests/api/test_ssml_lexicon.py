@@ -243,6 +243,12 @@ def test_a_khmer_entry_changes_the_khmer_reading(client: Client) -> None:
         assert [(u.written, u.deployment) for u in reply.lexicon] == [("ស.ស.យ.ក", True)]
         vi = client.synthesis.Normalize(pb.NormalizeRequest(text="Họp ស.ស.យ.ក."), metadata=client.metadata)
         assert "សហភាព" not in vi.normalized_text  # a Khmer entry is not a Vietnamese reading
+        # a Khmer passage of a Vietnamese SSML bulletin reads it; the Vietnamese part keeps its own
+        ssml = f'<speak>UBND xã họp. <lang xml:lang="km">{text}</lang></speak>'
+        mixed = client.synthesis.Normalize(pb.NormalizeRequest(text=ssml), metadata=client.metadata)
+        assert "សហភាពសហព័ន្ធយុវជនកម្ពុជា" in mixed.normalized_text
+        assert mixed.normalized_text.startswith("ủy ban nhân dân xã họp")
+        assert ("ស.ស.យ.ក", True) in [(u.written, u.deployment) for u in mixed.lexicon]
     finally:
         lexicon(client).DeleteLexiconEntry(
             pb.DeleteLexiconEntryRequest(written="ស.ស.យ.ក", language="km"), metadata=client.metadata

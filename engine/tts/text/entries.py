@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .normalize import normalize, resolve_language
 
@@ -36,6 +38,28 @@ class Entry:
     spoken: str
     language: str = "vi"
     note: str = ""
+
+
+def lexicon_for(
+    read: Callable[[str], Mapping[str, Any]], language: str, ssml: bool
+) -> Mapping[str, Any] | None:
+    """The deployment entries a text reads, from ``read(language)``: its own language's; for an SSML
+    document, every language's (its passages may switch language), merged: a Khmer written form is
+    Khmer script and a Vietnamese one never is, so they cannot collide, and each passage takes its own
+    language's (:func:`entries_of`). None when there are none."""
+    merged: dict[str, Any] = {}
+    for lang in LANGUAGES if ssml else (language,):
+        merged.update(read(lang))
+    return merged or None
+
+
+def entries_of(lexicon: Mapping[str, Any] | None, language: str) -> Mapping[str, Any] | None:
+    """The entries of ``lexicon`` written in ``language``'s script (km: Khmer script; vi: the rest)."""
+    if not lexicon or language not in LANGUAGES:
+        return None
+    khmer = language == "km"
+    mine = {w: r for w, r in lexicon.items() if bool(_KM_WRITTEN.fullmatch(w)) == khmer}
+    return mine or None
 
 
 def check_entry(entry: Entry, field: str = "entry") -> Entry:

@@ -24,6 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from . import say_as
+from .entries import entries_of
 from .model import Sentence, Span, TextWarning
 from .normalize import ExtraLexicon, resolve_language, sentences
 from .pieces import CLAUSE_PAUSE_S, Piece, Plan, sentence_pieces
@@ -139,7 +140,7 @@ def read_ssml(
             block.text,
             block.lang,
             dialect if same else None,
-            lexicon if block.lang == "vi" else None,
+            entries_of(lexicon, block.lang),  # each passage its own language's entries
         )
         speakable = [i for i, s in enumerate(found) if s.text.strip()]
         block_pieces: list[Piece] = []
