@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 GRACE_S = 300.0  # an occurrence up to this late still airs (a restart, a slow start); later: missed
 MARGIN_S = 600.0  # made this long before the ahead lead, so synthesis ahead has time
 CHECK_S = 5.0  # schedules are read at most this often unless poked
+IDLE_WRITE_S = 86400.0  # made_until of a schedule with nothing due moves once a day: bounds the days scanned
 
 
 def occurrence_key(schedule_id: str, at: float) -> str:
@@ -102,11 +103,13 @@ class Scheduler:
 
     def _make(self, schedule: Schedule, now: float) -> int:
         until = now + self.lead_s
-        if schedule.paused:
-            self.store.set_made_until(schedule.id, now)  # a paused stretch is neither made nor missed
+        if schedule.paused:  # a paused stretch is neither made nor missed: resuming moves made_until
             return 0
         made = 0
-        for occ in occurrences(schedule.recurrence, schedule.made_until, until):
+        due = occurrences(schedule.recurrence, schedule.made_until, until)
+        if not due and until - schedule.made_until < IDLE_WRITE_S:
+            return 0  # nothing to record: no write every pass for each schedule (made_until moves later)
+        for occ in due:
             if occ.at < now - self.grace_s:
                 reason = f"missed: the server was down at {self._when(schedule, occ.at)}"
                 self.store.record_occurrence(schedule.id, occ.at, MISSED, "", reason)
