@@ -12,41 +12,28 @@ from streaming.logsetup import event
 
 log = logging.getLogger("engine.jobs.events")
 
-NAMES = {
-    EventType.QUEUED: "broadcast.accepted",
-    EventType.SYNTHESIZING: "broadcast.synthesizing",
-    EventType.ON_AIR: "broadcast.on_air",
-    EventType.PROGRESS: "broadcast.progress",
-    EventType.PREEMPTED: "broadcast.preempted",
-    EventType.RESUMED: "broadcast.resumed",
-    EventType.FINISHED: "broadcast.finished",
-    EventType.CANCELLED: "broadcast.cancelled",
-    EventType.FAILED: "broadcast.failed",
-}
 LEVELS = {
     EventType.SYNTHESIZING: logging.DEBUG,
     EventType.PROGRESS: logging.DEBUG,
     EventType.FAILED: logging.ERROR,
 }
-_WORDS = {
-    EventType.QUEUED: "accepted",
-    EventType.SYNTHESIZING: "synthesizing",
-    EventType.ON_AIR: "on air",
-    EventType.PROGRESS: "progress",
-    EventType.PREEMPTED: "preempted",
-    EventType.RESUMED: "resumed",
-    EventType.FINISHED: "finished",
-    EventType.CANCELLED: "cancelled",
-    EventType.FAILED: "failed",
-}
+
+
+def _word(kind: EventType, requeued: bool) -> str:
+    """The event in words: "accepted", "on air", ... ("queued again" after a restart)."""
+    if kind == EventType.QUEUED:
+        return "queued again" if requeued else "accepted"
+    return kind.name.lower().replace("_", " ")
 
 
 def broadcast_event(broadcast: Broadcast, kind: EventType, message: str, requeued: bool = False) -> None:
     """Logs ``kind`` of ``broadcast`` (its state after the event). ``requeued``: a restart queued it again."""
-    requeued = requeued and kind == EventType.QUEUED
     level = LEVELS.get(kind, logging.INFO)
-    name = "broadcast.requeued" if requeued else NAMES[kind]
-    word = "queued again" if requeued else _WORDS[kind]
+    if not log.isEnabledFor(level):
+        return  # a progress line per sentence, built for nothing at the default level
+    requeued = requeued and kind == EventType.QUEUED
+    word = _word(kind, requeued)
+    name = "broadcast.requeued" if requeued else f"broadcast.{word.replace(' ', '_')}"
     p = broadcast.progress
     fields = {
         "broadcast_id": broadcast.id,
